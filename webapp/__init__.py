@@ -1,0 +1,75 @@
+"""Cutroom: the job backend and live dashboard for AI video creation."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+from dotenv import load_dotenv
+from flask import Flask
+
+from webapp.config import ROOT, from_env
+
+
+def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
+    """Build the app: config, extensions, job system, blueprints, commands."""
+    app = Flask(
+        __name__,
+        instance_path=str(ROOT / "instance"),
+        template_folder=str(ROOT / "templates"),
+        static_folder=str(ROOT / "static"),
+    )
+    if test_config is None:
+        load_dotenv(ROOT / ".env", override=False)
+    app.config.from_mapping(from_env())
+    if test_config is not None:
+        app.config.from_mapping(test_config)
+    logging.basicConfig(
+        level=app.config["LOG_LEVEL"], format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+
+    _init_extensions(app)
+    _init_jobs(app)
+    _register_blueprints(app)
+    _register_commands(app)
+    return app
+
+
+def _init_extensions(app: Flask) -> None:
+    from webapp import auth, templating
+    from webapp.extensions import db, htmx, login_manager, migrate
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(ROOT / "migrations"))
+    htmx.init_app(app)
+    login_manager.init_app(app)
+    auth.init_login(login_manager)
+    templating.init_app(app)
+
+
+def _init_jobs(app: Flask) -> None:
+    import webapp.tasks  # noqa: F401  (registers every task before any worker forks)
+    from webapp.jobs import connection
+
+    connection.init_app(app)
+
+
+def _register_blueprints(app: Flask) -> None:
+    from webapp import api, auth, dashboard, rq_admin
+    from webapp.api import errors
+
+    app.register_blueprint(auth.bp)
+    app.register_blueprint(dashboard.bp)
+    app.register_blueprint(api.bp)
+    errors.register(app)
+    rq_admin.init_app(app)
+
+
+def _register_commands(app: Flask) -> None:
+    from webapp.auth.cli import tokens_cli, users_cli
+    from webapp.jobs.cli import jobs_cli
+
+    app.cli.add_command(users_cli)
+    app.cli.add_command(tokens_cli)
+    app.cli.add_command(jobs_cli)

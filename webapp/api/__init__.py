@@ -1,0 +1,7 @@
+"""The JSON API under /api/v1: everything the dashboard does, for scripts and services."""
+
+from flask import Blueprint
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1")
+
+from webapp.api import auth, views  # noqa: E402,F401

@@ -1,0 +1,35 @@
+"""Who is calling the API: a bearer token, or the signed-in session."""
+
+from __future__ import annotations
+
+from flask import g, request
+from flask_login import current_user
+
+from webapp.api import bp
+from webapp.api.errors import ApiError
+from webapp.auth.services import user_for_token
+from webapp.models import User
+
+
+@bp.before_request
+def authenticate() -> None:
+    """Set g.api_user, or answer 401; a bad token never falls back to the session."""
+    header = request.headers.get("Authorization")
+    if header is not None:
+        scheme, _, secret = header.partition(" ")
+        if scheme.lower() != "bearer" or not secret.strip():
+            raise ApiError(401, "Use 'Authorization: Bearer <token>'.")
+        user = user_for_token(secret.strip())
+        if user is None:
+            raise ApiError(401, "The API token is invalid or revoked.")
+        g.api_user = user
+        return
+    if current_user.is_authenticated:
+        g.api_user = current_user._get_current_object()
+        return
+    raise ApiError(401, "Sign in or send 'Authorization: Bearer <token>'.")
+
+
+def api_user() -> User:
+    """The authenticated caller of this API request."""
+    return g.api_user

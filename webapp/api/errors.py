@@ -1,0 +1,77 @@
+"""JSON errors: {"error": {"code", "message", "details"}} with the right status."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask, jsonify, request
+from werkzeug.exceptions import HTTPException
+
+API_PREFIX = "/api/"
+
+_CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    422: "invalid_parameters",
+    429: "too_many_requests",
+    500: "internal_error",
+    503: "unavailable",
+}
+
+
+class ApiError(Exception):
+    """An error answered as JSON with `status`, a stable `code` and a human `message`."""
+
+    def __init__(self, status: int, message: str, code: str | None = None, details: Any = None):
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.code = code or _CODES.get(status, "error")
+        self.details = details
+
+
+def error_response(status: int, message: str, code: str | None = None, details: Any = None):
+    body: dict[str, Any] = {"code": code or _CODES.get(status, "error"), "message": message}
+    if details is not None:
+        body["details"] = details
+    response = jsonify({"error": body})
+    response.status_code = status
+    if status == 401:
+        response.headers["WWW-Authenticate"] = 'Bearer realm="cutroom"'
+    return response
+
+
+def wants_json() -> bool:
+    """API paths, and clients that ask for JSON rather than HTML, get JSON errors."""
+    if request.path.startswith(API_PREFIX):
+        return True
+    best = request.accept_mimetypes.best_match(["application/json", "text/html"])
+    return best == "application/json" and request.accept_mimetypes[best] > request.accept_mimetypes[
+        "text/html"
+    ]
+
+
+def register(app: Flask) -> None:
+    """Answer errors as JSON on API paths; other paths keep Flask's HTML pages."""
+
+    @app.errorhandler(ApiError)
+    def handle_api_error(exc: ApiError):
+        return error_response(exc.status, exc.message, exc.code, exc.details)
+
+    @app.errorhandler(HTTPException)
+    def handle_http_error(exc: HTTPException):
+        if not request.path.startswith(API_PREFIX):
+            return exc
+        return error_response(exc.code or 500, exc.description or exc.name)
+
+    @app.errorhandler(500)
+    def handle_internal_error(exc: Exception):
+        if not request.path.startswith(API_PREFIX):
+            return exc
+        return error_response(500, "Something went wrong on our side; it has been logged.")

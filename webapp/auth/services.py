@@ -1,0 +1,99 @@
+"""Accounts and API tokens: creation, password checks, token lookup."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import func, select, update
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from webapp.extensions import db
+from webapp.models import ApiToken, User
+
+TOKEN_PREFIX = "crt_"
+MIN_PASSWORD_LENGTH = 8
+# Last-used times are refreshed at most this often, so tokens do not cost a write per call.
+LAST_USED_RESOLUTION = timedelta(minutes=1)
+# Compared against when the email is unknown, so a miss costs as much as a hit.
+_DUMMY_HASH = generate_password_hash("not-a-real-password")
+
+
+class AccountError(ValueError):
+    """An account could not be created or changed; the message says why."""
+
+
+def normalize_email(email: str) -> str:
+    return email.strip().lower()
+
+
+def find_user(email: str) -> User | None:
+    """The user with this email (case-insensitive), or None."""
+    return db.session.scalar(select(User).where(User.email == normalize_email(email)))
+
+
+def create_user(email: str, password: str, is_admin: bool = False) -> User:
+    """Create an account; flushes, the caller commits."""
+    email = normalize_email(email)
+    if "@" not in email or len(email) > 254 or email.startswith("@") or email.endswith("@"):
+        raise AccountError(f"{email!r} is not an email address.")
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise AccountError(f"The password must have at least {MIN_PASSWORD_LENGTH} characters.")
+    if find_user(email) is not None:
+        raise AccountError(f"An account for {email} already exists.")
+    user = User(email=email, password_hash=generate_password_hash(password), is_admin=is_admin)
+    db.session.add(user)
+    db.session.flush()
+    return user
+
+
+def authenticate(email: str, password: str) -> User | None:
+    """The user if the password matches, else None."""
+    user = find_user(email)
+    if user is None:
+        check_password_hash(_DUMMY_HASH, password)
+        return None
+    return user if check_password_hash(user.password_hash, password) else None
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def create_token(user: User, name: str) -> tuple[ApiToken, str]:
+    """A new API token for the user; returns the row and the secret, which is shown once."""
+    name = name.strip()
+    if not name or len(name) > 100:
+        raise AccountError("A token name must have 1 to 100 characters.")
+    secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    token = ApiToken(user_id=user.id, name=name, token_hash=_digest(secret), prefix=secret[:12])
+    db.session.add(token)
+    db.session.flush()
+    return token, secret
+
+
+def user_for_token(secret: str) -> User | None:
+    """The owner of a valid, unrevoked token, refreshing its last-used time."""
+    if not secret.startswith(TOKEN_PREFIX) or len(secret) > 200:
+        return None
+    token = db.session.scalar(
+        select(ApiToken).where(
+            ApiToken.token_hash == _digest(secret), ApiToken.revoked_at.is_(None)
+        )
+    )
+    if token is None:
+        return None
+    now = datetime.now(UTC)
+    if token.last_used_at is None or now - token.last_used_at > LAST_USED_RESOLUTION:
+        db.session.execute(
+            update(ApiToken).where(ApiToken.id == token.id).values(last_used_at=func.now())
+        )
+        db.session.commit()
+    return db.session.get(User, token.user_id)
+
+
+def revoke_token(token: ApiToken) -> None:
+    """Revoke a token; flushes, the caller commits."""
+    token.revoked_at = datetime.now(UTC)
+    db.session.flush()

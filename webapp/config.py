@@ -1,0 +1,85 @@
+"""Configuration read from environment variables, parsed once in the app factory.
+
+Every variable here is documented in the README. Development defaults are safe to run
+locally; `make dev` fills in DATABASE_URL and REDIS_URL for the embedded services.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+DEV_SECRET_KEY = "dev-only-insecure-secret-key"
+
+
+class ConfigError(RuntimeError):
+    """A configuration variable is missing or malformed."""
+
+
+def normalize_database_url(url: str) -> str:
+    """Accept the postgres:// and postgresql:// forms that hosting platforms hand out."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    if url.startswith("postgresql+psycopg://"):
+        return url
+    raise ConfigError(
+        "DATABASE_URL must be a PostgreSQL URL (postgres://, postgresql:// or "
+        f"postgresql+psycopg://), got {url.split(':', 1)[0]}://..."
+    )
+
+
+def _int(env: Mapping[str, str], name: str, default: int, minimum: int = 0) -> int:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be an integer, got {raw!r}") from None
+    if value < minimum:
+        raise ConfigError(f"{name} must be at least {minimum}, got {value}")
+    return value
+
+
+def _float(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a number, got {raw!r}") from None
+    if value < 0:
+        raise ConfigError(f"{name} must not be negative, got {value}")
+    return value
+
+
+def from_env(env: Mapping[str, str] | None = None) -> dict:
+    """Build the Flask config mapping from environment variables."""
+    env = os.environ if env is None else env
+    database_url = env.get("DATABASE_URL")
+    redis_url = env.get("REDIS_URL")
+    if not database_url:
+        raise ConfigError("DATABASE_URL is not set (`make dev` starts an embedded PostgreSQL).")
+    if not redis_url:
+        raise ConfigError("REDIS_URL is not set (`make dev` starts an embedded Redis).")
+    return {
+        "SECRET_KEY": env.get("SECRET_KEY") or DEV_SECRET_KEY,
+        "SQLALCHEMY_DATABASE_URI": normalize_database_url(database_url),
+        "SQLALCHEMY_ENGINE_OPTIONS": {
+            "pool_pre_ping": True,
+            "pool_size": _int(env, "DATABASE_POOL_SIZE", 5, minimum=1),
+        },
+        "REDIS_URL": redis_url,
+        "MAX_CONTENT_LENGTH": _int(env, "MAX_REQUEST_BYTES", 1024 * 1024, minimum=1024),
+        "JOBS_PER_PAGE": _int(env, "JOBS_PER_PAGE", 20, minimum=1),
+        "JOB_RESULT_TTL": _int(env, "JOB_RESULT_TTL", 24 * 3600),
+        "JOB_FAILURE_TTL": _int(env, "JOB_FAILURE_TTL", 7 * 24 * 3600),
+        "PROGRESS_INTERVAL": _float(env, "PROGRESS_INTERVAL", 1.0),
+        "WORKER_HEARTBEAT_INTERVAL": _int(env, "WORKER_HEARTBEAT_INTERVAL", 10, minimum=1),
+        "TRIGGER_TEST_DELAY": _float(env, "TRIGGER_TEST_DELAY", 1.0),
+        "LOG_LEVEL": env.get("LOG_LEVEL", "INFO").upper(),
+    }

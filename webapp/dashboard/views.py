@@ -1,0 +1,165 @@
+"""Dashboard pages and fragments; every action is a real form that also works without JS."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+from jinja2_fragments.flask import render_block
+from rq.job import JobStatus
+
+from webapp.dashboard import bp
+from webapp.dashboard.forms import form_fields, params_from_form
+from webapp.extensions import db, htmx
+from webapp.jobs import queries, service
+from webapp.jobs.registry import ParamsError, all_tasks, get_task
+from webapp.models import BackgroundJob
+from webapp.navigation import local_path
+
+
+def _is_fragment_request() -> bool:
+    """An htmx request that wants a fragment, not a boosted navigation or history restore."""
+    return bool(htmx) and not htmx.boosted and not htmx.history_restore_request
+
+
+def _vary(response):
+    response.headers.add("Vary", "HX-Request")
+    return response
+
+
+def _job_or_404(job_id: uuid.UUID) -> BackgroundJob:
+    job = queries.get_job(current_user, job_id)
+    if job is None:
+        abort(404)
+    return job
+
+
+def _launch_forms(errors: dict[str, list[dict]] | None = None, values: dict | None = None):
+    """Context for the launch forms: each task with its fields, errors and entered values."""
+    errors = errors or {}
+    values = values or {}
+    return [
+        {
+            "task": t,
+            "fields": form_fields(t),
+            "errors": {e["field"]: e["message"] for e in errors.get(t.name, [])},
+            "values": values.get(t.name, {}),
+        }
+        for t in all_tasks()
+    ]
+
+
+def _home(status: int = 200, errors=None, values=None):
+    page = request.args.get("page", 1, type=int) or 1
+    listing = queries.list_jobs(
+        current_user, page=max(page, 1), per_page=current_app.config["JOBS_PER_PAGE"]
+    )
+    html = render_template(
+        "dashboard/home.html", forms=_launch_forms(errors, values), listing=listing
+    )
+    return _vary(current_app.make_response((html, status)))
+
+
+@bp.get("/")
+@login_required
+def home():
+    """Launch forms and the user's job cards, newest first."""
+    return _home()
+
+
+@bp.post("/jobs")
+@login_required
+def start_job():
+    """Start a job from a launch form."""
+    task = get_task(request.form.get("task", ""))
+    if task is None:
+        abort(404)
+    raw = params_from_form(task, request.form)
+    try:
+        job = service.submit(task, raw, current_user)
+    except ParamsError as exc:
+        return _launch_failed(task, exc.details, raw)
+    except service.QueueUnavailable as exc:
+        return _launch_failed(task, [{"field": "(queue)", "message": str(exc)}], raw, 503)
+    if _is_fragment_request():
+        form = _launch_forms()[all_tasks().index(task)]
+        return render_template("dashboard/_launched.html", form=form, job=job)
+    flash(f"Started {task.title}.")
+    return redirect(url_for("dashboard.home"), 303)
+
+
+def _launch_failed(task, details, raw, status: int = 422):
+    """Show the launch form again with each bad field marked."""
+    errors = {task.name: details}
+    values = {task.name: raw}
+    if _is_fragment_request():
+        form = _launch_forms(errors, values)[all_tasks().index(task)]
+        return render_template("dashboard/_launch_form.html", form=form), status
+    return _home(status, errors, values)
+
+
+@bp.get("/jobs/<uuid:job_id>")
+@login_required
+def job_page(job_id: uuid.UUID):
+    """Everything about one job; an htmx poll gets just the live detail block."""
+    job = _job_or_404(job_id)
+    if _is_fragment_request():
+        html = render_block("dashboard/job.html", "job_detail", job=job)
+    else:
+        html = render_template("dashboard/job.html", job=job)
+    return _vary(current_app.make_response(html))
+
+
+@bp.get("/jobs/<uuid:job_id>/card")
+@login_required
+def job_card(job_id: uuid.UUID):
+    """One job card; it carries its polling trigger only while the job is not final."""
+    return render_template("dashboard/_card.html", job=_job_or_404(job_id))
+
+
+def safe_referrer(job: BackgroundJob) -> str:
+    """Return to the page the action came from when it is ours, else the job page."""
+    return local_path(request.form.get("next"), url_for("dashboard.job_page", job_id=job.id))
+
+
+def _act(job_id: uuid.UUID, action: Callable[[BackgroundJob], str]):
+    """Run a card action; htmx gets the refreshed card, a plain form a 303 back."""
+    job = _job_or_404(job_id)
+    error, status = None, 200
+    try:
+        done = action(job)
+    except service.JobConflict as exc:
+        error, status = str(exc), 409
+    except service.QueueUnavailable as exc:
+        error, status = str(exc), 503
+    db.session.refresh(job)
+    if _is_fragment_request():
+        return render_template("dashboard/_card.html", job=job, action_error=error), status
+    flash(error or done, "error" if error else "info")
+    return redirect(safe_referrer(job), 303)
+
+
+def _cancel(job: BackgroundJob) -> str:
+    outcome = service.cancel(job)
+    return "Job canceled." if outcome == JobStatus.CANCELED.value else "Stopping the job…"
+
+
+def _retry(job: BackgroundJob) -> str:
+    service.retry(job)
+    return "Job queued again."
+
+
+@bp.post("/jobs/<uuid:job_id>/cancel")
+@login_required
+def cancel_job(job_id: uuid.UUID):
+    """Cancel a waiting job or stop a running one."""
+    return _act(job_id, _cancel)
+
+
+@bp.post("/jobs/<uuid:job_id>/retry")
+@login_required
+def retry_job(job_id: uuid.UUID):
+    """Run a failed, stopped or canceled job again."""
+    return _act(job_id, _retry)

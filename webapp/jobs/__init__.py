@@ -1,0 +1,6 @@
+"""The job system: task registry, enqueueing, worker, callbacks and the progress helper."""
+
+from webapp.jobs.progress import progress
+from webapp.jobs.registry import RetryPolicy, task
+
+__all__ = ["RetryPolicy", "progress", "task"]

@@ -1,0 +1,82 @@
+"""Reading jobs, always scoped to what the caller may see: their own, or all for admins."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+
+from sqlalchemy import Select, func, select
+
+from webapp.extensions import db
+from webapp.models import BackgroundJob, Project, User
+
+
+@dataclass(frozen=True)
+class Page:
+    """One page of jobs, newest first."""
+
+    items: list[BackgroundJob]
+    page: int
+    per_page: int
+    total: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.per_page))
+
+    @property
+    def has_next(self) -> bool:
+        return self.page < self.pages
+
+    @property
+    def has_prev(self) -> bool:
+        return self.page > 1
+
+
+def visible_jobs(user: User) -> Select:
+    """SELECT of the jobs this user may see."""
+    stmt = select(BackgroundJob)
+    if not user.is_admin:
+        stmt = stmt.where(BackgroundJob.user_id == user.id)
+    return stmt
+
+
+def get_job(user: User, job_id: uuid.UUID) -> BackgroundJob | None:
+    """The job if it exists and the user may see it; None otherwise (callers answer 404)."""
+    job = db.session.get(BackgroundJob, job_id)
+    if job is None or (job.user_id != user.id and not user.is_admin):
+        return None
+    return job
+
+
+def get_project(user: User, project_id: int) -> Project | None:
+    """The project if it exists and the user may see it, else None."""
+    project = db.session.get(Project, project_id)
+    if project is None or (project.user_id != user.id and not user.is_admin):
+        return None
+    return project
+
+
+def list_jobs(
+    user: User,
+    page: int = 1,
+    per_page: int = 20,
+    status: str | None = None,
+    task: str | None = None,
+    project_id: int | None = None,
+) -> Page:
+    """A page of the user's jobs, newest first, optionally filtered."""
+    stmt = visible_jobs(user)
+    if status:
+        stmt = stmt.where(BackgroundJob.status == status)
+    if task:
+        stmt = stmt.where(BackgroundJob.task == task)
+    if project_id is not None:
+        stmt = stmt.where(BackgroundJob.project_id == project_id)
+    total = db.session.scalar(select(func.count()).select_from(stmt.subquery()))
+    items = db.session.scalars(
+        stmt.order_by(BackgroundJob.created_at.desc(), BackgroundJob.id.desc())
+        .limit(per_page)
+        .offset((page - 1) * per_page)
+    ).all()
+    return Page(items=list(items), page=page, per_page=per_page, total=total or 0)

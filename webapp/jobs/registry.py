@@ -1,0 +1,136 @@
+"""The task registry: every task is a module-level function registered with its metadata.
+
+A task's parameter model (pydantic) drives validation, the dashboard's launch form and
+the API's task listing, so the three can never disagree.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+from rq import Retry
+
+_NAME = re.compile(r"^[a-z][a-z0-9-]{1,62}$")
+_TASKS: dict[str, Task] = {}
+
+
+class ParamsError(ValueError):
+    """Parameters failed validation; `details` names each bad field."""
+
+    def __init__(self, details: list[dict[str, str]]):
+        self.details = details
+        fields = ", ".join(d["field"] for d in details)
+        super().__init__(f"Invalid parameters: {fields}")
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How often RQ retries a failed attempt, and how long it waits before each retry."""
+
+    max: int
+    intervals: tuple[int, ...] = (0,)
+
+    def to_rq(self) -> Retry:
+        return Retry(max=self.max, interval=list(self.intervals))
+
+
+@dataclass(frozen=True)
+class Task:
+    """A registered task: what runs, what it accepts, and how it is queued."""
+
+    name: str
+    title: str
+    func: Callable[..., Any]
+    params: type[BaseModel]
+    description: str = ""
+    queue: str = "default"
+    timeout: int = 300
+    retry: RetryPolicy | None = None
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def max_attempts(self) -> int:
+        return 1 + (self.retry.max if self.retry else 0)
+
+    def validate(self, data: Any) -> dict[str, Any]:
+        """Validate raw parameters; return them normalised to JSON types."""
+        if not isinstance(data, Mapping):
+            raise ParamsError([{"field": "(body)", "message": "Parameters must be a JSON object."}])
+        try:
+            model = self.params.model_validate(dict(data))
+        except ValidationError as exc:
+            raise ParamsError(describe_errors(exc)) from None
+        return model.model_dump(mode="json")
+
+    def schema(self) -> dict[str, Any]:
+        """JSON Schema of the parameters."""
+        return self.params.model_json_schema()
+
+
+def describe_errors(exc: ValidationError) -> list[dict[str, str]]:
+    """Turn pydantic errors into [{field, message}] with dotted field names."""
+    details = []
+    for error in exc.errors(include_url=False):
+        loc = ".".join(str(part) for part in error["loc"]) or "(body)"
+        message = error["msg"]
+        if error["type"] == "extra_forbidden":
+            message = "Unknown parameter."
+        details.append({"field": loc, "message": message})
+    return details
+
+
+def task(
+    name: str,
+    *,
+    title: str,
+    params: type[BaseModel],
+    queue: str = "default",
+    timeout: int = 300,
+    retry: RetryPolicy | None = None,
+    description: str | None = None,
+    **extra: Any,
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Register a module-level function as a task; returns the function unchanged."""
+    if not _NAME.match(name):
+        raise ValueError(f"Task name {name!r} must be lowercase letters, digits and dashes")
+
+    def register(func: Callable[..., Any]) -> Callable[..., Any]:
+        if "<locals>" in func.__qualname__:
+            raise ValueError(f"Task {name!r} must be a module-level function")
+        existing = _TASKS.get(name)
+        if existing is not None and existing.func is not func:
+            raise ValueError(f"Task {name!r} is already registered by {existing.func!r}")
+        doc = (func.__doc__ or "").strip().splitlines()
+        _TASKS[name] = Task(
+            name=name,
+            title=title,
+            func=func,
+            params=params,
+            description=description or (doc[0] if doc else ""),
+            queue=queue,
+            timeout=timeout,
+            retry=retry,
+            extra=extra,
+        )
+        return func
+
+    return register
+
+
+def get_task(name: str) -> Task | None:
+    """The registered task called `name`, or None."""
+    return _TASKS.get(name)
+
+
+def all_tasks() -> list[Task]:
+    """Every registered task, in registration order."""
+    return list(_TASKS.values())
+
+
+def queue_names() -> list[str]:
+    """The queues that registered tasks use, in first-use order."""
+    return list(dict.fromkeys(t.queue for t in _TASKS.values()))

@@ -1,0 +1,136 @@
+"""Starting, canceling and retrying jobs: the operations the dashboard and the API share."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+from flask import current_app
+from redis.exceptions import RedisError
+from rq.command import send_command, send_stop_job_command
+from rq.exceptions import InvalidJobOperation, NoSuchJobError
+from rq.job import Job
+
+from webapp.extensions import db
+from webapp.jobs import callbacks, transitions
+from webapp.jobs.connection import get_queue, get_redis
+from webapp.jobs.registry import Task, get_task
+from webapp.models import BackgroundJob, User
+
+log = logging.getLogger(__name__)
+
+
+class JobConflict(Exception):
+    """The job's state does not allow the action (HTTP 409)."""
+
+
+class QueueUnavailable(Exception):
+    """Redis could not take the request (HTTP 503)."""
+
+
+def submit(
+    task: Task, raw_params: Mapping[str, Any], user: User, project_id: int | None = None
+) -> BackgroundJob:
+    """Validate, record, then enqueue (outbox order); raises ParamsError or QueueUnavailable."""
+    params = task.validate(raw_params)
+    job = BackgroundJob(
+        task=task.name,
+        queue=task.queue,
+        params=params,
+        user_id=user.id,
+        project_id=project_id,
+        status=transitions.CREATED,
+    )
+    db.session.add(job)
+    db.session.commit()
+    enqueue(job, task)
+    return job
+
+
+def enqueue(job: BackgroundJob, task: Task) -> None:
+    """Hand a committed `created` row to RQ, then mark it queued (or deferred)."""
+    config = current_app.config
+    try:
+        rq_job = get_queue(task.queue).enqueue_call(
+            task.func,
+            kwargs=job.params,
+            job_id=job.rq_id,
+            timeout=task.timeout,
+            retry=task.retry.to_rq() if task.retry else None,
+            result_ttl=config["JOB_RESULT_TTL"],
+            failure_ttl=config["JOB_FAILURE_TTL"],
+            meta={"task": task.name, "progress": 0, "stage": None},
+            on_success=callbacks.SUCCESS,
+            on_failure=callbacks.FAILURE,
+            on_stopped=callbacks.STOPPED,
+        )
+    except RedisError as exc:
+        log.warning("Could not enqueue job %s: %s", job.id, exc)
+        transitions.mark_enqueue_failed(job.id, "The job queue (Redis) is unreachable.")
+        db.session.commit()
+        raise QueueUnavailable("The job queue is unreachable; the job was not started.") from exc
+    transitions.mark_queued(job.id, rq_job.get_status(refresh=False).value)
+    db.session.commit()
+
+
+def cancel(job: BackgroundJob) -> str:
+    """Cancel a waiting job or ask a running one to stop; returns 'canceled' or 'stopping'."""
+    if job.status in transitions.WAITING and transitions.mark_canceled(job.id):
+        db.session.commit()
+        _cancel_in_rq(job)
+        return transitions.CANCELED
+    db.session.rollback()
+    db.session.refresh(job)
+    if job.status != transitions.STARTED:
+        raise JobConflict(f"A {job.status} job cannot be canceled.")
+    transitions.request_stop(job.id)
+    db.session.commit()
+    _send_stop(job)
+    return "stopping"
+
+
+def _cancel_in_rq(job: BackgroundJob) -> None:
+    """Take a canceled job out of RQ; a worker that already popped it discards it anyway."""
+    try:
+        Job.fetch(job.rq_id, connection=get_redis()).cancel()
+    except (NoSuchJobError, InvalidJobOperation):
+        pass
+    except RedisError:
+        log.warning("Job %s is canceled but Redis could not be told", job.id, exc_info=True)
+
+
+def _send_stop(job: BackgroundJob) -> None:
+    """Tell the worker running the job to kill its work-horse."""
+    redis = get_redis()
+    try:
+        send_stop_job_command(redis, job.rq_id)
+    except (NoSuchJobError, InvalidJobOperation):
+        # RQ has not recorded the worker yet; the row has, since the worker writes it first.
+        if job.worker_name:
+            send_command(redis, job.worker_name, "stop-job", job_id=job.rq_id)
+    except RedisError as exc:
+        raise QueueUnavailable(
+            "The job queue is unreachable; the stop request is recorded."
+        ) from exc
+
+
+def retry(job: BackgroundJob) -> BackgroundJob:
+    """Run a failed, stopped or canceled job again under the same id."""
+    task = get_task(job.task)
+    if task is None:
+        raise JobConflict(f"The task {job.task!r} no longer exists.")
+    if job.status not in transitions.RETRYABLE:
+        raise JobConflict(f"A {job.status} job cannot be retried.")
+    try:
+        Job.fetch(job.rq_id, connection=get_redis()).delete()
+    except NoSuchJobError:
+        pass
+    except RedisError as exc:
+        raise QueueUnavailable("The job queue is unreachable; the job was not retried.") from exc
+    if not transitions.reset_for_retry(job.id):
+        db.session.rollback()
+        raise JobConflict("The job changed state; reload and try again.")
+    db.session.commit()
+    enqueue(job, task)
+    return job

@@ -1,0 +1,194 @@
+"""Every change of a job's state, as one conditional UPDATE.
+
+Each function names the states it may move from; a late or duplicate event (a retry's
+callback, a sweep after success) matches no row and changes nothing, so terminal states
+stay terminal. Functions return True when the row changed. They do not commit: the edge
+(web request, worker, callback) commits once.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from rq.job import JobStatus
+from sqlalchemy import func, select, update
+
+from webapp.extensions import db
+from webapp.models import ACTIVE_STATUSES, BackgroundJob
+
+CREATED = JobStatus.CREATED.value
+QUEUED = JobStatus.QUEUED.value
+DEFERRED = JobStatus.DEFERRED.value
+SCHEDULED = JobStatus.SCHEDULED.value
+STARTED = JobStatus.STARTED.value
+FINISHED = JobStatus.FINISHED.value
+FAILED = JobStatus.FAILED.value
+STOPPED = JobStatus.STOPPED.value
+CANCELED = JobStatus.CANCELED.value
+
+WAITING = frozenset({CREATED, QUEUED, DEFERRED, SCHEDULED})
+RETRYABLE = frozenset({FAILED, STOPPED, CANCELED})
+
+MAX_ERROR_CHARS = 2000
+MAX_TRACEBACK_CHARS = 20000
+
+
+def _as_uuid(job_id: uuid.UUID | str) -> uuid.UUID:
+    return job_id if isinstance(job_id, uuid.UUID) else uuid.UUID(str(job_id))
+
+
+def _move(job_id: uuid.UUID | str, allowed_from: frozenset[str], **values: Any) -> bool:
+    stmt = (
+        update(BackgroundJob)
+        .where(BackgroundJob.id == _as_uuid(job_id), BackgroundJob.status.in_(allowed_from))
+        .values(updated_at=func.now(), **values)
+        .execution_options(synchronize_session=False)
+    )
+    return db.session.execute(stmt).rowcount == 1
+
+
+def current_status(job_id: uuid.UUID | str) -> str | None:
+    """The row's status, or None when there is no such row."""
+    stmt = select(BackgroundJob.status).where(BackgroundJob.id == _as_uuid(job_id))
+    return db.session.execute(stmt).scalar_one_or_none()
+
+
+def mark_queued(job_id: uuid.UUID | str, status: str = QUEUED) -> bool:
+    """created -> queued (or deferred, when it waits on dependencies), after RQ took it."""
+    return _move(job_id, frozenset({CREATED}), status=status, enqueued_at=func.now())
+
+
+def mark_enqueue_failed(job_id: uuid.UUID | str, message: str) -> bool:
+    """created -> failed/enqueue_failed: Redis did not take the job."""
+    return _move(
+        job_id,
+        frozenset({CREATED}),
+        status=FAILED,
+        error=message[:MAX_ERROR_CHARS],
+        error_code="enqueue_failed",
+        ended_at=func.now(),
+    )
+
+
+def mark_started(job_id: uuid.UUID | str, worker_name: str) -> bool:
+    """waiting -> started, counting the attempt; False if the row is final or missing."""
+    return _move(
+        job_id,
+        WAITING,
+        status=STARTED,
+        attempt=BackgroundJob.attempt + 1,
+        started_at=func.now(),
+        heartbeat_at=func.now(),
+        worker_name=worker_name[:128],
+        progress=0,
+        stage=None,
+    )
+
+
+def mark_finished(job_id: uuid.UUID | str, result: Any) -> bool:
+    """Any active state -> finished, with the result; clears a failed attempt's error."""
+    return _move(
+        job_id,
+        ACTIVE_STATUSES,
+        status=FINISHED,
+        result=result,
+        progress=100,
+        error=None,
+        error_code=None,
+        traceback=None,
+        ended_at=func.now(),
+    )
+
+
+def mark_failed(
+    job_id: uuid.UUID | str, error: str, error_code: str, traceback: str | None = None
+) -> bool:
+    """Any active state -> failed, with the reason."""
+    return _move(
+        job_id,
+        ACTIVE_STATUSES,
+        status=FAILED,
+        error=error[:MAX_ERROR_CHARS],
+        error_code=error_code,
+        traceback=traceback[-MAX_TRACEBACK_CHARS:] if traceback else None,
+        ended_at=func.now(),
+    )
+
+
+def mark_retrying(
+    job_id: uuid.UUID | str,
+    status: str,
+    error: str,
+    error_code: str,
+    traceback: str | None = None,
+) -> bool:
+    """started -> queued/scheduled: this attempt failed and RQ will run another."""
+    return _move(
+        job_id,
+        frozenset({STARTED}),
+        status=status,
+        error=error[:MAX_ERROR_CHARS],
+        error_code=error_code,
+        traceback=traceback[-MAX_TRACEBACK_CHARS:] if traceback else None,
+        enqueued_at=func.now(),
+    )
+
+
+def mark_stopped(job_id: uuid.UUID | str) -> bool:
+    """Any active state -> stopped: a running job was stopped on request."""
+    return _move(
+        job_id,
+        ACTIVE_STATUSES,
+        status=STOPPED,
+        error="Stopped on request while running.",
+        error_code=None,
+        ended_at=func.now(),
+    )
+
+
+def mark_canceled(job_id: uuid.UUID | str) -> bool:
+    """waiting -> canceled: the job never started."""
+    return _move(job_id, WAITING, status=CANCELED, ended_at=func.now())
+
+
+def request_stop(job_id: uuid.UUID | str) -> bool:
+    """Note on a running job that someone asked to stop it."""
+    return _move(job_id, frozenset({STARTED}), cancel_requested_at=func.now())
+
+
+def reset_for_retry(job_id: uuid.UUID | str) -> bool:
+    """failed/stopped/canceled -> created, ready to enqueue again; the attempt count stays."""
+    return _move(
+        job_id,
+        RETRYABLE,
+        status=CREATED,
+        result=None,
+        error=None,
+        error_code=None,
+        traceback=None,
+        progress=0,
+        stage=None,
+        worker_name=None,
+        enqueued_at=None,
+        started_at=None,
+        ended_at=None,
+        heartbeat_at=None,
+        cancel_requested_at=None,
+    )
+
+
+def record_progress(job_id: uuid.UUID | str, percent: int, stage: str | None) -> bool:
+    """Progress and stage of a running job; doubles as its heartbeat."""
+    return _move(
+        job_id,
+        frozenset({STARTED}),
+        progress=percent,
+        stage=stage[:200] if stage else None,
+        heartbeat_at=func.now(),
+    )
+
+
+def record_heartbeat(job_id: uuid.UUID | str) -> bool:
+    """The worker running this job is alive."""
+    return _move(job_id, frozenset({STARTED}), heartbeat_at=func.now())

@@ -1,0 +1,104 @@
+"""The RQ worker that keeps PostgreSQL in step with every job it runs.
+
+The parent process records `started` (RQ has no start callback), heartbeats and a killed
+work-horse through its own connection pool; the forked work-horse runs the task and its
+success/failure callbacks on a fresh connection of its own.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from typing import Any
+
+from redis.exceptions import RedisError
+from rq import Worker
+from rq.exceptions import InvalidJobOperation
+from rq.job import Job
+from rq.queue import Queue
+
+from webapp.extensions import db
+from webapp.jobs import transitions
+from webapp.jobs.callbacks import record, retry_status
+
+
+class CutroomWorker(Worker):
+    """A forking RQ worker that records each job's state in PostgreSQL."""
+
+    def execute_job(self, job: Job, queue: Queue) -> None:
+        """Record `started` before the work-horse forks; skip jobs whose row is already final."""
+        if record(transitions.mark_started, job.id, self.name):
+            self._last_db_heartbeat = time.monotonic()
+            super().execute_job(job, queue)
+            return
+        status = _status_or_none(job.id)
+        if status is None or status in transitions.WAITING:
+            # No row (or PostgreSQL unreachable): run it; the callbacks record what they can.
+            super().execute_job(job, queue)
+            return
+        self.log.warning("Job %s is %s in PostgreSQL; not running it", job.id, status)
+        self._discard(job, queue)
+
+    def _discard(self, job: Job, queue: Queue) -> None:
+        """Drop a popped job whose row is final (canceled while the worker was popping it)."""
+        try:
+            self.connection.lrem(queue.intermediate_queue_key, 1, job.id)
+            job.cancel()
+        except InvalidJobOperation:
+            pass
+        except RedisError:
+            self.log.exception("Could not discard job %s in Redis", job.id)
+
+    def perform_job(self, job: Job, queue: Queue, execution: Any) -> bool:
+        """Runs in the work-horse: use fresh database connections, never the parent's."""
+        db.engine.dispose(close=False)
+        try:
+            return super().perform_job(job, queue, execution)
+        finally:
+            db.session.remove()
+            db.engine.dispose()
+
+    def maintain_heartbeats(self, job: Job, execution: Any) -> None:
+        """RQ's heartbeat, plus the row's heartbeat_at at most once a heartbeat interval."""
+        super().maintain_heartbeats(job, execution)
+        now = time.monotonic()
+        if now - getattr(self, "_last_db_heartbeat", 0.0) >= self.job_monitoring_interval:
+            self._last_db_heartbeat = now
+            record(transitions.record_heartbeat, job.id)
+
+    def handle_work_horse_killed(self, job: Job, retpid: int, ret_val: int, rusage: Any) -> None:
+        """No callback fires when the work-horse dies: record it as killed (or retrying)."""
+        super().handle_work_horse_killed(job, retpid, ret_val, rusage)
+        message, code = _death_message(job, ret_val)
+        next_status = retry_status(job)
+        if next_status:
+            record(transitions.mark_retrying, job.id, next_status, message, code)
+        else:
+            record(transitions.mark_failed, job.id, message, code)
+
+
+def _status_or_none(job_id: str) -> str | None:
+    try:
+        return transitions.current_status(job_id)
+    except Exception:
+        db.session.rollback()
+        return None
+
+
+def _death_message(job: Job, ret_val: int | None) -> tuple[str, str]:
+    """Why the work-horse died, as (message, error_code)."""
+    started = job.started_at.timestamp() if job.started_at else None
+    ran_for = time.time() - started if started else 0.0
+    if job.timeout and job.timeout > 0 and ran_for > job.timeout:
+        return (f"Timed out after {ran_for:.0f} s (limit {job.timeout} s); work-horse killed.",
+                "timeout")
+    if ret_val is not None and os.WIFSIGNALED(ret_val):
+        number = os.WTERMSIG(ret_val)
+        try:
+            name = signal.Signals(number).name
+        except ValueError:
+            name = f"signal {number}"
+        return (f"The work-horse process was killed by {name} (out of memory or killed).", "killed")
+    code = os.WEXITSTATUS(ret_val) if ret_val is not None and os.WIFEXITED(ret_val) else ret_val
+    return f"The work-horse process died unexpectedly (exit status {code}).", "killed"

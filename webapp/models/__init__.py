@@ -1,0 +1,15 @@
+"""Database models; import from here."""
+
+from webapp.models.job import ACTIVE_STATUSES, FINAL_STATUSES, STATUSES, BackgroundJob
+from webapp.models.project import Project
+from webapp.models.user import ApiToken, User
+
+__all__ = [
+    "ACTIVE_STATUSES",
+    "FINAL_STATUSES",
+    "STATUSES",
+    "ApiToken",
+    "BackgroundJob",
+    "Project",
+    "User",
+]

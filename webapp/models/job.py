@@ -1,0 +1,103 @@
+"""The record of every background job: PostgreSQL is the source of truth for its state."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from rq.job import JobStatus
+from sqlalchemy import (
+    CheckConstraint,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    SmallInteger,
+    String,
+    Text,
+    Uuid,
+    func,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from webapp.extensions import db
+from webapp.models.user import User
+
+# The RQ states a Cutroom job can be in, in lifecycle order.
+STATUSES: tuple[JobStatus, ...] = (
+    JobStatus.CREATED,
+    JobStatus.QUEUED,
+    JobStatus.DEFERRED,
+    JobStatus.SCHEDULED,
+    JobStatus.STARTED,
+    JobStatus.FINISHED,
+    JobStatus.FAILED,
+    JobStatus.STOPPED,
+    JobStatus.CANCELED,
+)
+# Sets of plain strings: SQL parameters must be the values, never the Enum members.
+FINAL_STATUSES = frozenset(
+    s.value for s in (JobStatus.FINISHED, JobStatus.FAILED, JobStatus.STOPPED, JobStatus.CANCELED)
+)
+ACTIVE_STATUSES = frozenset(s.value for s in STATUSES) - FINAL_STATUSES
+
+_status_list = ", ".join(f"'{s.value}'" for s in STATUSES)
+
+
+class BackgroundJob(db.Model):
+    """One job: its parameters, live progress and final outcome."""
+
+    __tablename__ = "background_jobs"
+    __table_args__ = (
+        CheckConstraint(f"status IN ({_status_list})", name="status"),
+        CheckConstraint("progress BETWEEN 0 AND 100", name="progress"),
+        Index("ix_background_jobs_user_recent", "user_id", "created_at"),
+        Index("ix_background_jobs_status_recent", "status", "created_at"),
+        Index("ix_background_jobs_recent", "created_at"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    task: Mapped[str] = mapped_column(String(64))
+    queue: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(16), default=JobStatus.CREATED.value)
+    params: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict)
+    result: Mapped[Any | None] = mapped_column(JSONB)
+    error: Mapped[str | None] = mapped_column(Text)
+    error_code: Mapped[str | None] = mapped_column(String(32))
+    traceback: Mapped[str | None] = mapped_column(Text)
+    attempt: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    progress: Mapped[int] = mapped_column(SmallInteger, default=0, server_default="0")
+    stage: Mapped[str | None] = mapped_column(String(200))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    project_id: Mapped[int | None] = mapped_column(
+        ForeignKey("projects.id", ondelete="SET NULL"), index=True
+    )
+    worker_name: Mapped[str | None] = mapped_column(String(128))
+    created_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now()
+    )
+    enqueued_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    heartbeat_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    cancel_requested_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
+    )
+
+    user: Mapped[User] = relationship()
+
+    @property
+    def is_final(self) -> bool:
+        """True once the job can no longer change state on its own."""
+        return self.status in FINAL_STATUSES
+
+    @property
+    def rq_id(self) -> str:
+        """The RQ job id: the row's id as text."""
+        return str(self.id)
+
+    def __repr__(self) -> str:
+        return f"<BackgroundJob {self.id} {self.task} {self.status}>"

@@ -1,0 +1,3 @@
+"""Task modules; importing this package registers every task."""
+
+from webapp.tasks import demo  # noqa: F401

@@ -1,0 +1,90 @@
+"""Template helpers: task titles, status labels, times and durations."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from flask import Flask
+from jinja2 import StrictUndefined
+
+from webapp.jobs.registry import get_task
+from webapp.models import BackgroundJob
+
+STATUS_LABELS = {
+    "created": "Created",
+    "queued": "Queued",
+    "deferred": "Waiting",
+    "scheduled": "Retry scheduled",
+    "started": "Running",
+    "finished": "Finished",
+    "failed": "Failed",
+    "stopped": "Stopped",
+    "canceled": "Canceled",
+}
+
+
+def task_title(name: str) -> str:
+    task = get_task(name)
+    return task.title if task else name
+
+
+def max_attempts(name: str) -> int | None:
+    task = get_task(name)
+    return task.max_attempts if task else None
+
+
+def status_label(status: str) -> str:
+    return STATUS_LABELS.get(status, status)
+
+
+def clock(value: datetime | None) -> str:
+    """A UTC time of day, with the date when it is not today."""
+    if value is None:
+        return "—"
+    value = value.astimezone(UTC)
+    if value.date() == datetime.now(UTC).date():
+        return value.strftime("%H:%M:%S")
+    return value.strftime("%Y-%m-%d %H:%M")
+
+
+def human_duration(delta: timedelta | None) -> str:
+    """1.2 s, 42 s, 3 min 05 s, 2 h 04 min."""
+    if delta is None:
+        return "—"
+    seconds = max(delta.total_seconds(), 0.0)
+    if seconds < 10:
+        return f"{seconds:.1f} s"
+    if seconds < 60:
+        return f"{seconds:.0f} s"
+    minutes, secs = divmod(int(seconds), 60)
+    if minutes < 60:
+        return f"{minutes} min {secs:02d} s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes:02d} min"
+
+
+def elapsed(job: BackgroundJob) -> timedelta | None:
+    """How long the job has run (so far, while running)."""
+    if job.started_at is None:
+        return None
+    return (job.ended_at or datetime.now(UTC)) - job.started_at
+
+
+def waited(job: BackgroundJob) -> timedelta | None:
+    """How long the job waited in the queue (so far, while waiting)."""
+    if job.status in ("created", "queued", "deferred", "scheduled"):
+        return datetime.now(UTC) - (job.enqueued_at or job.created_at)
+    if job.started_at is not None and job.enqueued_at is not None:
+        return job.started_at - job.enqueued_at
+    return None
+
+
+def init_app(app: Flask) -> None:
+    """Register helpers; templates under test fail loudly on undefined names."""
+    if app.testing:
+        app.jinja_env.undefined = StrictUndefined
+    app.jinja_env.globals.update(
+        task_title=task_title, status_label=status_label, max_attempts=max_attempts,
+        elapsed=elapsed, waited=waited,
+    )
+    app.jinja_env.filters.update(clock=clock, duration=human_duration)
