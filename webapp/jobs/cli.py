@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 import click
 from flask import current_app
 from flask.cli import AppGroup
@@ -9,6 +11,8 @@ from redis import Redis
 
 from webapp.jobs import registry
 from webapp.jobs.worker import CutroomWorker
+
+LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
 jobs_cli = AppGroup("jobs", help="Run and inspect background jobs.")
 
@@ -23,6 +27,7 @@ def worker_command(queues: tuple[str, ...], burst: bool, with_scheduler: bool,
                    name: str | None) -> None:
     """Run a worker on the task queues (all of them by default)."""
     config = current_app.config
+    logging.basicConfig(level=config["LOG_LEVEL"], format=LOG_FORMAT)
     names = list(queues) or registry.queue_names()
     worker = CutroomWorker(
         names,

@@ -1,0 +1,155 @@
+"""Fixtures: real PostgreSQL and Redis for the whole session, an app, per-test isolation.
+
+With DATABASE_URL / REDIS_URL unset, an embedded PostgreSQL and Redis start in a temporary
+directory. With them set, the tests use that PostgreSQL server but their own database
+(`<name>_test`, dropped and recreated) and that Redis server with database 9, which they
+flush: never point REDIS_URL at a server whose database 9 you need.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import pytest
+from flask_migrate import upgrade
+from redis import Redis
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+
+from tests.support import WorkerProcess, test_env
+from webapp import create_app
+from webapp.devservices import ensure_database, start_postgres, start_redis
+from webapp.extensions import db
+
+TEST_REDIS_DB = 9
+TABLES = ("background_jobs", "projects", "api_tokens", "users")
+
+
+def _postgres(stack: list, base: Path) -> tuple[str, str]:
+    """(admin URL, test database URL) on the configured or an embedded server."""
+    configured = os.environ.get("DATABASE_URL")
+    if configured:
+        url = make_url(configured.replace("postgres://", "postgresql://", 1))
+        url = url.set(drivername="postgresql")
+        admin = url.set(database="postgres").render_as_string(hide_password=False)
+        test = url.set(database=f"{url.database}_test").render_as_string(hide_password=False)
+        return admin, test
+    server = start_postgres(base / "postgres")
+    stack.append(server)
+    return server.admin_url, server.url_for("cutroom_test")
+
+
+def _redis(stack: list, base: Path) -> str:
+    """The configured Redis server with the test database number, or an embedded one."""
+    configured = os.environ.get("REDIS_URL")
+    if not configured:
+        server = start_redis(base / "redis", persistent=False)
+        stack.append(server)
+        return server.url
+    parts = urlsplit(configured)
+    if parts.scheme == "unix":
+        query = [q for q in parts.query.split("&") if q and not q.startswith("db=")]
+        return urlunsplit(parts._replace(query="&".join([*query, f"db={TEST_REDIS_DB}"])))
+    return urlunsplit(parts._replace(path=f"/{TEST_REDIS_DB}"))
+
+
+@pytest.fixture(scope="session")
+def services() -> Iterator[dict[str, str]]:
+    """Start (or reach) PostgreSQL and Redis; export their URLs for every process."""
+    base = Path(tempfile.mkdtemp(prefix="cutroom-test-"))
+    stack: list = []
+    try:
+        admin_url, database_url = _postgres(stack, base)
+        ensure_database(admin_url, make_url(database_url).database, recreate=True)
+        redis_url = _redis(stack, base)
+        os.environ.update({
+            "DATABASE_URL": database_url,
+            "REDIS_URL": redis_url,
+            "CUTROOM_TEST_LOG_DIR": str(base),
+        })
+        yield {"DATABASE_URL": database_url, "REDIS_URL": redis_url, "ADMIN_URL": admin_url}
+    finally:
+        for service in reversed(stack):
+            service.stop()
+
+
+@pytest.fixture(scope="session")
+def app(services):
+    """The app under test, on a migrated test database."""
+    app = create_app({"TESTING": True, "TRIGGER_TEST_DELAY": 0, "PROGRESS_INTERVAL": 0.2})
+    with app.app_context():
+        upgrade()
+    yield app
+    with app.app_context():
+        db.engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def redis(app) -> Iterator[Redis]:
+    client = Redis.from_url(app.config["REDIS_URL"])
+    yield client
+    client.close()
+
+
+@pytest.fixture(autouse=True)
+def _clean_redis(request) -> None:
+    """Every test that touches the app starts with an empty Redis database."""
+    if "app" in request.fixturenames:
+        request.getfixturevalue("redis").flushdb()
+
+
+@pytest.fixture
+def db_session(app):
+    """Run the test inside a transaction that is rolled back at the end.
+
+    Requests made through the test client share the connection, so they see the test's
+    rows; commits inside the app become savepoints.
+    """
+    with app.app_context():
+        connection = db.engine.connect()
+        outer = connection.begin()
+        original = db.session
+        db.session = db._make_scoped_session(
+            {"bind": connection, "join_transaction_mode": "create_savepoint"}
+        )
+        try:
+            yield db.session
+        finally:
+            db.session.remove()
+            db.session = original
+            outer.rollback()
+            connection.close()
+
+
+@pytest.fixture
+def live_db(app):
+    """Committed data, visible to worker processes; the tables are emptied afterwards."""
+    with app.app_context():
+        yield db.session
+        db.session.remove()
+        with db.engine.begin() as conn:
+            conn.execute(text(f"TRUNCATE {', '.join(TABLES)} RESTART IDENTITY CASCADE"))
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+@pytest.fixture
+def worker(app, redis, live_db) -> Iterator[WorkerProcess]:
+    """A real worker process for one test."""
+    process = WorkerProcess(test_env()).wait_ready(redis)
+    try:
+        yield process
+    finally:
+        process.stop()

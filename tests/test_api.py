@@ -1,0 +1,205 @@
+"""The JSON API: every endpoint, and every kind of bad input, against real PostgreSQL/Redis."""
+
+import json
+import uuid
+
+import pytest
+from rq.job import Job, JobStatus
+
+from tests.support import job_row, login, make_job, make_token, make_user
+from webapp import create_app
+from webapp.auth.services import revoke_token
+from webapp.extensions import db
+from webapp.models import ApiToken, BackgroundJob
+
+
+@pytest.fixture
+def user(db_session):
+    return make_user()
+
+
+@pytest.fixture
+def auth(user):
+    return {"Authorization": f"Bearer {make_token(user)}"}
+
+
+def _error(response, status, code=None):
+    assert response.status_code == status, response.get_data(as_text=True)
+    body = response.get_json()
+    assert set(body) == {"error"} and body["error"]["message"]
+    if code:
+        assert body["error"]["code"] == code
+    return body["error"]
+
+
+def test_tasks_are_listed_with_their_schemas(client, auth):
+    body = client.get("/api/v1/tasks", headers=auth).get_json()
+    tasks = {t["name"]: t for t in body["items"]}
+    assert {"trigger-test", "countdown", "fail-test"} <= set(tasks)
+    steps = tasks["countdown"]["parameters"]["properties"]["steps"]
+    assert (steps["type"], steps["minimum"], steps["maximum"], steps["default"]) == (
+        "integer", 1, 600, 10)
+    assert tasks["fail-test"]["max_attempts"] == 3
+
+
+def test_submit_returns_202_with_location_and_the_queued_job(client, auth, user, redis):
+    response = client.post("/api/v1/tasks/trigger-test", json={"message": "seed"}, headers=auth)
+    assert response.status_code == 202
+    body = response.get_json()
+    assert body["status"] == "queued" and body["task"] == "trigger-test"
+    assert body["params"] == {"message": "seed"}
+    assert response.headers["Location"] == f"/api/v1/jobs/{body['id']}"
+    assert Job.fetch(body["id"], connection=redis).get_status() == JobStatus.QUEUED
+    fetched = client.get(response.headers["Location"], headers=auth).get_json()
+    for key in ("id", "task", "status", "progress", "stage", "result", "error", "error_code",
+                "attempt", "project_id", "created_at", "started_at", "ended_at"):
+        assert key in fetched
+    assert fetched["user_id"] == user.id
+
+
+def test_submit_with_an_empty_body_uses_defaults(client, auth):
+    response = client.post("/api/v1/tasks/countdown", headers=auth)
+    assert response.status_code == 202
+    assert response.get_json()["params"] == {"steps": 10}
+
+
+def test_session_cookie_also_authenticates(client, user):
+    login(client, user)
+    assert client.get("/api/v1/jobs").status_code == 200
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [{}, {"Authorization": "Bearer crt_wrong"}, {"Authorization": "Basic dXNlcjpwYXNz"},
+     {"Authorization": "Bearer "}],
+)
+def test_missing_or_bad_credentials_are_401(client, db_session, headers):
+    error = _error(client.get("/api/v1/jobs", headers=headers), 401, "unauthorized")
+    assert "Bearer" in error["message"] or "token" in error["message"]
+
+
+def test_a_bad_token_does_not_fall_back_to_the_session(client, user):
+    login(client, user)
+    _error(client.get("/api/v1/jobs", headers={"Authorization": "Bearer crt_x"}), 401)
+
+
+def test_revoked_token_is_401(client, user, auth):
+    revoke_token(ApiToken.query.filter_by(user_id=user.id).one())
+    db.session.commit()
+    _error(client.get("/api/v1/jobs", headers=auth), 401)
+
+
+def test_malformed_json_is_400(client, auth):
+    response = client.post("/api/v1/tasks/countdown", data="{steps: 3",
+                           content_type="application/json", headers=auth)
+    _error(response, 400, "malformed_json")
+
+
+def test_non_json_body_is_415(client, auth):
+    response = client.post("/api/v1/tasks/countdown", data={"steps": "3"}, headers=auth)
+    _error(response, 415, "unsupported_media_type")
+
+
+def test_oversized_body_is_413(client, auth, user):
+    response = client.post("/api/v1/tasks/trigger-test", headers=auth,
+                           data=json.dumps({"message": "x" * (2 * 1024 * 1024)}),
+                           content_type="application/json")
+    _error(response, 413, "payload_too_large")
+    assert BackgroundJob.query.filter_by(user_id=user.id).count() == 0
+
+
+def test_invalid_parameters_are_422_naming_each_field(client, auth, user):
+    response = client.post("/api/v1/tasks/fail-test", headers=auth,
+                           json={"message": "", "succeed_on_attempt": -1, "colour": "red"})
+    error = _error(response, 422, "invalid_parameters")
+    assert {d["field"] for d in error["details"]} == {"message", "succeed_on_attempt", "colour"}
+    assert BackgroundJob.query.filter_by(user_id=user.id).count() == 0
+
+
+def test_non_object_parameters_are_422(client, auth):
+    error = _error(client.post("/api/v1/tasks/countdown", json=[1], headers=auth), 422)
+    assert error["details"][0]["field"] == "(body)"
+
+
+def test_unknown_task_is_404(client, auth):
+    _error(client.post("/api/v1/tasks/nope", json={}, headers=auth), 404, "not_found")
+
+
+def test_another_users_job_is_404_and_an_admin_sees_it(client, user, auth):
+    other = make_user()
+    theirs = make_job(other)
+    _error(client.get(f"/api/v1/jobs/{theirs.id}", headers=auth), 404)
+    _error(client.post(f"/api/v1/jobs/{theirs.id}/cancel", headers=auth), 404)
+    _error(client.post(f"/api/v1/jobs/{theirs.id}/retry", headers=auth), 404)
+    _error(client.get(f"/api/v1/jobs/{uuid.uuid4()}", headers=auth), 404)
+    _error(client.get("/api/v1/jobs/not-a-uuid", headers=auth), 404)
+    _error(client.get("/api/v1/nothing-here", headers=auth), 404)
+    admin = {"Authorization": f"Bearer {make_token(make_user(admin=True))}"}
+    assert client.get(f"/api/v1/jobs/{theirs.id}", headers=admin).status_code == 200
+
+
+def test_list_is_filtered_and_paginated(client, user, auth):
+    for _ in range(3):
+        make_job(user, task="countdown", status="finished")
+    make_job(user, task="fail-test", status="failed")
+    make_job(make_user(), task="countdown", status="finished")
+    everything = client.get("/api/v1/jobs", headers=auth).get_json()
+    assert everything["total"] == 4
+    done = client.get("/api/v1/jobs?status=finished&task=countdown&per_page=2",
+                      headers=auth).get_json()
+    assert (done["total"], len(done["items"]), done["pages"]) == (3, 2, 2)
+    assert {j["status"] for j in done["items"]} == {"finished"}
+    following = client.get(done["next"], headers=auth).get_json()
+    assert len(following["items"]) == 1 and following["next"] is None
+    failed = client.get("/api/v1/jobs?status=failed", headers=auth).get_json()
+    assert [j["task"] for j in failed["items"]] == ["fail-test"]
+
+
+@pytest.mark.parametrize(
+    ("query", "field"),
+    [("status=bogus", "status"), ("per_page=0", "per_page"), ("per_page=1000", "per_page"),
+     ("page=abc", "page")],
+)
+def test_bad_list_filters_are_422(client, auth, query, field):
+    error = _error(client.get(f"/api/v1/jobs?{query}", headers=auth), 422)
+    assert error["details"][0]["field"] == field
+
+
+def test_cancel_a_queued_job_then_a_second_cancel_is_409(client, auth, redis):
+    job_id = client.post("/api/v1/tasks/countdown", json={"steps": 3},
+                         headers=auth).get_json()["id"]
+    response = client.post(f"/api/v1/jobs/{job_id}/cancel", headers=auth)
+    assert response.status_code == 200
+    assert response.get_json()["status"] == "canceled"
+    assert Job.fetch(job_id, connection=redis).get_status() == JobStatus.CANCELED
+    _error(client.post(f"/api/v1/jobs/{job_id}/cancel", headers=auth), 409, "conflict")
+
+
+def test_retry_only_from_failed_stopped_or_canceled(client, user, auth):
+    done = make_job(user, status="finished")
+    _error(client.post(f"/api/v1/jobs/{done.id}/retry", headers=auth), 409)
+    failed = make_job(user, status="failed", error="x")
+    response = client.post(f"/api/v1/jobs/{failed.id}/retry", headers=auth)
+    assert response.status_code == 202
+    assert response.get_json()["status"] == "queued"
+
+
+def test_project_id_must_be_one_of_yours(client, user, auth):
+    error = _error(client.post("/api/v1/tasks/countdown?project_id=12345", json={},
+                               headers=auth), 422)
+    assert error["details"][0]["field"] == "project_id"
+
+
+def test_redis_down_is_503_and_leaves_no_unfinished_row(db_session, user, auth):
+    broken = create_app({"TESTING": True, "REDIS_URL": "redis://127.0.0.1:1/0"})
+    try:
+        response = broken.test_client().post("/api/v1/tasks/countdown", json={"steps": 2},
+                                             headers=auth)
+    finally:
+        with broken.app_context():
+            db.engine.dispose()
+    error = _error(response, 503, "queue_unavailable")
+    assert "queue" in error["message"]
+    (row,) = BackgroundJob.query.filter_by(user_id=user.id).all()
+    assert (row.status, row.error_code) == ("failed", "enqueue_failed")
+    assert job_row(row.id).ended_at is not None

@@ -1,0 +1,41 @@
+"""Configuration from the environment."""
+
+import pytest
+
+from webapp.config import ConfigError, from_env, normalize_database_url
+
+BASE = {"DATABASE_URL": "postgresql://u:p@db:5432/app", "REDIS_URL": "redis://r:6379/0"}
+
+
+@pytest.mark.parametrize(
+    ("given", "expected"),
+    [
+        ("postgres://u:p@h:5432/d", "postgresql+psycopg://u:p@h:5432/d"),
+        ("postgresql://u:p@h/d?sslmode=require", "postgresql+psycopg://u:p@h/d?sslmode=require"),
+        ("postgresql+psycopg://u@h/d", "postgresql+psycopg://u@h/d"),
+    ],
+)
+def test_database_url_forms_from_hosting_platforms(given, expected):
+    assert normalize_database_url(given) == expected
+
+
+def test_non_postgres_database_url_is_refused():
+    with pytest.raises(ConfigError, match="PostgreSQL"):
+        normalize_database_url("sqlite:///x.db")
+
+
+@pytest.mark.parametrize("missing", ["DATABASE_URL", "REDIS_URL"])
+def test_missing_service_url_names_the_variable(missing):
+    env = {k: v for k, v in BASE.items() if k != missing}
+    with pytest.raises(ConfigError, match=missing):
+        from_env(env)
+
+
+def test_numbers_are_parsed_and_checked():
+    config = from_env({**BASE, "JOBS_PER_PAGE": "7", "PROGRESS_INTERVAL": "0.5"})
+    assert config["JOBS_PER_PAGE"] == 7
+    assert config["PROGRESS_INTERVAL"] == 0.5
+    with pytest.raises(ConfigError, match="JOBS_PER_PAGE must be an integer"):
+        from_env({**BASE, "JOBS_PER_PAGE": "many"})
+    with pytest.raises(ConfigError, match="JOBS_PER_PAGE must be at least 1"):
+        from_env({**BASE, "JOBS_PER_PAGE": "0"})

@@ -1,0 +1,71 @@
+"""`make dev`: start what is missing, migrate, make a first admin, then run web and worker.
+
+When DATABASE_URL / REDIS_URL are unset (in the environment and in .env), an embedded
+PostgreSQL and Redis start with their data under instance/, so a restart keeps it; they
+stop again when you press Ctrl+C.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from dotenv import load_dotenv
+
+from webapp.config import ROOT
+from webapp.devservices import ensure_database, start_postgres, start_redis
+
+DEFAULT_BIND = "127.0.0.1:5000"
+
+
+def _bin(name: str) -> str:
+    """A console script installed next to this Python (the virtual environment's bin/)."""
+    return str(Path(sys.executable).parent / name)
+
+
+def _start_services(env: dict[str, str], instance: Path) -> list:
+    services = []
+    if not env.get("DATABASE_URL"):
+        postgres = start_postgres(instance / "postgres")
+        ensure_database(postgres.admin_url, "cutroom")
+        env["DATABASE_URL"] = postgres.url_for("cutroom")
+        services.append(postgres)
+        print(f"Embedded PostgreSQL: data in {postgres.data_dir}")
+    if not env.get("REDIS_URL"):
+        redis = start_redis(instance / "redis")
+        env["REDIS_URL"] = redis.url
+        services.append(redis)
+        print(f"Embedded Redis: {redis.url}")
+    return services
+
+
+def main() -> int:
+    load_dotenv(ROOT / ".env", override=False)
+    env = dict(os.environ)
+    # Console scripts (gunicorn, flask) come from this virtual environment.
+    env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
+    env.setdefault("BIND", DEFAULT_BIND)
+    services = _start_services(env, ROOT / "instance")
+    flask = [_bin("flask"), "--app", "wsgi"]
+    try:
+        subprocess.run([*flask, "db", "upgrade"], env=env, cwd=ROOT, check=True)
+        subprocess.run([*flask, "users", "bootstrap-admin", "--url", f"http://{env['BIND']}"],
+                       env=env, cwd=ROOT, check=True)
+        honcho = subprocess.Popen([_bin("honcho"), "start", "-f", "Procfile", "web", "worker"],
+                                  env=env, cwd=ROOT)
+        try:
+            return honcho.wait()
+        except KeyboardInterrupt:
+            # Ctrl+C reached honcho too; let it stop web and worker before the services go.
+            return honcho.wait()
+    except subprocess.CalledProcessError as exc:
+        return exc.returncode
+    finally:
+        for service in reversed(services):
+            service.stop()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
