@@ -1,0 +1,126 @@
+"""End to end: the app enqueues, a real worker process runs, PostgreSQL records every state."""
+
+import os
+import signal
+
+import pytest
+from rq.job import Job, JobStatus
+
+from tests.support import job_row, login, make_user, wait_for
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture
+def api(client, live_db):
+    login(client, make_user())
+    return client
+
+
+def _submit(api, task: str, **params) -> str:
+    response = api.post(f"/api/v1/tasks/{task}", json=params)
+    assert response.status_code == 202, response.get_data(as_text=True)
+    return response.get_json()["id"]
+
+
+def _status(job_id: str, wanted: str, timeout: float = 20):
+    return wait_for(lambda: (row := job_row(job_id)).status == wanted and row, timeout=timeout,
+                    message=f"job {job_id} to be {wanted}")
+
+
+def test_a_task_finishes_and_its_row_holds_the_result(api, worker):
+    job_id = _submit(api, "trigger-test", message="hello from the test")
+    row = _status(job_id, "finished")
+    assert row.result == {"message": "hello from the test"}
+    assert (row.attempt, row.progress, row.worker_name) == (1, 100, worker.name)
+    assert row.started_at <= row.ended_at
+    body = api.get(f"/api/v1/jobs/{job_id}").get_json()
+    assert (body["status"], body["result"]) == ("finished", {"message": "hello from the test"})
+
+
+def test_a_failing_task_ends_failed_after_its_retries_and_a_user_retry_runs_again(api, worker):
+    job_id = _submit(api, "fail-test", message="kaboom", succeed_on_attempt=4)
+    row = _status(job_id, "failed", timeout=30)
+    assert (row.attempt, row.error, row.error_code) == (3, "RuntimeError: kaboom", "exception")
+    assert "raise RuntimeError(message)" in row.traceback
+    # The user retries: a fourth attempt, which this task is told to let succeed.
+    assert api.post(f"/api/v1/jobs/{job_id}/retry").status_code == 202
+    row = _status(job_id, "finished")
+    assert (row.attempt, row.result, row.error) == (4, {"succeeded_on_attempt": 4}, None)
+
+
+def test_a_retried_job_shows_each_attempt_until_it_succeeds(api, worker):
+    job_id = _submit(api, "fail-test", message="flaky", succeed_on_attempt=2)
+    waiting = wait_for(lambda: (row := job_row(job_id)).status in ("scheduled", "queued")
+                       and row.attempt == 1 and row, message="the retry to be scheduled")
+    assert waiting.error == "RuntimeError: flaky"
+    card = api.get(f"/jobs/{job_id}/card").get_data(as_text=True)
+    assert "Attempt 1 failed: RuntimeError: flaky" in card and "retrying" in card
+    row = _status(job_id, "finished")
+    assert (row.attempt, row.result, row.error) == (2, {"succeeded_on_attempt": 2}, None)
+
+
+def test_countdown_progress_climbs_while_it_runs(api, worker):
+    job_id = _submit(api, "countdown", steps=4)
+    seen: list[tuple[int, str]] = []
+
+    def sample():
+        row = job_row(job_id)
+        if row.status == "started" and (not seen or seen[-1] != (row.progress, row.stage)):
+            seen.append((row.progress, row.stage))
+        return row.status == "finished"
+
+    wait_for(sample, timeout=20, interval=0.1, message="the countdown to finish")
+    progress = [p for p, _ in seen]
+    assert len(set(progress)) >= 3, seen
+    assert progress == sorted(progress)
+    assert any(stage == "Step 3 of 4" for _, stage in seen)
+    assert job_row(job_id).progress == 100
+
+
+def test_cancel_a_queued_job_and_it_never_runs(api, worker, redis):
+    busy = _submit(api, "countdown", steps=2)
+    _status(busy, "started")
+    queued = _submit(api, "trigger-test", message="never")
+    response = api.post(f"/api/v1/jobs/{queued}/cancel")
+    assert (response.status_code, response.get_json()["status"]) == (200, "canceled")
+    _status(busy, "finished")
+    follow_up = _submit(api, "trigger-test", message="after")
+    _status(follow_up, "finished")  # the worker has moved past the canceled job
+    row = job_row(queued)
+    assert (row.status, row.started_at, row.attempt) == ("canceled", None, 0)
+    assert Job.fetch(queued, connection=redis).get_status() == JobStatus.CANCELED
+
+
+def test_stop_a_running_job(api, worker):
+    job_id = _submit(api, "countdown", steps=60)
+    _status(job_id, "started")
+    wait_for(worker.horse_pids, message="the work-horse to fork")
+    response = api.post(f"/api/v1/jobs/{job_id}/cancel")
+    assert response.status_code == 202
+    assert response.get_json()["cancel_requested"] is True
+    row = _status(job_id, "stopped", timeout=15)
+    assert row.ended_at is not None and row.progress < 100
+    assert api.get(f"/jobs/{job_id}/card").get_data(as_text=True).count("hx-trigger") == 0
+
+
+def test_a_killed_work_horse_ends_failed_killed(api, worker):
+    job_id = _submit(api, "countdown", steps=60)
+    _status(job_id, "started")
+    (horse,) = wait_for(worker.horse_pids, message="the work-horse to fork")
+    os.kill(horse, signal.SIGKILL)
+    row = _status(job_id, "failed", timeout=15)
+    assert row.error_code == "killed"
+    assert "SIGKILL" in row.error
+    # The worker survives its horse and runs the next job.
+    _status(_submit(api, "trigger-test"), "finished")
+
+
+def test_a_finished_card_stops_polling(api, worker):
+    job_id = _submit(api, "countdown", steps=1)
+    live = api.get(f"/jobs/{job_id}/card").get_data(as_text=True)
+    assert f'hx-get="/jobs/{job_id}/card" hx-trigger="every 2s"' in live
+    _status(job_id, "finished")
+    final = api.get(f"/jobs/{job_id}/card").get_data(as_text=True)
+    assert "hx-trigger" not in final and "hx-get" not in final
+    assert "Finished" in final and "100%" in final
