@@ -48,6 +48,9 @@ def main() -> int:
     env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
     env.setdefault("BIND", DEFAULT_BIND)
     services = _start_services(env, ROOT / "instance")
+    if services:
+        print("To run flask commands against these services from another shell:")
+        print(f"  export DATABASE_URL='{env['DATABASE_URL']}' REDIS_URL='{env['REDIS_URL']}'")
     flask = [_bin("flask"), "--app", "wsgi"]
     try:
         subprocess.run([*flask, "db", "upgrade"], env=env, cwd=ROOT, check=True)
