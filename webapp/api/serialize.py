@@ -23,7 +23,7 @@ def task_to_dict(task: Task) -> dict[str, Any]:
         "queue": task.queue,
         "timeout": task.timeout,
         "max_attempts": task.max_attempts,
-        "parameters": task.schema(),
+        "parameters": task.json_schema,
         "links": {"submit": url_for("api.submit_task", name=task.name)},
     }
 

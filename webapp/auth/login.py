@@ -14,7 +14,6 @@ def init_login(manager: LoginManager) -> None:
     """Configure the login manager for this app."""
     manager.login_view = "auth.login"
     manager.login_message = "Sign in to continue."
-    manager.session_protection = "strong"
 
     @manager.user_loader
     def load_user(user_id: str) -> User | None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
 from werkzeug.datastructures import MultiDict
@@ -58,9 +59,10 @@ def _kind(prop: dict) -> tuple[str, str | None]:
     return "text", None
 
 
-def form_fields(task: Task) -> list[FormField]:
-    """The inputs of a task's launch form, in schema order."""
-    schema = task.schema()
+@cache
+def form_fields(task: Task) -> tuple[FormField, ...]:
+    """The inputs of a task's launch form, in schema order (built once per task)."""
+    schema = task.json_schema
     defs = schema.get("$defs", {})
     required = set(schema.get("required", []))
     fields = []
@@ -83,7 +85,7 @@ def form_fields(task: Task) -> list[FormField]:
                 choices=tuple(prop.get("enum", ())),
             )
         )
-    return fields
+    return tuple(fields)
 
 
 def params_from_form(task: Task, form: MultiDict) -> dict[str, Any]:

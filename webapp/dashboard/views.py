@@ -14,7 +14,7 @@ from webapp.dashboard import bp
 from webapp.dashboard.forms import form_fields, params_from_form
 from webapp.extensions import db, htmx
 from webapp.jobs import queries, service
-from webapp.jobs.registry import ParamsError, all_tasks, get_task
+from webapp.jobs.registry import ParamsError, Task, all_tasks, get_task
 from webapp.models import BackgroundJob
 from webapp.navigation import local_path
 
@@ -36,29 +36,24 @@ def _job_or_404(job_id: uuid.UUID) -> BackgroundJob:
     return job
 
 
-def _launch_forms(errors: dict[str, list[dict]] | None = None, values: dict | None = None):
-    """Context for the launch forms: each task with its fields, errors and entered values."""
-    errors = errors or {}
-    values = values or {}
-    return [
-        {
-            "task": t,
-            "fields": form_fields(t),
-            "errors": {e["field"]: e["message"] for e in errors.get(t.name, [])},
-            "values": values.get(t.name, {}),
-        }
-        for t in all_tasks()
-    ]
+def _launch_form(task: Task, details: list[dict] | None = None, values: dict | None = None):
+    """Context for one launch form: the task, its fields, errors and entered values."""
+    return {
+        "task": task,
+        "fields": form_fields(task),
+        "errors": {d["field"]: d["message"] for d in details or []},
+        "values": values or {},
+    }
 
 
-def _home(status: int = 200, errors=None, values=None):
-    page = request.args.get("page", 1, type=int) or 1
-    listing = queries.list_jobs(
-        current_user, page=max(page, 1), per_page=current_app.config["JOBS_PER_PAGE"]
-    )
-    html = render_template(
-        "dashboard/home.html", forms=_launch_forms(errors, values), listing=listing
-    )
+def _home(status: int = 200, failed: Task | None = None, details=None, values=None):
+    """The home page; `failed` is a task whose form comes back with its errors."""
+    page = max(request.args.get("page", 1, type=int) or 1, 1)
+    listing = queries.list_jobs(current_user, page=page,
+                                per_page=current_app.config["JOBS_PER_PAGE"])
+    forms = [_launch_form(t, details, values) if t is failed else _launch_form(t)
+             for t in all_tasks()]
+    html = render_template("dashboard/home.html", forms=forms, listing=listing)
     return _vary(current_app.make_response((html, status)))
 
 
@@ -84,20 +79,17 @@ def start_job():
     except service.QueueUnavailable as exc:
         return _launch_failed(task, [{"field": "(queue)", "message": str(exc)}], raw, 503)
     if _is_fragment_request():
-        form = _launch_forms()[all_tasks().index(task)]
-        return render_template("dashboard/_launched.html", form=form, job=job)
+        return render_template("dashboard/_launched.html", form=_launch_form(task), job=job)
     flash(f"Started {task.title}.")
     return redirect(url_for("dashboard.home"), 303)
 
 
 def _launch_failed(task, details, raw, status: int = 422):
     """Show the launch form again with each bad field marked."""
-    errors = {task.name: details}
-    values = {task.name: raw}
     if _is_fragment_request():
-        form = _launch_forms(errors, values)[all_tasks().index(task)]
+        form = _launch_form(task, details, raw)
         return render_template("dashboard/_launch_form.html", form=form), status
-    return _home(status, errors, values)
+    return _home(status, task, details, raw)
 
 
 @bp.get("/jobs/<uuid:job_id>")

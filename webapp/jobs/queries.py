@@ -6,6 +6,7 @@ import uuid
 from dataclasses import dataclass
 
 from sqlalchemy import Select, func, select
+from sqlalchemy.orm import selectinload
 
 from webapp.extensions import db
 from webapp.models import BackgroundJob, Project, User
@@ -75,7 +76,8 @@ def list_jobs(
         stmt = stmt.where(BackgroundJob.project_id == project_id)
     total = db.session.scalar(select(func.count()).select_from(stmt.subquery()))
     items = db.session.scalars(
-        stmt.order_by(BackgroundJob.created_at.desc(), BackgroundJob.id.desc())
+        stmt.options(selectinload(BackgroundJob.user))
+        .order_by(BackgroundJob.created_at.desc(), BackgroundJob.id.desc())
         .limit(per_page)
         .offset((page - 1) * per_page)
     ).all()

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
@@ -50,7 +51,7 @@ class Task:
     queue: str = "default"
     timeout: int = 300
     retry: RetryPolicy | None = None
-    extra: Mapping[str, Any] = field(default_factory=dict)
+    extra: Mapping[str, Any] = field(default_factory=dict, hash=False, compare=False)
 
     @property
     def max_attempts(self) -> int:
@@ -66,8 +67,9 @@ class Task:
             raise ParamsError(describe_errors(exc)) from None
         return model.model_dump(mode="json")
 
-    def schema(self) -> dict[str, Any]:
-        """JSON Schema of the parameters."""
+    @cached_property
+    def json_schema(self) -> dict[str, Any]:
+        """JSON Schema of the parameters (built once)."""
         return self.params.model_json_schema()
 
 

@@ -29,7 +29,6 @@ class CutroomWorker(Worker):
     def execute_job(self, job: Job, queue: Queue) -> None:
         """Record `started` before the work-horse forks; skip jobs whose row is already final."""
         if record(transitions.mark_started, job.id, self.name):
-            self._last_db_heartbeat = time.monotonic()
             super().execute_job(job, queue)
             return
         status = _status_or_none(job.id)
@@ -60,12 +59,9 @@ class CutroomWorker(Worker):
             db.engine.dispose()
 
     def maintain_heartbeats(self, job: Job, execution: Any) -> None:
-        """RQ's heartbeat, plus the row's heartbeat_at at most once a heartbeat interval."""
+        """RQ's heartbeat (every job_monitoring_interval), mirrored into the row's heartbeat_at."""
         super().maintain_heartbeats(job, execution)
-        now = time.monotonic()
-        if now - getattr(self, "_last_db_heartbeat", 0.0) >= self.job_monitoring_interval:
-            self._last_db_heartbeat = now
-            record(transitions.record_heartbeat, job.id)
+        record(transitions.record_heartbeat, job.id)
 
     def handle_work_horse_killed(self, job: Job, retpid: int, ret_val: int, rusage: Any) -> None:
         """No callback fires when the work-horse dies: record it as killed (or retrying)."""
