@@ -22,12 +22,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bare_task import echo  # noqa: E402  (bench/ is on sys.path as the script's folder)
 from redis import Redis  # noqa: E402
 from rq import Queue, Worker  # noqa: E402
 from sqlalchemy import func, select, text  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 
-from bare_task import echo  # noqa: E402  (bench/ is on sys.path as the script's folder)
 from webapp.devservices import ensure_database, start_postgres, start_redis  # noqa: E402
 
 BENCH_DB = "cutroom_bench"
@@ -69,12 +69,12 @@ def run_bare(redis: Redis, jobs: int) -> float:
 
 
 def run_tracked(app, redis: Redis, jobs: int) -> tuple[float, int]:
+    from webapp.auth.services import create_user
     from webapp.extensions import db
     from webapp.jobs import service
     from webapp.jobs.registry import get_task
     from webapp.jobs.worker import CutroomWorker
     from webapp.models import BackgroundJob
-    from webapp.auth.services import create_user
 
     with app.app_context():
         user = create_user("bench@example.com", "bench-password")

@@ -20,7 +20,7 @@ from redis import Redis
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
-from tests.support import WorkerProcess, test_env
+from tests.support import WorkerProcess, child_env
 from webapp import create_app
 from webapp.devservices import ensure_database, start_postgres, start_redis
 from webapp.extensions import db
@@ -148,7 +148,7 @@ def runner(app):
 @pytest.fixture
 def worker(app, redis, live_db) -> Iterator[WorkerProcess]:
     """A real worker process for one test."""
-    process = WorkerProcess(test_env()).wait_ready(redis)
+    process = WorkerProcess(child_env()).wait_ready(redis)
     try:
         yield process
     finally:

@@ -117,7 +117,7 @@ class WorkerProcess:
         self._log.close()
 
 
-def test_env(**overrides: str) -> dict[str, str]:
+def child_env(**overrides: str) -> dict[str, str]:
     """Environment for child processes: the test session's services and fast settings."""
     env = dict(os.environ)
     env.update({"TRIGGER_TEST_DELAY": "0", "PROGRESS_INTERVAL": "0.2", "LOG_LEVEL": "INFO"})

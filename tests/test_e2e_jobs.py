@@ -6,7 +6,7 @@ import signal
 import pytest
 from rq.job import Job, JobStatus
 
-from tests.support import job_row, login, make_user, wait_for
+from tests.support import WorkerProcess, child_env, job_row, login, make_user, wait_for
 
 pytestmark = pytest.mark.e2e
 
@@ -124,3 +124,39 @@ def test_a_finished_card_stops_polling(api, worker):
     final = api.get(f"/jobs/{job_id}/card").get_data(as_text=True)
     assert "hx-trigger" not in final and "hx-get" not in final
     assert "Finished" in final and "100%" in final
+
+
+def test_sigterm_lets_a_short_job_finish(api, app, redis, live_db):
+    worker = WorkerProcess(child_env(WORKER_SHUTDOWN_GRACE="15")).wait_ready(redis)
+    try:
+        job_id = _submit(api, "countdown", steps=2)
+        _status(job_id, "started")
+        worker.process.send_signal(signal.SIGTERM)
+        assert worker.process.wait(timeout=15) == 0
+        row = job_row(job_id)
+        assert (row.status, row.result, row.attempt) == ("finished", {"steps": 2}, 1)
+    finally:
+        worker.stop()
+
+
+def test_sigterm_past_the_grace_period_puts_the_job_back_for_another_worker(api, app, redis,
+                                                                            live_db):
+    first = WorkerProcess(child_env(WORKER_SHUTDOWN_GRACE="1")).wait_ready(redis)
+    try:
+        job_id = _submit(api, "countdown", steps=4)
+        _status(job_id, "started")
+        wait_for(first.horse_pids, message="the work-horse to fork")
+        first.process.send_signal(signal.SIGTERM)
+        assert first.process.wait(timeout=10) == 0
+    finally:
+        first.stop()
+    row = job_row(job_id)
+    assert (row.status, row.attempt, row.worker_name) == ("queued", 0, None)
+    assert "worker shutting down" in row.stage
+    assert Job.fetch(job_id, connection=redis).get_status() == JobStatus.QUEUED
+    second = WorkerProcess(child_env()).wait_ready(redis)
+    try:
+        row = _status(job_id, "finished", timeout=20)
+        assert (row.attempt, row.worker_name, row.result) == (1, second.name, {"steps": 4})
+    finally:
+        second.stop()

@@ -80,6 +80,7 @@ def from_env(env: Mapping[str, str] | None = None) -> dict:
         "JOB_FAILURE_TTL": _int(env, "JOB_FAILURE_TTL", 7 * 24 * 3600),
         "PROGRESS_INTERVAL": _float(env, "PROGRESS_INTERVAL", 1.0),
         "WORKER_HEARTBEAT_INTERVAL": _int(env, "WORKER_HEARTBEAT_INTERVAL", 10, minimum=1),
+        "WORKER_SHUTDOWN_GRACE": _float(env, "WORKER_SHUTDOWN_GRACE", 20.0),
         "TRIGGER_TEST_DELAY": _float(env, "TRIGGER_TEST_DELAY", 1.0),
         "LOG_LEVEL": env.get("LOG_LEVEL", "INFO").upper(),
     }

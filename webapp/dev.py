@@ -47,6 +47,9 @@ def main() -> int:
     # Console scripts (gunicorn, flask) come from this virtual environment.
     env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
     env.setdefault("BIND", DEFAULT_BIND)
+    # honcho kills what is still running 5 s after Ctrl+C; a job still running after 3 s
+    # goes back to the queue and runs again on the next start.
+    env.setdefault("WORKER_SHUTDOWN_GRACE", "3")
     services = _start_services(env, ROOT / "instance")
     if services:
         print("To run flask commands against these services from another shell:")

@@ -35,6 +35,7 @@ def worker_command(queues: tuple[str, ...], burst: bool, with_scheduler: bool,
         connection=Redis.from_url(config["REDIS_URL"]),
         job_monitoring_interval=config["WORKER_HEARTBEAT_INTERVAL"],
         default_result_ttl=config["JOB_RESULT_TTL"],
+        shutdown_grace=config["WORKER_SHUTDOWN_GRACE"],
     )
     click.echo(f"Worker {worker.name} listening on: {', '.join(names)}")
     worker.work(burst=burst, with_scheduler=with_scheduler, logging_level=config["LOG_LEVEL"])

@@ -139,6 +139,22 @@ def mark_retrying(
     )
 
 
+def mark_interrupted(job_id: uuid.UUID | str) -> bool:
+    """started -> queued: a worker shutting down put the job back; the attempt is not counted."""
+    return _move(
+        job_id,
+        frozenset({STARTED}),
+        status=QUEUED,
+        attempt=_jobs.c.attempt - 1,
+        started_at=None,
+        heartbeat_at=None,
+        worker_name=None,
+        progress=0,
+        stage="Interrupted by a worker shutting down; queued again",
+        enqueued_at=func.now(),
+    )
+
+
 def mark_stopped(job_id: uuid.UUID | str) -> bool:
     """Any active state -> stopped: a running job was stopped on request."""
     return _move(

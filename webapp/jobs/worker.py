@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import signal
+import threading
 import time
 from typing import Any
 
@@ -17,6 +18,7 @@ from rq import Worker
 from rq.exceptions import InvalidJobOperation
 from rq.job import Job
 from rq.queue import Queue
+from rq.worker import WorkerStatus
 
 from webapp.extensions import db
 from webapp.jobs import transitions
@@ -25,6 +27,12 @@ from webapp.jobs.callbacks import record, retry_status
 
 class CutroomWorker(Worker):
     """A forking RQ worker that records each job's state in PostgreSQL."""
+
+    def __init__(self, *args: Any, shutdown_grace: float = 20.0, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.shutdown_grace = shutdown_grace
+        self._grace_timer: threading.Timer | None = None
+        self._interrupted_job_id: str | None = None
 
     def execute_job(self, job: Job, queue: Queue) -> None:
         """Record `started` before the work-horse forks; skip jobs whose row is already final."""
@@ -63,9 +71,42 @@ class CutroomWorker(Worker):
         super().maintain_heartbeats(job, execution)
         record(transitions.record_heartbeat, job.id)
 
+    def request_stop(self, signum: int, frame: Any) -> None:
+        """Warm shutdown (SIGTERM/SIGINT): the running job gets `shutdown_grace` seconds to
+        finish; past that its work-horse is killed and the job goes back to the queue."""
+        if self.get_state() == WorkerStatus.BUSY and self._grace_timer is None:
+            self._grace_timer = threading.Timer(self.shutdown_grace, self._interrupt_current_job)
+            self._grace_timer.daemon = True
+            self._grace_timer.start()
+        super().request_stop(signum, frame)
+
+    def _interrupt_current_job(self) -> None:
+        job_id = self.get_current_job_id()
+        if job_id is None or not self.horse_pid:  # kill_horse(0) would signal our own group
+            return
+        self.log.warning("Job %s did not finish within %.0f s of shutdown; putting it back",
+                         job_id, self.shutdown_grace)
+        self._interrupted_job_id = job_id
+        self.kill_horse()
+
+    def handle_job_failure(self, job: Job, queue: Queue, started_job_registry: Any = None,
+                           exc_string: str = "", execution: Any = None) -> None:
+        """A job interrupted by shutdown is queued again instead of failing."""
+        if job.id != self._interrupted_job_id:
+            super().handle_job_failure(job, queue, started_job_registry, exc_string, execution)
+            return
+        with self.connection.pipeline() as pipeline:
+            self.cleanup_execution(job, pipeline=pipeline, execution=execution)
+            pipeline.execute()
+        queue.enqueue_job(job, at_front=True)
+        record(transitions.mark_interrupted, job.id)
+        self._interrupted_job_id = None
+
     def handle_work_horse_killed(self, job: Job, retpid: int, ret_val: int, rusage: Any) -> None:
         """No callback fires when the work-horse dies: record it as killed (or retrying)."""
         super().handle_work_horse_killed(job, retpid, ret_val, rusage)
+        if job.id == self._interrupted_job_id:
+            return  # killed on purpose at shutdown; handle_job_failure queues it again
         message, code = _death_message(job, ret_val)
         next_status = retry_status(job)
         if next_status:
