@@ -126,3 +126,10 @@ def test_success_callback_stores_any_result_as_json(user):
     assert row.status == "finished"
     assert row.result == {"repr": "{1, 2}"}
     assert row.progress == 100
+
+
+def test_a_redelivered_job_starts_a_new_attempt(user):
+    job = make_job(user, status="started", attempt=1, worker_name="dead-worker")
+    assert transitions.mark_started(job.id, "w2")
+    row = job_row(job.id)
+    assert (row.status, row.attempt, row.worker_name) == ("started", 2, "w2")

@@ -76,10 +76,14 @@ def mark_enqueue_failed(job_id: uuid.UUID | str, message: str) -> bool:
 
 
 def mark_started(job_id: uuid.UUID | str, worker_name: str) -> bool:
-    """waiting -> started, counting the attempt; False if the row is final or missing."""
+    """waiting -> started, counting the attempt; False if the row is final or missing.
+
+    started -> started too: RQ hands a job out again only when it holds the previous
+    execution for dead (its worker vanished), and then this is a new attempt.
+    """
     return _move(
         job_id,
-        WAITING,
+        WAITING | {STARTED},
         status=STARTED,
         attempt=_jobs.c.attempt + 1,
         started_at=func.now(),
