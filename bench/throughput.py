@@ -23,37 +23,10 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bare_task import echo  # noqa: E402  (bench/ is on sys.path as the script's folder)
+from common import services  # noqa: E402  (bench/ is on sys.path as the script's folder)
 from redis import Redis  # noqa: E402
 from rq import Queue, Worker  # noqa: E402
 from sqlalchemy import func, select, text  # noqa: E402
-from sqlalchemy.engine import make_url  # noqa: E402
-
-from webapp.devservices import ensure_database, start_postgres, start_redis  # noqa: E402
-
-BENCH_DB = "cutroom_bench"
-BENCH_REDIS_DB = 14
-
-
-def services(base: Path) -> tuple[str, str, list]:
-    """(database URL, Redis URL, things to stop) for the benchmark."""
-    stop: list = []
-    if os.environ.get("DATABASE_URL"):
-        url = make_url(os.environ["DATABASE_URL"].replace("postgres://", "postgresql://", 1))
-        admin = url.set(drivername="postgresql", database="postgres")
-        admin_url = admin.render_as_string(hide_password=False)
-        database_url = admin.set(database=BENCH_DB).render_as_string(hide_password=False)
-    else:
-        postgres = start_postgres(base / "postgres")
-        stop.append(postgres)
-        admin_url, database_url = postgres.admin_url, postgres.url_for(BENCH_DB)
-    ensure_database(admin_url, BENCH_DB, recreate=True)
-    if os.environ.get("REDIS_URL"):
-        redis_url = os.environ["REDIS_URL"].rsplit("/", 1)[0] + f"/{BENCH_REDIS_DB}"
-    else:
-        redis = start_redis(base / "redis", persistent=False)
-        stop.append(redis)
-        redis_url = redis.url
-    return database_url, redis_url, stop
 
 
 def run_bare(redis: Redis, jobs: int) -> float:
@@ -107,7 +80,7 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=2000)
     args = parser.parse_args()
     base = Path(tempfile.mkdtemp(prefix="cutroom-bench-"))
-    database_url, redis_url, stop = services(base)
+    database_url, redis_url, stop = services(base, "cutroom_bench")
     try:
         os.environ.update({"DATABASE_URL": database_url, "REDIS_URL": redis_url,
                            "TRIGGER_TEST_DELAY": "0"})

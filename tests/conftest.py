@@ -15,6 +15,7 @@ from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 import pytest
+from flask import g
 from flask_migrate import upgrade
 from redis import Redis
 from sqlalchemy import text
@@ -70,6 +71,7 @@ def services() -> Iterator[dict[str, str]]:
             "DATABASE_URL": database_url,
             "REDIS_URL": redis_url,
             "CUTROOM_TEST_LOG_DIR": str(base),
+            "MEDIA_ROOT": str(base / "media"),
         })
         yield {"DATABASE_URL": database_url, "REDIS_URL": redis_url, "ADMIN_URL": admin_url}
     finally:
@@ -81,6 +83,15 @@ def services() -> Iterator[dict[str, str]]:
 def app(services):
     """The app under test, on a migrated test database."""
     app = create_app({"TESTING": True, "TRIGGER_TEST_DELAY": 0, "PROGRESS_INTERVAL": 0.2})
+
+    @app.before_request
+    def _like_a_fresh_app_context():
+        # Tests hold an app context, and Flask then runs every request inside it instead of
+        # a new one: forget the previous request's user and rows, as production would.
+        g.pop("_login_user", None)
+        g.pop("api_user", None)
+        db.session.expire_all()
+
     with app.app_context():
         upgrade()
     yield app

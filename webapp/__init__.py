@@ -51,11 +51,12 @@ def _init_jobs(app: Flask) -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
-    from webapp import api, auth, dashboard, rq_admin
+    from webapp import api, auth, dashboard, projects, rq_admin
     from webapp.api import errors
 
     app.register_blueprint(auth.bp)
     app.register_blueprint(dashboard.bp)
+    app.register_blueprint(projects.bp)
     app.register_blueprint(api.bp)
     errors.register(app)
     rq_admin.init_app(app)

@@ -83,4 +83,37 @@ def from_env(env: Mapping[str, str] | None = None) -> dict:
         "WORKER_SHUTDOWN_GRACE": _float(env, "WORKER_SHUTDOWN_GRACE", 20.0),
         "TRIGGER_TEST_DELAY": _float(env, "TRIGGER_TEST_DELAY", 1.0),
         "LOG_LEVEL": env.get("LOG_LEVEL", "INFO").upper(),
+        "TASK_TIMEOUTS": _timeouts(env.get("TASK_TIMEOUTS", "")),
+        **_video(env),
+    }
+
+
+def _timeouts(raw: str) -> dict[str, int]:
+    """TASK_TIMEOUTS="assemble-video=1800,narrate=600": per-task limits in seconds."""
+    timeouts = {}
+    for item in filter(None, (part.strip() for part in raw.split(","))):
+        name, _, seconds = item.partition("=")
+        if not seconds.strip().isdigit() or int(seconds) < 1:
+            raise ConfigError(f"TASK_TIMEOUTS entries look like task-name=SECONDS, got {item!r}")
+        timeouts[name.strip()] = int(seconds)
+    return timeouts
+
+
+def _video(env: Mapping[str, str]) -> dict:
+    """Settings of the video pipeline: storage, providers and input limits."""
+    return {
+        "MEDIA_ROOT": env.get("MEDIA_ROOT") or str(ROOT / "instance" / "media"),
+        "SCRIPT_PROVIDER": env.get("SCRIPT_PROVIDER", "template"),
+        "DEFAULT_VOICE": env.get("DEFAULT_VOICE", "piper:joe"),
+        "OPENAI_BASE_URL": env.get("OPENAI_BASE_URL") or None,
+        "OPENAI_API_KEY": env.get("OPENAI_API_KEY") or None,
+        "OPENAI_SCRIPT_MODEL": env.get("OPENAI_SCRIPT_MODEL", "gpt-4o-mini"),
+        "OPENAI_TTS_MODEL": env.get("OPENAI_TTS_MODEL", "tts-1"),
+        "PIPER_MODEL": env.get("PIPER_MODEL") or None,
+        "ESPEAK_BINARY": env.get("ESPEAK_BINARY", "espeak-ng"),
+        "PROVIDER_HTTP_TIMEOUT": _float(env, "PROVIDER_HTTP_TIMEOUT", 60.0),
+        "MAX_SCENES": _int(env, "MAX_SCENES", 30, minimum=1),
+        "MAX_SCENE_CHARS": _int(env, "MAX_SCENE_CHARS", 1200, minimum=10),
+        "MAX_SCRIPT_CHARS": _int(env, "MAX_SCRIPT_CHARS", 12000, minimum=10),
+        "MAX_HEADING_CHARS": _int(env, "MAX_HEADING_CHARS", 120, minimum=10),
     }

@@ -60,3 +60,52 @@ def job_to_dict(job: BackgroundJob) -> dict[str, Any]:
             "page": url_for("dashboard.job_page", job_id=job.id),
         },
     }
+
+
+def job_files(job: BackgroundJob, endpoint: str = "api.job_file") -> dict[str, str]:
+    """URLs of a finished render's files (video, subtitles, thumbnail)."""
+    files = (job.result or {}).get("files", {}) if job.status == "finished" else {}
+    return {name: url_for(endpoint, job_id=job.id, name=name) for name in files}
+
+
+def render_to_dict(summary) -> dict[str, Any]:
+    return {
+        "pipeline_id": str(summary.pipeline_id),
+        "status": summary.status,
+        "message": summary.message,
+        "stages": [job_to_dict(job) for job in summary.stages],
+        "files": job_files(summary.video) if summary.video else {},
+    }
+
+
+def project_to_dict(project, renders: list | None = None, video: BackgroundJob | None = None
+                    ) -> dict[str, Any]:
+    body = {
+        "id": project.id,
+        "title": project.title,
+        "topic": project.topic,
+        "outline": project.outline,
+        "script": project.script,
+        "format": project.format,
+        "voice": project.voice,
+        "theme": project.theme,
+        "music_level": project.music_level,
+        "burn_subtitles": project.burn_subtitles,
+        "user_id": project.user_id,
+        "created_at": _iso(project.created_at),
+        "updated_at": _iso(project.updated_at),
+        "links": {
+            "self": url_for("api.get_project", project_id=project.id),
+            "render": url_for("api.render_project", project_id=project.id),
+            "page": url_for("projects.project_page", project_id=project.id),
+        },
+    }
+    if renders is not None:
+        body["renders"] = [render_to_dict(r) for r in renders]
+    if video is not None or renders is not None:
+        body["video"] = (
+            {"job_id": video.rq_id, "files": job_files(video), **{
+                k: (video.result or {}).get(k) for k in ("duration", "width", "height", "size")}}
+            if video else None
+        )
+    return body

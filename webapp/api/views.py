@@ -6,52 +6,18 @@ import uuid
 from typing import Any
 
 from flask import jsonify, request, url_for
-from werkzeug.exceptions import BadRequest
 
 from webapp.api import bp
 from webapp.api.auth import api_user
 from webapp.api.errors import ApiError
+from webapp.api.inputs import int_arg, job_or_404, json_body
 from webapp.api.serialize import job_to_dict, task_to_dict
 from webapp.extensions import db
 from webapp.jobs import queries, service
-from webapp.jobs.registry import ParamsError, all_tasks, get_task
+from webapp.jobs.registry import ParamsError, get_task, launchable_tasks
 from webapp.models import STATUSES, BackgroundJob
 
 MAX_PER_PAGE = 100
-
-
-def _json_body() -> Any:
-    """The request's JSON; an empty body means no parameters."""
-    if not request.get_data(cache=True):
-        return {}
-    if not request.is_json:
-        raise ApiError(415, "Send the parameters as JSON with 'Content-Type: application/json'.")
-    try:
-        return request.get_json()
-    except BadRequest:
-        raise ApiError(400, "The request body is not valid JSON.", "malformed_json") from None
-
-
-def _job_or_404(job_id: uuid.UUID) -> BackgroundJob:
-    job = queries.get_job(api_user(), job_id)
-    if job is None:
-        raise ApiError(404, "No such job.")
-    return job
-
-
-def _int_arg(name: str, default: int, low: int, high: int | None = None) -> int:
-    raw = request.args.get(name)
-    if raw is None or raw == "":
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        value = None
-    if value is None or value < low or (high is not None and value > high):
-        limit = f"between {low} and {high}" if high is not None else f"at least {low}"
-        raise ApiError(422, f"'{name}' must be an integer {limit}.",
-                       details=[{"field": name, "message": f"Must be an integer {limit}."}])
-    return value
 
 
 def _project_arg(user) -> int | None:
@@ -68,7 +34,7 @@ def _project_arg(user) -> int | None:
 @bp.get("/tasks")
 def list_tasks():
     """Every task with its parameter schema."""
-    return jsonify({"items": [task_to_dict(t) for t in all_tasks()]})
+    return jsonify({"items": [task_to_dict(t) for t in launchable_tasks()]})
 
 
 @bp.post("/tasks/<name>")
@@ -77,8 +43,11 @@ def submit_task(name: str):
     task = get_task(name)
     if task is None:
         raise ApiError(404, f"No task called {name!r}.")
+    if not task.launchable:
+        raise ApiError(404, f"{name!r} runs only as a stage of a project render: "
+                            "POST /api/v1/projects/<id>/render.")
     user = api_user()
-    params = _json_body()
+    params = json_body()
     project_id = _project_arg(user)
     try:
         job = service.submit(task, params, user, project_id=project_id)
@@ -96,7 +65,7 @@ def submit_task(name: str):
 @bp.get("/jobs/<uuid:job_id>")
 def get_job(job_id: uuid.UUID):
     """One job."""
-    return jsonify(job_to_dict(_job_or_404(job_id)))
+    return jsonify(job_to_dict(job_or_404(job_id)))
 
 
 @bp.get("/jobs")
@@ -108,8 +77,8 @@ def list_jobs():
         raise ApiError(422, f"'status' must be one of: {allowed}.",
                        details=[{"field": "status", "message": f"Must be one of: {allowed}."}])
     task = request.args.get("task") or None
-    page = _int_arg("page", 1, 1)
-    per_page = _int_arg("per_page", 20, 1, MAX_PER_PAGE)
+    page = int_arg("page", 1, 1)
+    per_page = int_arg("per_page", 20, 1, MAX_PER_PAGE)
     listing = queries.list_jobs(api_user(), page=page, per_page=per_page, status=status,
                                 task=task)
 
@@ -128,7 +97,7 @@ def list_jobs():
 
 
 def _act(job_id: uuid.UUID, action) -> tuple[BackgroundJob, Any]:
-    job = _job_or_404(job_id)
+    job = job_or_404(job_id)
     try:
         outcome = action(job)
     except service.JobConflict as exc:

@@ -14,9 +14,10 @@ from webapp.dashboard import bp
 from webapp.dashboard.forms import form_fields, params_from_form
 from webapp.extensions import db, htmx
 from webapp.jobs import queries, service
-from webapp.jobs.registry import ParamsError, Task, all_tasks, get_task
+from webapp.jobs.registry import ParamsError, Task, get_task, launchable_tasks
 from webapp.models import BackgroundJob
 from webapp.navigation import local_path
+from webapp.render import files
 
 
 def _is_fragment_request() -> bool:
@@ -52,7 +53,7 @@ def _home(status: int = 200, failed: Task | None = None, details=None, values=No
     listing = queries.list_jobs(current_user, page=page,
                                 per_page=current_app.config["JOBS_PER_PAGE"])
     forms = [_launch_form(t, details, values) if t is failed else _launch_form(t)
-             for t in all_tasks()]
+             for t in launchable_tasks()]
     html = render_template("dashboard/home.html", forms=forms, listing=listing)
     return _vary(current_app.make_response((html, status)))
 
@@ -69,7 +70,7 @@ def home():
 def start_job():
     """Start a job from a launch form."""
     task = get_task(request.form.get("task", ""))
-    if task is None:
+    if task is None or not task.launchable:
         abort(404)
     raw = params_from_form(task, request.form)
     try:
@@ -109,6 +110,16 @@ def job_page(job_id: uuid.UUID):
 def job_card(job_id: uuid.UUID):
     """One job card; it carries its polling trigger only while the job is not final."""
     return render_template("dashboard/_card.html", job=_job_or_404(job_id))
+
+
+@bp.get("/jobs/<uuid:job_id>/files/<name>")
+@login_required
+def job_file(job_id: uuid.UUID, name: str):
+    """A file of a finished job, for its owner; supports Range so players can seek."""
+    response = files.send_job_file(_job_or_404(job_id), name)
+    if response is None:
+        abort(404)
+    return response
 
 
 def safe_referrer(job: BackgroundJob) -> str:

@@ -19,7 +19,7 @@ from rq.job import Job, JobStatus
 from rq.timeouts import JobTimeoutException
 
 from webapp.extensions import db
-from webapp.jobs import transitions
+from webapp.jobs import pipelines, transitions
 
 log = logging.getLogger(__name__)
 
@@ -86,9 +86,19 @@ def retry_status(job: Job) -> str | None:
     return JobStatus.SCHEDULED.value if interval else JobStatus.QUEUED.value
 
 
+def end_pipeline(job: Job, outcome: str) -> None:
+    """Cancel the later steps of the job's pipeline, if it is in one; never raises."""
+    try:
+        pipelines.end_pipeline_after(job.id, outcome, job.connection)
+    except Exception:
+        log.exception("Could not cancel the steps after job %s", job.id)
+        db.session.rollback()
+
+
 def on_success(job: Job, connection: Any, result: Any, *args: Any, **kwargs: Any) -> None:
     """The task returned: the row becomes finished with its result."""
-    record(transitions.mark_finished, job.id, jsonable(result))
+    if record(transitions.mark_finished, job.id, jsonable(result)):
+        record(pipelines.mark_next_step_queued, job.id)
 
 
 def on_failure(
@@ -109,10 +119,11 @@ def on_failure(
         next_status = None
     if next_status:
         record(transitions.mark_retrying, job.id, next_status, message, code, text)
-    else:
-        record(transitions.mark_failed, job.id, message, code, text)
+    elif record(transitions.mark_failed, job.id, message, code, text):
+        end_pipeline(job, "failed")
 
 
 def on_stopped(job: Job, connection: Any, *args: Any, **kwargs: Any) -> None:
     """A running job was stopped on request."""
-    record(transitions.mark_stopped, job.id)
+    if record(transitions.mark_stopped, job.id):
+        end_pipeline(job, "was stopped")

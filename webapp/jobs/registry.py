@@ -17,6 +17,7 @@ from rq import Retry
 
 _NAME = re.compile(r"^[a-z][a-z0-9-]{1,62}$")
 _TASKS: dict[str, Task] = {}
+_WORKER_SETUP: list[Callable[[], None]] = []
 
 
 class ParamsError(ValueError):
@@ -51,6 +52,8 @@ class Task:
     queue: str = "default"
     timeout: int = 300
     retry: RetryPolicy | None = None
+    # False for tasks that only run as part of something else (the stages of a render).
+    launchable: bool = True
     extra: Mapping[str, Any] = field(default_factory=dict, hash=False, compare=False)
 
     @property
@@ -94,6 +97,7 @@ def task(
     timeout: int = 300,
     retry: RetryPolicy | None = None,
     description: str | None = None,
+    launchable: bool = True,
     **extra: Any,
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Register a module-level function as a task; returns the function unchanged."""
@@ -116,6 +120,7 @@ def task(
             queue=queue,
             timeout=timeout,
             retry=retry,
+            launchable=launchable,
             extra=extra,
         )
         return func
@@ -133,6 +138,23 @@ def all_tasks() -> list[Task]:
     return list(_TASKS.values())
 
 
+def launchable_tasks() -> list[Task]:
+    """The tasks people start directly (launch forms, POST /api/v1/tasks/<name>)."""
+    return [t for t in _TASKS.values() if t.launchable]
+
+
 def queue_names() -> list[str]:
     """The queues that registered tasks use, in first-use order."""
     return list(dict.fromkeys(t.queue for t in _TASKS.values()))
+
+
+def worker_setup(func: Callable[[], None]) -> Callable[[], None]:
+    """Register a function a worker runs once before its first fork (e.g. loading a model)."""
+    _WORKER_SETUP.append(func)
+    return func
+
+
+def run_worker_setup() -> None:
+    """Run every registered worker setup function (inside the app context)."""
+    for func in _WORKER_SETUP:
+        func()

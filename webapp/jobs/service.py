@@ -13,7 +13,7 @@ from rq.exceptions import InvalidJobOperation, NoSuchJobError
 from rq.job import Job
 
 from webapp.extensions import db
-from webapp.jobs import callbacks, transitions
+from webapp.jobs import callbacks, pipelines, transitions
 from webapp.jobs.connection import get_queue, get_redis
 from webapp.jobs.registry import Task, get_task
 from webapp.models import BackgroundJob, User
@@ -48,15 +48,20 @@ def submit(
     return job
 
 
-def enqueue(job: BackgroundJob, task: Task) -> None:
-    """Hand a committed `created` row to RQ, then mark it queued (or deferred)."""
+def enqueue(job: BackgroundJob, task: Task, depends_on: str | None = None) -> bool:
+    """Hand a committed `created` row to RQ, then mark it queued (or deferred).
+
+    Returns False when the row stopped being `created` meanwhile (canceled, or already
+    picked up by a fast worker); the caller decides whether that matters.
+    """
     config = current_app.config
     try:
         rq_job = get_queue(task.queue).enqueue_call(
             task.func,
             kwargs=job.params,
             job_id=job.rq_id,
-            timeout=task.timeout,
+            depends_on=depends_on,
+            timeout=config["TASK_TIMEOUTS"].get(task.name, task.timeout),
             retry=task.retry.to_rq() if task.retry else None,
             result_ttl=config["JOB_RESULT_TTL"],
             failure_ttl=config["JOB_FAILURE_TTL"],
@@ -70,15 +75,18 @@ def enqueue(job: BackgroundJob, task: Task) -> None:
         transitions.mark_enqueue_failed(job.id, "The job queue (Redis) is unreachable.")
         db.session.commit()
         raise QueueUnavailable("The job queue is unreachable; the job was not started.") from exc
-    transitions.mark_queued(job.id, rq_job.get_status(refresh=False).value)
+    queued = transitions.mark_queued(job.id, rq_job.get_status(refresh=False).value)
     db.session.commit()
+    return queued
 
 
 def cancel(job: BackgroundJob) -> str:
     """Cancel a waiting job or ask a running one to stop; returns 'canceled' or 'stopping'."""
     if job.status in transitions.WAITING and transitions.mark_canceled(job.id):
+        later = pipelines.cancel_later_steps(job.id, "was canceled")
         db.session.commit()
-        _cancel_in_rq(job)
+        # A worker that already popped the job discards it anyway: its row is final.
+        pipelines.cancel_in_rq([job.rq_id, *later], get_redis())
         return transitions.CANCELED
     db.session.rollback()
     db.session.refresh(job)
@@ -88,16 +96,6 @@ def cancel(job: BackgroundJob) -> str:
     db.session.commit()
     _send_stop(job)
     return "stopping"
-
-
-def _cancel_in_rq(job: BackgroundJob) -> None:
-    """Take a canceled job out of RQ; a worker that already popped it discards it anyway."""
-    try:
-        Job.fetch(job.rq_id, connection=get_redis()).cancel()
-    except (NoSuchJobError, InvalidJobOperation):
-        pass
-    except RedisError:
-        log.warning("Job %s is canceled but Redis could not be told", job.id, exc_info=True)
 
 
 def _send_stop(job: BackgroundJob) -> None:

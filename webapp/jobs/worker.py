@@ -22,7 +22,7 @@ from rq.worker import WorkerStatus
 
 from webapp.extensions import db
 from webapp.jobs import transitions
-from webapp.jobs.callbacks import record, retry_status
+from webapp.jobs.callbacks import end_pipeline, record, retry_status
 
 
 class CutroomWorker(Worker):
@@ -111,8 +111,8 @@ class CutroomWorker(Worker):
         next_status = retry_status(job)
         if next_status:
             record(transitions.mark_retrying, job.id, next_status, message, code)
-        else:
-            record(transitions.mark_failed, job.id, message, code)
+        elif record(transitions.mark_failed, job.id, message, code):
+            end_pipeline(job, "failed")
 
 
 def _status_or_none(job_id: str) -> str | None:

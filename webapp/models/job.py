@@ -63,7 +63,7 @@ class BackgroundJob(db.Model):
     queue: Mapped[str] = mapped_column(String(64))
     status: Mapped[str] = mapped_column(String(16), default=JobStatus.CREATED.value)
     params: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict)
-    result: Mapped[Any | None] = mapped_column(JSONB)
+    result: Mapped[Any | None] = mapped_column(JSONB(none_as_null=True))
     error: Mapped[str | None] = mapped_column(Text)
     error_code: Mapped[str | None] = mapped_column(String(32))
     traceback: Mapped[str | None] = mapped_column(Text)
@@ -72,8 +72,11 @@ class BackgroundJob(db.Model):
     stage: Mapped[str | None] = mapped_column(String(200))
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     project_id: Mapped[int | None] = mapped_column(
-        ForeignKey("projects.id", ondelete="SET NULL"), index=True
+        ForeignKey("projects.id", ondelete="CASCADE"), index=True
     )
+    # Stages of one render share a pipeline id; step orders them (0, 1, 2, ...).
+    pipeline_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, index=True)
+    pipeline_step: Mapped[int | None] = mapped_column(SmallInteger)
     worker_name: Mapped[str | None] = mapped_column(String(128))
     created_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now()

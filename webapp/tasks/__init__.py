@@ -1,3 +1,3 @@
 """Task modules; importing this package registers every task."""
 
-from webapp.tasks import demo  # noqa: F401
+from webapp.tasks import demo, video  # noqa: F401

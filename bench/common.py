@@ -1,0 +1,34 @@
+"""Services for the benchmarks: the configured PostgreSQL/Redis, or embedded ones."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from sqlalchemy.engine import make_url
+
+from webapp.devservices import ensure_database, start_postgres, start_redis
+
+BENCH_REDIS_DB = 14
+
+
+def services(base: Path, database: str) -> tuple[str, str, list]:
+    """(database URL, Redis URL, things to stop) for the benchmark."""
+    stop: list = []
+    if os.environ.get("DATABASE_URL"):
+        url = make_url(os.environ["DATABASE_URL"].replace("postgres://", "postgresql://", 1))
+        admin = url.set(drivername="postgresql", database="postgres")
+        admin_url = admin.render_as_string(hide_password=False)
+        database_url = admin.set(database=database).render_as_string(hide_password=False)
+    else:
+        postgres = start_postgres(base / "postgres")
+        stop.append(postgres)
+        admin_url, database_url = postgres.admin_url, postgres.url_for(database)
+    ensure_database(admin_url, database, recreate=True)
+    if os.environ.get("REDIS_URL"):
+        redis_url = os.environ["REDIS_URL"].rsplit("/", 1)[0] + f"/{BENCH_REDIS_DB}"
+    else:
+        redis = start_redis(base / "redis", persistent=False)
+        stop.append(redis)
+        redis_url = redis.url
+    return database_url, redis_url, stop

@@ -1,0 +1,175 @@
+"""Render a 60-second 1280x720 video with the piper voice; compare with ffmpeg's part alone.
+
+One run prints: the whole pipeline's wall time (submit to last stage finished, through a real
+worker process), each stage's time, the same video's ffmpeg assembly run alone on the same
+inputs, their ratio (target: at most 1.5), and the peak memory of the worker's process tree
+(worker, work-horse and ffmpeg) sampled every 50 ms.
+
+Usage: python bench/render.py [--voice piper:joe] [--format landscape-720]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import psutil  # noqa: E402
+from common import services  # noqa: E402  (bench/ is on sys.path as the script's folder)
+
+ROOT = Path(__file__).resolve().parent.parent
+# Six scenes of about ten seconds of speech each: about a minute of narration.
+SCRIPT = [
+    {"heading": heading, "narration": text}
+    for heading, text in [
+        ("The tide comes in", "Twice a day the sea climbs the beach and slips away again. "
+         "People have watched it for as long as there have been shores to stand on."),
+        ("The moon pulls", "The moon's gravity tugs on the ocean. The water nearest to it "
+         "bulges outward, and a second bulge forms on the far side of the planet."),
+        ("The earth turns", "As the earth spins beneath those bulges, every coast passes "
+         "through them. That is why most places see two high tides each day."),
+        ("The sun joins in", "The sun pulls too, though less strongly. When sun and moon line "
+         "up, their pulls add together and the tides grow larger than usual."),
+        ("Neap tides", "When they pull at right angles, the tides are gentler. These quiet "
+         "weeks are called neap tides, and sailors plan their voyages around them."),
+        ("Reading the sea", "Tide tables turn all of this into numbers. With them you can "
+         "know, years ahead, when the water will stand high at your harbour."),
+    ]
+]
+
+
+class PeakMemory(threading.Thread):
+    """Samples the summed RSS of a process and all its descendants."""
+
+    def __init__(self, pid: int):
+        super().__init__(daemon=True)
+        self.root = psutil.Process(pid)
+        self.peak = 0
+        self.running = True
+
+    def run(self) -> None:
+        while self.running:
+            try:
+                procs = [self.root, *self.root.children(recursive=True)]
+                total = sum(p.memory_info().rss for p in procs if p.is_running())
+                self.peak = max(self.peak, total)
+            except psutil.Error:
+                pass
+            time.sleep(0.05)
+
+
+def wait_for_render(jobs, timeout: float = 900) -> None:
+    from webapp.extensions import db
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        db.session.expire_all()
+        statuses = [db.session.get(type(j), j.id).status for j in jobs]
+        if any(s in ("failed", "canceled", "stopped") for s in statuses):
+            raise SystemExit(f"render did not finish: {statuses}")
+        if all(s == "finished" for s in statuses):
+            return
+        time.sleep(0.05)
+    raise SystemExit("render timed out")
+
+
+def ffmpeg_alone(jobs, fmt_key: str, burn_ass: Path, out_dir: Path) -> float:
+    """Run the assembly once more, outside the pipeline, on the same inputs; seconds taken."""
+    from webapp.render import storage
+    from webapp.video.ffmpeg import AssemblyPlan, run_assembly
+    from webapp.video.formats import FORMATS
+    from webapp.video.themes import FONTS_DIR
+
+    results = {j.task: j.result for j in jobs}
+    narration_dir = storage.resolve(results["narrate"]["output"])
+    frames_dir = storage.resolve(results["render-scenes"]["output"])
+    video_dir = storage.resolve(results["assemble-video"]["output"])
+    narration = storage.read_manifest(narration_dir)
+    stills = storage.read_manifest(frames_dir)
+    plan = AssemblyPlan(
+        frames=[frames_dir / name for name in stills["frames"]],
+        durations=narration["scene_durations"], narration=narration_dir / "narration.wav",
+        output=out_dir / "alone.mp4", fmt=FORMATS[fmt_key],
+        soft_subtitles=video_dir / "subtitles.srt", burn_subtitles=burn_ass,
+        fonts_dir=FONTS_DIR, music_level=20)
+    started = time.perf_counter()
+    run_assembly(plan)
+    return time.perf_counter() - started
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--voice", default="piper:joe")
+    parser.add_argument("--format", default="landscape-720")
+    args = parser.parse_args()
+    base = Path(tempfile.mkdtemp(prefix="cutroom-bench-render-"))
+    database_url, redis_url, stop = services(base, "cutroom_bench_render")
+    env = {**os.environ, "DATABASE_URL": database_url, "REDIS_URL": redis_url,
+           "MEDIA_ROOT": str(base / "media"), "LOG_LEVEL": "WARNING"}
+    os.environ.update(env)
+    worker = None
+    try:
+        from flask_migrate import upgrade
+
+        from webapp import create_app
+        from webapp.auth.services import create_user
+        from webapp.extensions import db
+        from webapp.models import Project
+        from webapp.render.pipeline import start_render
+
+        app = create_app({"TESTING": False})
+        with app.app_context():
+            upgrade()
+            user = create_user("bench@example.com", "bench-password")
+            project = Project(user_id=user.id, title="Why the tide turns", script=SCRIPT,
+                              voice=args.voice, format=args.format, music_level=20,
+                              burn_subtitles=True, theme={})
+            db.session.add(project)
+            db.session.commit()
+            worker = subprocess.Popen([sys.executable, "-m", "flask", "--app", "wsgi", "jobs",
+                                       "worker"], cwd=ROOT, env=env)
+            time.sleep(4)  # let the worker start and preload the voice before timing
+            memory = PeakMemory(worker.pid)
+            memory.start()
+            started = time.perf_counter()
+            jobs = start_render(project, user)
+            wait_for_render(jobs)
+            pipeline_seconds = time.perf_counter() - started
+            memory.running = False
+            db.session.expire_all()
+            jobs = [db.session.get(type(j), j.id) for j in jobs]
+            out = base / "alone"
+            out.mkdir()
+            ass = next(Path(env["MEDIA_ROOT"]).glob("projects/*/video/*/burn.ass"))
+            alone = ffmpeg_alone(jobs, args.format, ass, out)
+            report(jobs, pipeline_seconds, alone, memory.peak)
+    finally:
+        if worker is not None:
+            worker.terminate()
+            worker.wait(timeout=30)
+        for service in reversed(stop):
+            service.stop()
+
+
+def report(jobs, pipeline_seconds: float, alone: float, peak: int) -> None:
+    video = jobs[-1].result
+    print(f"video:                 {video['duration']:.1f} s, {video['width']}x{video['height']}, "
+          f"{video['size'] / 1048576:.1f} MiB")
+    for job in jobs:
+        took = (job.ended_at - job.started_at).total_seconds()
+        print(f"  stage {job.task:<15} {took:6.2f} s")
+    print(f"whole pipeline:        {pipeline_seconds:6.2f} s (submit to last stage finished)")
+    print(f"ffmpeg assembly alone: {alone:6.2f} s (same inputs, run outside the pipeline)")
+    print(f"pipeline / ffmpeg:     {pipeline_seconds / alone:6.2f} (target <= 1.50)")
+    print(f"worker peak memory:    {peak / 1048576:6.0f} MiB (worker + work-horse + ffmpeg)")
+
+
+if __name__ == "__main__":
+    main()

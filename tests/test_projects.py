@@ -1,0 +1,235 @@
+"""Projects in the API and the pages: validation, ownership, starting renders (no worker)."""
+
+import pytest
+from rq.job import Job, JobStatus
+
+from tests.support import job_row, login, make_token, make_user
+from webapp import create_app
+from webapp.extensions import db
+from webapp.models import BackgroundJob, Project
+
+SCRIPT = [{"heading": "Why tides happen", "narration": "The moon pulls on the sea. It bulges."},
+          {"heading": "Spring tides", "narration": "Sun and moon line up. Tides grow."}]
+
+
+@pytest.fixture
+def user(db_session):
+    return make_user()
+
+
+@pytest.fixture
+def auth(user):
+    return {"Authorization": f"Bearer {make_token(user)}"}
+
+
+def _create(client, auth, **fields):
+    body = {"title": "Tides", "script": SCRIPT, "voice": "silent", **fields}
+    response = client.post("/api/v1/projects", json=body, headers=auth)
+    assert response.status_code == 201, response.get_data(as_text=True)
+    return response.get_json()
+
+
+def _fields(response, status=422):
+    assert response.status_code == status, response.get_data(as_text=True)
+    return {d["field"]: d["message"] for d in response.get_json()["error"]["details"]}
+
+
+def test_create_read_update_a_project(client, auth):
+    created = _create(client, auth, topic="The sea", music_level=20,
+                      theme={"preset": "paper", "accent": "#FF0000"})
+    assert created["script"] == SCRIPT
+    assert (created["format"], created["voice"], created["burn_subtitles"]) == (
+        "landscape-720", "silent", True)
+    assert created["theme"]["preset"] == "paper" and created["theme"]["accent"] == "#ff0000"
+    assert created["video"] is None and created["renders"] == []
+    url = created["links"]["self"]
+    changed = client.patch(url, json={"format": "portrait-1080", "topic": ""}, headers=auth)
+    assert changed.status_code == 200
+    body = client.get(url, headers=auth).get_json()
+    assert (body["format"], body["topic"], body["script"]) == ("portrait-1080", None, SCRIPT)
+    listing = client.get("/api/v1/projects", headers=auth).get_json()
+    assert [p["id"] for p in listing["items"]] == [created["id"]]
+
+
+@pytest.mark.parametrize(
+    ("body", "field", "words"),
+    [
+        ({"title": "x"}, "topic", "topic"),
+        ({"topic": "x"}, "title", "title"),
+        ({"title": "x", "script": []}, "script", "at least one scene"),
+        ({"title": "x", "script": [{"heading": "h", "narration": "n"}] * 31}, "script",
+         "at most 30 scenes"),
+        ({"title": "x", "script": [{"heading": "h", "narration": "n" * 1201}]},
+         "script.0.narration", "at most 1200"),
+        ({"title": "x", "script": [{"heading": "h", "narration": "n" * 1000}] * 13}, "script",
+         "in all"),
+        ({"title": "x", "script": [{"heading": "", "narration": "n"}]}, "script.0.heading",
+         "at least 1"),
+        ({"title": "x", "topic": "t", "format": "8k"}, "format", "must be one of"),
+        ({"title": "x", "topic": "t", "voice": "hal9000"}, "voice", "must be one of"),
+        ({"title": "x", "topic": "t", "theme": {"background": "red"}}, "theme.background", "#"),
+        ({"title": "x", "topic": "t", "theme": {"preset": "neon"}}, "theme.preset", "one of"),
+        ({"title": "x", "topic": "t", "music_level": 101}, "music_level", "100"),
+        ({"title": "x", "topic": "t", "colour": "blue"}, "colour", "Unknown"),
+    ],
+)
+def test_bad_project_input_is_422_naming_the_field(client, auth, user, body, field, words):
+    fields = _fields(client.post("/api/v1/projects", json=body, headers=auth))
+    assert field in fields, fields
+    assert words.lower() in fields[field].lower()
+    assert Project.query.filter_by(user_id=user.id).count() == 0
+
+
+def test_patch_cannot_null_required_fields_or_leave_nothing_to_render(client, auth):
+    url = _create(client, auth)["links"]["self"]
+    assert "title" in _fields(client.patch(url, json={"title": None}, headers=auth))
+    assert "topic" in _fields(client.patch(url, json={"script": None}, headers=auth))
+    assert client.get(url, headers=auth).get_json()["script"] == SCRIPT
+
+
+def test_other_users_projects_are_404_and_admins_see_them(client, auth):
+    theirs = _create(client, {"Authorization": f"Bearer {make_token(make_user())}"})
+    url = f"/api/v1/projects/{theirs['id']}"
+    assert client.get(url, headers=auth).status_code == 404
+    assert client.patch(url, json={"title": "mine"}, headers=auth).status_code == 404
+    assert client.delete(url, headers=auth).status_code == 404
+    assert client.post(f"{url}/render", headers=auth).status_code == 404
+    assert client.get("/api/v1/projects", headers=auth).get_json()["total"] == 0
+    admin = {"Authorization": f"Bearer {make_token(make_user(admin=True))}"}
+    assert client.get(url, headers=admin).status_code == 200
+
+
+def test_render_creates_chained_stage_jobs(client, auth, redis):
+    project = _create(client, auth)
+    response = client.post(project["links"]["render"], headers=auth)
+    assert response.status_code == 202
+    render = response.get_json()
+    stages = render["stages"]
+    assert [s["task"] for s in stages] == ["narrate", "render-scenes", "assemble-video"]
+    assert [s["status"] for s in stages] == ["queued", "deferred", "deferred"]
+    assert render["status"] == "queued"
+    rq_jobs = [Job.fetch(s["id"], connection=redis) for s in stages]
+    assert rq_jobs[0].get_status() == JobStatus.QUEUED
+    assert rq_jobs[1].dependency_ids and rq_jobs[2].get_status() == JobStatus.DEFERRED
+    again = client.post(project["links"]["render"], headers=auth)
+    assert again.status_code == 409
+    detail = client.get(project["links"]["self"], headers=auth).get_json()
+    assert detail["renders"][0]["pipeline_id"] == render["pipeline_id"]
+
+
+def test_a_topic_only_project_writes_its_script_first(client, auth):
+    project = _create(client, auth, script=None, topic="Volcanoes")
+    stages = client.post(project["links"]["render"], headers=auth).get_json()["stages"]
+    assert [s["task"] for s in stages] == ["write-script", "narrate", "render-scenes",
+                                           "assemble-video"]
+
+
+def test_canceling_a_stage_cancels_the_later_ones_naming_it(client, auth, redis):
+    project = _create(client, auth)
+    stages = client.post(project["links"]["render"], headers=auth).get_json()["stages"]
+    assert client.post(f"/api/v1/jobs/{stages[0]['id']}/cancel", headers=auth).status_code == 200
+    for stage in stages[1:]:
+        row = job_row(stage["id"])
+        assert row.status == "canceled"
+        assert row.error == "Canceled: the Narrate stage was canceled."
+        assert Job.fetch(stage["id"], connection=redis).get_status() == JobStatus.CANCELED
+    render = client.get(project["links"]["self"], headers=auth).get_json()["renders"][0]
+    assert render["status"] == "canceled"
+
+
+def test_stages_cannot_be_started_directly(client, auth):
+    response = client.post("/api/v1/tasks/narrate", json={"project_id": 1}, headers=auth)
+    assert response.status_code == 404
+    assert "render" in response.get_json()["error"]["message"]
+    names = [t["name"] for t in client.get("/api/v1/tasks", headers=auth).get_json()["items"]]
+    assert "narrate" not in names
+
+
+def test_render_with_redis_down_is_503_and_leaves_nothing_waiting(db_session, user, auth):
+    project = Project(user_id=user.id, title="T", script=SCRIPT, voice="silent", theme={})
+    db.session.add(project)
+    db.session.commit()
+    broken = create_app({"TESTING": True, "REDIS_URL": "redis://127.0.0.1:1/0"})
+    try:
+        response = broken.test_client().post(f"/api/v1/projects/{project.id}/render",
+                                             headers=auth)
+    finally:
+        with broken.app_context():
+            db.engine.dispose()
+    assert response.status_code == 503
+    rows = BackgroundJob.query.filter_by(project_id=project.id).all()
+    assert len(rows) == 3
+    assert sorted(r.status for r in rows) == ["canceled", "canceled", "failed"]
+
+
+def test_delete_removes_the_project_its_jobs_and_files(client, auth, app):
+    from webapp.render import storage
+
+    project = _create(client, auth)
+    stages = client.post(project["links"]["render"], headers=auth).get_json()["stages"]
+    folder = storage.project_dir(project["id"])
+    (folder / "video").mkdir(parents=True)
+    (folder / "video" / "x.mp4").write_bytes(b"data")
+    assert client.delete(project["links"]["self"], headers=auth).status_code == 204
+    assert not folder.exists()
+    assert client.get(project["links"]["self"], headers=auth).status_code == 404
+    assert BackgroundJob.query.filter(
+        BackgroundJob.id.in_([s["id"] for s in stages])).count() == 0
+
+
+def test_project_pages_create_edit_and_render(client, user):
+    login(client, user)
+    assert "New project" in client.get("/projects").get_data(as_text=True)
+    response = client.post("/projects", data={
+        "title": "Comets", "voice": "silent", "format": "square-1080", "theme_preset": "sunset",
+        "burn_subtitles": "on", "script_text": "Ice\nComets are dirty snowballs.\n\nTails\n"
+                                               "Tails point away from the sun."})
+    assert response.status_code == 303
+    project = Project.query.filter_by(user_id=user.id).one()
+    assert project.script == [
+        {"heading": "Ice", "narration": "Comets are dirty snowballs."},
+        {"heading": "Tails", "narration": "Tails point away from the sun."}]
+    page = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert 'name="scene-1-heading" value="Tails"' in page and "Render video" in page
+    edit = client.post(f"/projects/{project.id}", data={
+        "part": "script", "scene-0-heading": "Ice", "scene-0-narration": "Frozen.",
+        "scene-1-heading": "Tails", "scene-1-narration": "Gone.", "scene-1-remove": "on",
+        "scene-2-heading": "Orbits", "scene-2-narration": "Long and elliptic."})
+    assert edit.status_code == 303
+    db.session.refresh(project)
+    assert [s["heading"] for s in project.script] == ["Ice", "Orbits"]
+    rendered = client.post(f"/projects/{project.id}/render")
+    assert rendered.status_code == 303
+    page = client.get(f"/projects/{project.id}").get_data(as_text=True)
+    assert 'hx-trigger="every 2s"' in page and "Narrate" in page and "Assemble video" in page
+    fragment = client.get(f"/projects/{project.id}?block=output", headers={"HX-Request": "true"})
+    assert fragment.get_data(as_text=True).lstrip().startswith('<section id="output"')
+
+
+def test_project_form_errors_are_shown_next_to_the_field(client, user):
+    login(client, user)
+    response = client.post("/projects", data={"title": "", "topic": "", "voice": "silent"})
+    assert response.status_code == 422
+    html = response.get_data(as_text=True)
+    assert "A project needs a title." in html and "Give a topic, or a script." in html
+    project = Project(user_id=user.id, title="T", script=SCRIPT, voice="silent", theme={})
+    db.session.add(project)
+    db.session.commit()
+    bad = client.post(f"/projects/{project.id}", data={
+        "part": "script", "scene-0-heading": "Only a heading", "scene-0-narration": ""})
+    assert bad.status_code == 422
+    html = bad.get_data(as_text=True)
+    assert 'value="Only a heading"' in html and "at least 1 character" in html
+
+
+def test_other_users_project_pages_are_404(client, user):
+    other = make_user()
+    project = Project(user_id=other.id, title="Secret", script=SCRIPT, voice="silent", theme={})
+    db.session.add(project)
+    db.session.commit()
+    login(client, user)
+    assert client.get(f"/projects/{project.id}").status_code == 404
+    assert client.post(f"/projects/{project.id}", data={"title": "x"}).status_code == 404
+    assert client.post(f"/projects/{project.id}/render").status_code == 404
+    assert client.post(f"/projects/{project.id}/delete").status_code == 404
+    assert "Secret" not in client.get("/projects").get_data(as_text=True)

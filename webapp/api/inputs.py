@@ -1,0 +1,48 @@
+"""Reading API input: the JSON body, query arguments, and objects the caller may see."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from flask import request
+from werkzeug.exceptions import BadRequest
+
+from webapp.api.auth import api_user
+from webapp.api.errors import ApiError
+from webapp.jobs import queries
+from webapp.models import BackgroundJob
+
+
+def json_body() -> Any:
+    """The request's JSON; an empty body means no parameters."""
+    if not request.get_data(cache=True):
+        return {}
+    if not request.is_json:
+        raise ApiError(415, "Send the parameters as JSON with 'Content-Type: application/json'.")
+    try:
+        return request.get_json()
+    except BadRequest:
+        raise ApiError(400, "The request body is not valid JSON.", "malformed_json") from None
+
+
+def job_or_404(job_id: uuid.UUID) -> BackgroundJob:
+    job = queries.get_job(api_user(), job_id)
+    if job is None:
+        raise ApiError(404, "No such job.")
+    return job
+
+
+def int_arg(name: str, default: int, low: int, high: int | None = None) -> int:
+    raw = request.args.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        value = None
+    if value is None or value < low or (high is not None and value > high):
+        limit = f"between {low} and {high}" if high is not None else f"at least {low}"
+        raise ApiError(422, f"'{name}' must be an integer {limit}.",
+                       details=[{"field": name, "message": f"Must be an integer {limit}."}])
+    return value

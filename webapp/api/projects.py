@@ -1,0 +1,110 @@
+"""Project endpoints: CRUD, render, and the files of finished jobs."""
+
+from __future__ import annotations
+
+import uuid
+
+from flask import jsonify, url_for
+
+from webapp.api import bp
+from webapp.api.auth import api_user
+from webapp.api.errors import ApiError
+from webapp.api.inputs import int_arg, job_or_404, json_body
+from webapp.api.serialize import project_to_dict, render_to_dict
+from webapp.jobs import queries, service
+from webapp.jobs.registry import ParamsError
+from webapp.projects import service as projects
+from webapp.render import files, pipeline
+from webapp.render.pipeline import summarize
+
+
+def _project_or_404(project_id: int):
+    project = queries.get_project(api_user(), project_id)
+    if project is None:
+        raise ApiError(404, "No such project.")
+    return project
+
+
+def _invalid(exc: ParamsError) -> ApiError:
+    return ApiError(422, str(exc), details=exc.details)
+
+
+@bp.get("/projects")
+def list_projects():
+    """The caller's projects, newest first, paginated."""
+    page = int_arg("page", 1, 1)
+    per_page = int_arg("per_page", 20, 1, 100)
+    items, total = projects.list_projects(api_user(), page, per_page)
+    return jsonify({"items": [project_to_dict(p) for p in items], "page": page,
+                    "per_page": per_page, "total": total})
+
+
+@bp.post("/projects")
+def create_project():
+    """Create a project; 201 with it and its Location."""
+    try:
+        project = projects.create_project(api_user(), json_body())
+    except ParamsError as exc:
+        raise _invalid(exc) from None
+    response = jsonify(project_to_dict(project, renders=[]))
+    response.status_code = 201
+    response.headers["Location"] = url_for("api.get_project", project_id=project.id)
+    return response
+
+
+@bp.get("/projects/<int:project_id>")
+def get_project(project_id: int):
+    """One project with its latest renders and video."""
+    project = _project_or_404(project_id)
+    return jsonify(project_to_dict(project, pipeline.renders_of(project),
+                                   pipeline.latest_video(project)))
+
+
+@bp.patch("/projects/<int:project_id>")
+def update_project(project_id: int):
+    """Change some of a project's fields."""
+    project = _project_or_404(project_id)
+    try:
+        projects.update_project(project, json_body())
+    except ParamsError as exc:
+        raise _invalid(exc) from None
+    return jsonify(project_to_dict(project, pipeline.renders_of(project),
+                                   pipeline.latest_video(project)))
+
+
+@bp.delete("/projects/<int:project_id>")
+def delete_project(project_id: int):
+    """Delete a project, its renders' jobs and its files (running stages are stopped)."""
+    try:
+        projects.delete_project(_project_or_404(project_id))
+    except service.QueueUnavailable as exc:
+        raise ApiError(503, str(exc), "queue_unavailable") from None
+    return "", 204
+
+
+@bp.post("/projects/<int:project_id>/render")
+def render_project(project_id: int):
+    """Start a render: 202 with its stage jobs."""
+    project = _project_or_404(project_id)
+    try:
+        stages = pipeline.start_render(project, api_user())
+    except ParamsError as exc:
+        raise _invalid(exc) from None
+    except pipeline.RenderConflict as exc:
+        raise ApiError(409, str(exc)) from None
+    except service.QueueUnavailable as exc:
+        raise ApiError(503, str(exc), "queue_unavailable") from None
+    response = jsonify(render_to_dict(summarize(stages)))
+    response.status_code = 202
+    response.headers["Location"] = url_for("api.get_job", job_id=stages[-1].id)
+    return response
+
+
+@bp.get("/jobs/<uuid:job_id>/files/<name>")
+def job_file(job_id: uuid.UUID, name: str):
+    """A file of a finished job (the video, subtitles, thumbnail); supports Range."""
+    response = files.send_job_file(job_or_404(job_id), name)
+    if response is None:
+        raise ApiError(404, "No such file.")
+    return response
+

@@ -1,0 +1,72 @@
+"""Creating, changing and deleting projects."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from flask import current_app
+from sqlalchemy import func, select
+
+from webapp.extensions import db
+from webapp.jobs.registry import ParamsError
+from webapp.models import Project, User
+from webapp.projects.schemas import Limits, ThemeIn, parse_project
+from webapp.render import pipeline, storage
+
+
+def _limits() -> Limits:
+    return Limits.from_config(current_app.config)
+
+
+def defaults() -> dict[str, Any]:
+    """Settings of a new project that does not say otherwise."""
+    return {"format": "landscape-720", "voice": current_app.config["DEFAULT_VOICE"],
+            "theme": ThemeIn().resolve(), "music_level": 0, "burn_subtitles": True}
+
+
+def create_project(user: User, data: Mapping[str, Any]) -> Project:
+    """Validate and create a project; it needs a title and a topic or a script."""
+    values = parse_project(data, _limits())
+    missing = []
+    if not values.get("title"):
+        missing.append({"field": "title", "message": "A project needs a title."})
+    if not values.get("topic") and not values.get("script"):
+        missing.append({"field": "topic", "message": "Give a topic, or a script."})
+    if missing:
+        raise ParamsError(missing)
+    project = Project(user_id=user.id, **{**defaults(), **values})
+    db.session.add(project)
+    db.session.commit()
+    return project
+
+
+def update_project(project: Project, data: Mapping[str, Any]) -> Project:
+    """Apply the fields that were sent (PATCH semantics)."""
+    values = parse_project(data, _limits())
+    for name, value in values.items():
+        setattr(project, name, value)
+    if not project.topic and not project.script:
+        db.session.rollback()
+        raise ParamsError([{"field": "topic", "message": "Keep a topic or a script."}])
+    db.session.commit()
+    return project
+
+
+def delete_project(project: Project) -> None:
+    """Stop its renders, delete its files, then the project and its jobs."""
+    pipeline.cancel_active(project)
+    storage.delete_project_media(project.id)
+    db.session.delete(project)
+    db.session.commit()
+
+
+def list_projects(user: User, page: int = 1, per_page: int = 20) -> tuple[list[Project], int]:
+    """A page of the projects the user may see, newest first, and the total."""
+    stmt = select(Project)
+    if not user.is_admin:
+        stmt = stmt.where(Project.user_id == user.id)
+    total = db.session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+    items = db.session.scalars(stmt.order_by(Project.created_at.desc(), Project.id.desc())
+                               .limit(per_page).offset((page - 1) * per_page)).all()
+    return list(items), total

@@ -1,0 +1,136 @@
+"""Project pages: list and create, edit settings and script, render, watch, delete."""
+
+from __future__ import annotations
+
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+from jinja2_fragments.flask import render_block
+
+from webapp.extensions import db, htmx
+from webapp.jobs import queries, service
+from webapp.jobs.registry import ParamsError
+from webapp.models import Project
+from webapp.projects import bp, forms
+from webapp.projects import service as projects
+from webapp.projects.schemas import Limits
+from webapp.render import pipeline, providers
+from webapp.video.formats import FORMATS
+from webapp.video.themes import FONTS, THEMES
+from webapp.video.voices import VOICES
+
+
+def _project_or_404(project_id: int) -> Project:
+    project = queries.get_project(current_user, project_id)
+    if project is None:
+        abort(404)
+    return project
+
+
+def _choices() -> dict:
+    status = providers.status()
+    return {"formats": FORMATS, "voices": VOICES, "themes": THEMES, "fonts": FONTS,
+            "providers": status,
+            "voice_ready": {s.name: s.available for s in status["voice"]},
+            "limits": Limits.from_config(current_app.config),
+            "script_provider": current_app.config["SCRIPT_PROVIDER"]}
+
+
+@bp.get("")
+@login_required
+def index():
+    """The user's projects and a form to start a new one."""
+    return _index_page()
+
+
+def _index_page(errors: dict | None = None, values: dict | None = None, status: int = 200):
+    page = max(request.args.get("page", 1, type=int) or 1, 1)
+    items, total = projects.list_projects(current_user, page, per_page=24)
+    videos = {p.id: pipeline.latest_video(p) for p in items}
+    return render_template("projects/index.html", projects=items, total=total, page=page,
+                           videos=videos, errors=errors or {}, values=values or {},
+                           **_choices()), status
+
+
+@bp.post("")
+@login_required
+def create():
+    """Create a project from the new-project form."""
+    data = forms.project_from_form(request.form, include_script_text=True)
+    try:
+        project = projects.create_project(current_user, data)
+    except ParamsError as exc:
+        return _index_page(forms.errors_by_field(exc), forms.values_from_form(request.form), 422)
+    flash(f"Created {project.title}.")
+    return redirect(url_for("projects.project_page", project_id=project.id), 303)
+
+
+def _page(project: Project, errors: dict | None = None, status: int = 200, form=None):
+    """The project page; `form` is a posted form to show again with its errors."""
+    part = form.get("part") if form else None
+    context = {"project": project, "renders": pipeline.renders_of(project),
+               "video": pipeline.latest_video(project), "errors": errors or {},
+               "rendering": pipeline.active_render(project) is not None,
+               "form_values": forms.values_from_form(form) if part == "settings" else None,
+               "posted_scenes": forms.rows_from_form(form) if part == "script" else None,
+               **_choices()}
+    if htmx and not htmx.boosted and request.args.get("block") == "output":
+        return render_block("projects/page.html", "output", **context), status
+    return render_template("projects/page.html", **context), status
+
+
+@bp.get("/<int:project_id>")
+@login_required
+def project_page(project_id: int):
+    """Settings, script editor, renders with live stage cards, and the video."""
+    return _page(_project_or_404(project_id))
+
+
+@bp.post("/<int:project_id>")
+@login_required
+def update(project_id: int):
+    """Save the settings form or the script editor."""
+    project = _project_or_404(project_id)
+    part = request.form.get("part")
+    if part == "script":
+        data = {"script": forms.script_from_form(request.form)}
+    else:
+        data = forms.project_from_form(request.form)
+    try:
+        projects.update_project(project, data)
+    except ParamsError as exc:
+        db.session.rollback()
+        db.session.refresh(project)
+        return _page(project, forms.errors_by_field(exc), 422, request.form)
+    flash("Script saved." if part == "script" else "Settings saved.")
+    anchor = "#script" if part == "script" else ""
+    return redirect(url_for("projects.project_page", project_id=project.id) + anchor, 303)
+
+
+@bp.post("/<int:project_id>/render")
+@login_required
+def render(project_id: int):
+    """Start a render of the project."""
+    project = _project_or_404(project_id)
+    try:
+        pipeline.start_render(project, current_user)
+        flash("Rendering started.")
+    except ParamsError as exc:
+        return _page(project, forms.errors_by_field(exc), 422)
+    except (pipeline.RenderConflict, service.QueueUnavailable) as exc:
+        flash(str(exc), "error")
+    return redirect(url_for("projects.project_page", project_id=project.id), 303)
+
+
+@bp.post("/<int:project_id>/delete")
+@login_required
+def delete(project_id: int):
+    """Delete the project, its renders and its files."""
+    project = _project_or_404(project_id)
+    title = project.title
+    try:
+        projects.delete_project(project)
+    except service.QueueUnavailable as exc:
+        flash(str(exc), "error")
+        return redirect(url_for("projects.project_page", project_id=project_id), 303)
+    flash(f"Deleted {title}.")
+    return redirect(url_for("projects.index"), 303)

@@ -1,0 +1,1 @@
+"""Rendering projects into videos: stage storage, the pipeline of stage jobs, file serving."""

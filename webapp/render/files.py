@@ -1,0 +1,38 @@
+"""Serving a finished job's files to its owner, with HTTP range requests for seeking."""
+
+from __future__ import annotations
+
+import mimetypes
+
+from flask import Response, request, send_file
+
+from webapp.models import BackgroundJob
+from webapp.render import storage
+
+MIMETYPES = {".mp4": "video/mp4", ".vtt": "text/vtt", ".srt": "application/x-subrip",
+             ".png": "image/png"}
+
+
+def job_file_path(job: BackgroundJob, name: str):
+    """Where a finished job's named file is on disk, or None."""
+    result = job.result or {}
+    filename = result.get("files", {}).get(name) if job.status == "finished" else None
+    folder = storage.resolve(result.get("output", "")) if filename else None
+    if folder is None or "/" in filename or filename.startswith("."):
+        return None
+    path = folder / filename
+    return path if path.is_file() else None
+
+
+def send_job_file(job: BackgroundJob, name: str) -> Response | None:
+    """The file as a conditional, range-capable response; `?download=1` saves it."""
+    path = job_file_path(job, name)
+    if path is None:
+        return None
+    mimetype = MIMETYPES.get(path.suffix) or mimetypes.guess_type(path.name)[0]
+    download = request.args.get("download") == "1"
+    response = send_file(path, mimetype=mimetype, conditional=True, etag=True,
+                         as_attachment=download, download_name=f"{job.rq_id[:8]}-{path.name}",
+                         max_age=0)
+    response.headers["Cache-Control"] = "private, max-age=0, must-revalidate"
+    return response

@@ -1,0 +1,150 @@
+"""Starting a render: one job per stage, chained with RQ dependencies, in outbox order."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+
+from flask import current_app
+from sqlalchemy import func, select
+
+from webapp.extensions import db
+from webapp.jobs import pipelines, service, transitions
+from webapp.jobs.registry import ParamsError, get_task
+from webapp.models import ACTIVE_STATUSES, BackgroundJob, Project, User
+from webapp.projects.schemas import Limits, parse_project
+
+STAGES = ("write-script", "narrate", "render-scenes", "assemble-video")
+
+
+class RenderConflict(Exception):
+    """The project already has a render in progress (HTTP 409)."""
+
+
+def active_render(project: Project) -> uuid.UUID | None:
+    """The pipeline id of the project's unfinished render, if there is one."""
+    return db.session.scalar(
+        select(BackgroundJob.pipeline_id).where(
+            BackgroundJob.project_id == project.id,
+            BackgroundJob.pipeline_id.is_not(None),
+            BackgroundJob.status.in_(sorted(ACTIVE_STATUSES)),
+        ).limit(1)
+    )
+
+
+def _check_renderable(project: Project) -> tuple[str, ...]:
+    """The stages this project needs; ParamsError when there is nothing to render."""
+    if project.script:
+        # Limits may have tightened since the script was saved.
+        parse_project({"script": project.script}, Limits.from_config(current_app.config))
+        return STAGES[1:]
+    if project.topic:
+        return STAGES
+    raise ParamsError([{"field": "script", "message":
+                        "The project has neither a script nor a topic to write one from."}])
+
+
+def start_render(project: Project, user: User) -> list[BackgroundJob]:
+    """Create and enqueue the stage jobs of one render; returns them in order."""
+    stages = _check_renderable(project)
+    if active_render(project) is not None:
+        raise RenderConflict("This project is already rendering; wait for it or cancel it.")
+    pipeline_id = uuid.uuid4()
+    jobs = [
+        BackgroundJob(task=name, queue=get_task(name).queue, params={"project_id": project.id},
+                      user_id=user.id, project_id=project.id, pipeline_id=pipeline_id,
+                      pipeline_step=step, status=transitions.CREATED)
+        for step, name in enumerate(stages)
+    ]
+    db.session.add_all(jobs)
+    db.session.commit()
+    _enqueue_chain(jobs)
+    return jobs
+
+
+def _enqueue_chain(jobs: list[BackgroundJob]) -> None:
+    previous: str | None = None
+    for job in jobs:
+        try:
+            service.enqueue(job, get_task(job.task), depends_on=previous)
+        except service.QueueUnavailable:
+            pipelines.cancel_later_steps(job.id, "could not be queued")
+            db.session.commit()
+            raise
+        previous = job.rq_id
+
+
+@dataclass
+class RenderSummary:
+    """One render as people see it: its stages and an overall status naming what went wrong."""
+
+    pipeline_id: uuid.UUID
+    stages: list[BackgroundJob]
+    status: str
+    message: str | None = None
+    video: BackgroundJob | None = field(default=None)
+
+
+def summarize(stages: list[BackgroundJob]) -> RenderSummary:
+    """Overall status of one render from its stage jobs (ordered by step)."""
+    first = stages[0]
+    summary = RenderSummary(pipeline_id=first.pipeline_id, stages=stages, status="queued")
+    statuses = [s.status for s in stages]
+    for job in stages:
+        if job.status in (transitions.FAILED, transitions.STOPPED):
+            what = "failed" if job.status == transitions.FAILED else "was stopped"
+            summary.status = job.status
+            summary.message = (f"The {pipelines.step_title(job.task)} stage {what}: "
+                               f"{job.error or 'no details'}")
+            return summary
+    if transitions.CANCELED in statuses:
+        summary.status, summary.message = transitions.CANCELED, "The render was canceled."
+    elif all(s == transitions.FINISHED for s in statuses):
+        summary.status, summary.video = transitions.FINISHED, stages[-1]
+    elif transitions.STARTED in statuses or transitions.FINISHED in statuses:
+        summary.status = transitions.STARTED
+    return summary
+
+
+def renders_of(project: Project, limit: int = 5) -> list[RenderSummary]:
+    """The project's latest renders, newest first."""
+    ids = db.session.scalars(
+        select(BackgroundJob.pipeline_id)
+        .where(BackgroundJob.project_id == project.id, BackgroundJob.pipeline_id.is_not(None))
+        .group_by(BackgroundJob.pipeline_id)
+        .order_by(func.max(BackgroundJob.created_at).desc())
+        .limit(limit)
+    ).all()
+    if not ids:
+        return []
+    rows = db.session.scalars(
+        select(BackgroundJob).where(BackgroundJob.pipeline_id.in_(ids))
+        .order_by(BackgroundJob.pipeline_step)
+    ).all()
+    grouped = {pid: [r for r in rows if r.pipeline_id == pid] for pid in ids}
+    return [summarize(grouped[pid]) for pid in ids]
+
+
+def latest_video(project: Project) -> BackgroundJob | None:
+    """The assemble job of the project's newest finished render."""
+    return db.session.scalar(
+        select(BackgroundJob)
+        .where(BackgroundJob.project_id == project.id, BackgroundJob.task == STAGES[-1],
+               BackgroundJob.status == transitions.FINISHED)
+        .order_by(BackgroundJob.ended_at.desc())
+        .limit(1)
+    )
+
+
+def cancel_active(project: Project) -> None:
+    """Cancel or stop every unfinished job of the project (before deleting it)."""
+    jobs = db.session.scalars(
+        select(BackgroundJob).where(BackgroundJob.project_id == project.id,
+                                    BackgroundJob.status.in_(sorted(ACTIVE_STATUSES)))
+        .order_by(BackgroundJob.pipeline_step)
+    ).all()
+    for job in jobs:
+        try:
+            service.cancel(job)
+        except service.JobConflict:
+            continue  # it ended meanwhile

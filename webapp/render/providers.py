@@ -1,0 +1,32 @@
+"""Provider settings from the app config, and which providers are usable here."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from flask import current_app
+
+from webapp.video.settings import ProviderSettings, ProviderStatus
+from webapp.video.voices import voice_status
+from webapp.video.writers import writer_status
+
+
+def provider_settings(config: Mapping[str, Any] | None = None) -> ProviderSettings:
+    """ProviderSettings built from OPENAI_*, PIPER_MODEL, ESPEAK_BINARY and friends."""
+    config = current_app.config if config is None else config
+    return ProviderSettings(
+        openai_base_url=config["OPENAI_BASE_URL"],
+        openai_api_key=config["OPENAI_API_KEY"],
+        openai_script_model=config["OPENAI_SCRIPT_MODEL"],
+        openai_tts_model=config["OPENAI_TTS_MODEL"],
+        piper_model=config["PIPER_MODEL"],
+        espeak_binary=config["ESPEAK_BINARY"],
+        http_timeout=config["PROVIDER_HTTP_TIMEOUT"],
+    )
+
+
+def status() -> dict[str, list[ProviderStatus]]:
+    """Script writers and voices, each with whether it works here and why not."""
+    settings = provider_settings()
+    return {"script": writer_status(settings), "voice": voice_status(settings)}

@@ -1,0 +1,105 @@
+"""Stage outputs on disk, keyed by a hash of their inputs.
+
+Layout: MEDIA_ROOT/projects/<project id>/<kind>/<input hash>/ with a manifest.json written
+last. A stage builds into a temporary folder beside it and renames it into place, so a
+folder with a manifest is always complete, and a re-render whose inputs did not change finds
+it and reuses it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import secrets
+import shutil
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from flask import current_app
+
+MANIFEST = "manifest.json"
+TEMP_PREFIX = ".tmp-"
+STALE_AFTER = 6 * 3600  # a temp folder this old was left by a killed work-horse
+
+
+def media_root() -> Path:
+    return Path(current_app.config["MEDIA_ROOT"]).resolve()
+
+
+def project_dir(project_id: int) -> Path:
+    return media_root() / "projects" / str(int(project_id))
+
+
+def input_hash(inputs: Any) -> str:
+    """A stable digest of JSON-able inputs."""
+    blob = json.dumps(inputs, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(blob.encode()).hexdigest()[:32]
+
+
+def output_dir(project_id: int, kind: str, digest: str) -> Path:
+    return project_dir(project_id) / kind / digest
+
+
+def read_manifest(folder: Path) -> dict[str, Any] | None:
+    """The folder's manifest, or None when the folder is missing or incomplete."""
+    try:
+        return json.loads((folder / MANIFEST).read_text())
+    except (FileNotFoundError, NotADirectoryError, json.JSONDecodeError):
+        return None
+
+
+def write_json(path: Path, data: Any) -> None:
+    path.write_text(json.dumps(data, indent=1, ensure_ascii=False))
+
+
+@contextlib.contextmanager
+def building(project_id: int, kind: str, digest: str) -> Iterator[Path]:
+    """A fresh temporary folder for a stage's output, moved into place on success.
+
+    On any exception (a timeout included) the temporary folder is removed.
+    """
+    final = output_dir(project_id, kind, digest)
+    final.parent.mkdir(parents=True, exist_ok=True)
+    sweep_stale(final.parent)
+    temp = final.parent / f"{TEMP_PREFIX}{digest}-{os.getpid()}-{secrets.token_hex(4)}"
+    temp.mkdir()
+    try:
+        yield temp
+        if read_manifest(temp) is None:
+            raise RuntimeError(f"{kind} output has no {MANIFEST}")
+        if final.exists():  # another render built the same thing meanwhile
+            shutil.rmtree(temp)
+        else:
+            os.replace(temp, final)
+    except BaseException:
+        shutil.rmtree(temp, ignore_errors=True)
+        raise
+
+
+def sweep_stale(folder: Path) -> None:
+    """Remove temporary folders left behind by work-horses that were killed."""
+    cutoff = time.time() - STALE_AFTER
+    for entry in folder.glob(f"{TEMP_PREFIX}*"):
+        with contextlib.suppress(FileNotFoundError):
+            if entry.stat().st_mtime < cutoff:
+                shutil.rmtree(entry, ignore_errors=True)
+
+
+def relative(path: Path) -> str:
+    """A path under the media root, as stored in job results."""
+    return path.resolve().relative_to(media_root()).as_posix()
+
+
+def resolve(stored: str) -> Path | None:
+    """The absolute path of a stored relative path; None if it would leave the media root."""
+    root = media_root()
+    path = (root / stored).resolve()
+    return path if path.is_relative_to(root) else None
+
+
+def delete_project_media(project_id: int) -> None:
+    shutil.rmtree(project_dir(project_id), ignore_errors=True)

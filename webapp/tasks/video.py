@@ -1,0 +1,245 @@
+"""The render pipeline's stages, each a task: write-script -> narrate -> render-scenes ->
+assemble-video. Each reads the project, builds its output under a folder keyed by a hash of
+its inputs (reusing it when the inputs did not change) and reports progress as it goes.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+from dataclasses import asdict
+
+from flask import current_app
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import select, update
+
+from webapp.extensions import db
+from webapp.jobs import progress, task
+from webapp.jobs.context import current_job_row
+from webapp.jobs.registry import ParamsError, worker_setup
+from webapp.models import BackgroundJob, Project
+from webapp.projects.schemas import Limits, parse_project
+from webapp.render import storage
+from webapp.render.providers import provider_settings
+from webapp.video import ffmpeg, frames, subtitles, writers
+from webapp.video.audio import build_narration, write_wav
+from webapp.video.formats import FORMATS, FPS
+from webapp.video.script import Scene, split_sentences
+from webapp.video.themes import DEFAULT_THEME, FONTS, FONTS_DIR, THEMES, Theme
+from webapp.video.voices import VoiceUnavailable, get_synthesizer, preload, voice_status
+
+log = logging.getLogger(__name__)
+
+# Bump a version when a stage's output for the same inputs changes, so caches are rebuilt.
+NARRATION_VERSION = 1
+FRAMES_VERSION = 1
+VIDEO_VERSION = 1
+
+
+class StageError(RuntimeError):
+    """A stage cannot do its work; the message says why and what to do."""
+
+
+class StageParams(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    project_id: int = Field(ge=1)
+
+
+def _project(project_id: int) -> Project:
+    project = db.session.get(Project, project_id)
+    if project is None:
+        raise StageError(f"Project {project_id} no longer exists.")
+    return project
+
+
+def _script(project: Project) -> list[Scene]:
+    if not project.script:
+        raise StageError("The project has no script.")
+    return [Scene(heading=s["heading"], narration=s["narration"]) for s in project.script]
+
+
+def _sibling_result(task_name: str) -> dict:
+    """The result of an earlier stage of this render."""
+    row = current_job_row()
+    result = db.session.scalar(
+        select(BackgroundJob.result).where(BackgroundJob.pipeline_id == row.pipeline_id,
+                                           BackgroundJob.task == task_name,
+                                           BackgroundJob.status == "finished"))
+    if not result:
+        raise StageError(f"The {task_name} stage of this render has no output.")
+    return result
+
+
+def _reused(kind: str, folder, manifest: dict) -> dict:
+    progress(100, f"Reused: the {kind} inputs did not change", force=True)
+    return {"output": storage.relative(folder), "reused": True, **manifest.get("summary", {})}
+
+
+@task("write-script", title="Write script", params=StageParams, queue="video", timeout=300,
+      launchable=False)
+def write_script(project_id: int) -> dict:
+    """Write the project's script from its topic and outline (only when it has none)."""
+    project = _project(project_id)
+    if project.script:
+        return {"scenes": len(project.script), "skipped": "the project already has a script"}
+    config = current_app.config
+    provider = config["SCRIPT_PROVIDER"]
+    progress(10, f"Writing with the {provider} provider", force=True)
+    try:
+        scenes = writers.write_script(
+            provider, title=project.title, topic=project.topic or project.title,
+            outline=project.outline, max_scenes=config["MAX_SCENES"],
+            settings=provider_settings())
+    except writers.ScriptWriterError as exc:
+        raise StageError(str(exc)) from None
+    script = [asdict(scene) for scene in scenes]
+    try:
+        parse_project({"script": script}, Limits.from_config(config))
+    except ParamsError as exc:
+        raise StageError(f"The {provider} provider wrote a script over the limits: {exc.details}")
+    db.session.execute(update(Project).where(Project.id == project.id, Project.script.is_(None))
+                       .values(script=script))
+    db.session.commit()
+    return {"scenes": len(script), "provider": provider}
+
+
+@task("narrate", title="Narrate", params=StageParams, queue="video", timeout=900,
+      launchable=False)
+def narrate(project_id: int) -> dict:
+    """Synthesize the narration one sentence at a time; cue times come from the samples."""
+    project = _project(project_id)
+    scenes = _script(project)
+    settings = provider_settings()
+    sentences = [split_sentences(s.narration) or [s.narration] for s in scenes]
+    digest = storage.input_hash({"v": NARRATION_VERSION, "voice": project.voice, "fps": FPS,
+                                 "model": settings.piper_model, "sentences": sentences})
+    folder = storage.output_dir(project.id, "narration", digest)
+    if (manifest := storage.read_manifest(folder)) is not None:
+        return _reused("narration", folder, manifest)
+    try:
+        synth = get_synthesizer(project.voice, settings)
+    except VoiceUnavailable as exc:
+        raise StageError(str(exc)) from None
+    total = sum(len(s) for s in sentences)
+    clips, done = [], 0
+    for number, scene_sentences in enumerate(sentences, 1):
+        scene_clips = []
+        for sentence in scene_sentences:
+            scene_clips.append((sentence, synth.synthesize(sentence)))
+            done += 1
+            progress(95 * done / total, f"Scene {number} of {len(sentences)}: "
+                                        f"sentence {done} of {total}")
+        clips.append(scene_clips)
+    narration = build_narration(clips, FPS)
+    summary = {"duration": narration.audio.duration, "scenes": len(scenes), "voice": project.voice}
+    with storage.building(project.id, "narration", digest) as temp:
+        write_wav(temp / "narration.wav", narration.audio)
+        storage.write_json(temp / storage.MANIFEST, {
+            "summary": summary, "scene_durations": narration.scene_durations,
+            "cues": [asdict(c) for c in narration.cues]})
+    return {"output": storage.relative(folder), "reused": False, **summary}
+
+
+def _theme(project: Project) -> Theme:
+    values = {k: v for k, v in (project.theme or {}).items() if k in Theme.__dataclass_fields__}
+    return Theme(**{**asdict(THEMES[DEFAULT_THEME]), **values})
+
+
+@task("render-scenes", title="Render scenes", params=StageParams, queue="video", timeout=600,
+      launchable=False)
+def render_scenes(project_id: int) -> dict:
+    """Draw one still per scene, and the title card that also serves as the thumbnail."""
+    project = _project(project_id)
+    scenes = _script(project)
+    fmt, theme = FORMATS[project.format], _theme(project)
+    digest = storage.input_hash({"v": FRAMES_VERSION, "title": project.title,
+                                 "headings": [s.heading for s in scenes],
+                                 "format": fmt.key, "theme": asdict(theme)})
+    folder = storage.output_dir(project.id, "frames", digest)
+    if (manifest := storage.read_manifest(folder)) is not None:
+        return _reused("scene", folder, manifest)
+    names = []
+    with storage.building(project.id, "frames", digest) as temp:
+        for index, scene in enumerate(scenes, 1):
+            image = frames.render_scene(scene, index=index, total=len(scenes),
+                                        title=project.title, fmt=fmt, theme=theme)
+            names.append(f"scene-{index:03d}.png")
+            frames.save_png(image, temp / names[-1])
+            progress(95 * index / len(scenes), f"Scene {index} of {len(scenes)}")
+        card = frames.render_title_card(project.title, subtitle=project.topic, fmt=fmt,
+                                        theme=theme)
+        frames.save_png(card, temp / "title.png")
+        summary = {"frames": len(names), "width": fmt.width, "height": fmt.height}
+        storage.write_json(temp / storage.MANIFEST,
+                           {"summary": summary, "frames": names, "title_card": "title.png"})
+    return {"output": storage.relative(folder), "reused": False, **summary}
+
+
+@task("assemble-video", title="Assemble video", params=StageParams, queue="video", timeout=1800,
+      launchable=False)
+def assemble_video(project_id: int) -> dict:
+    """Encode stills, narration, subtitles and music into one MP4 in one ffmpeg call."""
+    project = _project(project_id)
+    narration_dir = storage.resolve(_sibling_result("narrate")["output"])
+    frames_dir = storage.resolve(_sibling_result("render-scenes")["output"])
+    narration = storage.read_manifest(narration_dir)
+    stills = storage.read_manifest(frames_dir)
+    if narration is None or stills is None:
+        raise StageError("An earlier stage's output is missing; render again.")
+    if len(narration["scene_durations"]) != len(stills["frames"]):
+        raise StageError("The script changed while rendering; render again.")
+    fmt = FORMATS[project.format]
+    digest = storage.input_hash({"v": VIDEO_VERSION, "narration": narration_dir.name,
+                                 "frames": frames_dir.name, "music": project.music_level,
+                                 "burn": project.burn_subtitles, "format": fmt.key,
+                                 "font": _theme(project).font})
+    folder = storage.output_dir(project.id, "video", digest)
+    if (manifest := storage.read_manifest(folder)) is not None:
+        return {**_reused("video", folder, manifest), "files": manifest["files"]}
+    with storage.building(project.id, "video", digest) as temp:
+        summary = _assemble(project, fmt, temp, narration_dir, narration, frames_dir, stills)
+    return {"output": storage.relative(folder), "reused": False, **summary,
+            "files": dict(FILES)}
+
+
+FILES = {"video": "video.mp4", "srt": "subtitles.srt", "vtt": "subtitles.vtt",
+         "thumbnail": "thumbnail.png"}
+
+
+def _assemble(project, fmt, temp, narration_dir, narration, frames_dir, stills) -> dict:
+    cues = [subtitles.Cue(**cue) for cue in narration["cues"]]
+    (temp / FILES["srt"]).write_text(subtitles.to_srt(cues))
+    (temp / FILES["vtt"]).write_text(subtitles.to_vtt(cues))
+    burn = None
+    if project.burn_subtitles:
+        font = FONTS[_theme(project).font]
+        burn = temp / "burn.ass"
+        burn.write_text(subtitles.to_ass(
+            cues, width=fmt.width, height=fmt.height, font_family=font.family,
+            font_size=max(18, round(min(fmt.width, fmt.height) * 0.045)),
+            text_colour="#ffffff"))
+    plan = ffmpeg.AssemblyPlan(
+        frames=[frames_dir / name for name in stills["frames"]],
+        durations=narration["scene_durations"], narration=narration_dir / "narration.wav",
+        output=temp / FILES["video"], fmt=fmt, soft_subtitles=temp / FILES["srt"],
+        burn_subtitles=burn, fonts_dir=FONTS_DIR, music_level=project.music_level)
+    ffmpeg.run_assembly(plan, on_progress=lambda f: progress(min(99, 100 * f), "Encoding"))
+    shutil.copyfile(frames_dir / stills["title_card"], temp / FILES["thumbnail"])
+    info = ffmpeg.probe(temp / FILES["video"])
+    summary = {"duration": info.duration, "width": info.width, "height": info.height,
+               "size": (temp / FILES["video"]).stat().st_size}
+    storage.write_json(temp / storage.MANIFEST, {"summary": summary, "files": FILES})
+    return summary
+
+
+@worker_setup
+def preload_piper() -> None:
+    """Load the piper voice before forking, so each work-horse starts with it in memory."""
+    settings = provider_settings()
+    piper = next((s for s in voice_status(settings) if s.name == "piper"), None)
+    if piper is not None and piper.available:
+        try:
+            preload("piper:joe", settings)
+        except Exception:
+            log.warning("Could not preload the piper voice", exc_info=True)

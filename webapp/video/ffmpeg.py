@@ -1,0 +1,142 @@
+"""The one ffmpeg call that turns stills, narration and subtitles into an MP4."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from webapp.video.filtergraph import (
+    AUDIO_RATE,
+    escape_filter_path,
+    music_chains,
+    still_chain,
+    subtitles_filter,
+)
+from webapp.video.formats import FPS, VideoFormat
+from webapp.video.probe import MediaInfo, extract_frame, probe
+from webapp.video.process import FfmpegError, ffmpeg_exe, run_ffmpeg
+
+# Re-exported so callers find the whole ffmpeg toolbox in one module.
+__all__ = [
+    "AssemblyPlan",
+    "FfmpegError",
+    "MediaInfo",
+    "assemble_command",
+    "escape_filter_path",
+    "extract_frame",
+    "ffmpeg_exe",
+    "frame_counts",
+    "partial_path",
+    "probe",
+    "run_assembly",
+    "run_ffmpeg",
+]
+
+
+@dataclass
+class AssemblyPlan:
+    """Everything one render needs: stills with their durations, audio, subtitles, music."""
+
+    frames: list[Path]
+    durations: list[float]
+    narration: Path
+    output: Path
+    fmt: VideoFormat
+    soft_subtitles: Path | None = None  # an .srt, muxed as a mov_text track
+    burn_subtitles: Path | None = None  # an .ass, drawn into the picture by libass
+    fonts_dir: Path | None = None
+    music_level: int = 0  # 0-100; 0 means no music
+
+    @property
+    def total_seconds(self) -> float:
+        """The length of the video: the sum of the scene durations."""
+        return sum(self.durations)
+
+
+def partial_path(output: Path) -> Path:
+    """Where a render is written before the rename that publishes it."""
+    output = Path(output)
+    return output.with_name(f"{output.stem}.partial{output.suffix}")
+
+
+def assemble_command(plan: AssemblyPlan) -> list[str]:
+    """The ffmpeg argument list (no shell) that renders the plan to its partial path."""
+    _check(plan)
+    args = [ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", "error"]
+    for frame in plan.frames:  # each still is read once; the graph repeats it
+        args += ["-framerate", str(FPS), "-i", str(Path(frame).absolute())]
+    narration = len(plan.frames)
+    args += ["-i", str(Path(plan.narration).absolute())]
+    if plan.soft_subtitles is not None:
+        args += ["-i", str(Path(plan.soft_subtitles).absolute())]
+    args += ["-filter_complex", ";".join(_graph(plan, narration))]
+    args += ["-map", "[vout]", "-map", "[aout]"]
+    if plan.soft_subtitles is not None:
+        args += ["-map", f"{narration + 1}:s:0", "-c:s", "mov_text"]
+    return args + _encoding(plan)
+
+
+def frame_counts(durations: list[float]) -> list[int]:
+    """How many video frames each scene gets (at least one)."""
+    return [max(1, round(duration * FPS)) for duration in durations]
+
+
+def run_assembly(plan: AssemblyPlan, on_progress: Callable[[float], None] | None = None) -> None:
+    """Render the plan; the output appears, complete, only when ffmpeg succeeded."""
+    partial = partial_path(plan.output)
+    try:
+        run_ffmpeg(
+            assemble_command(plan), total_seconds=plan.total_seconds, on_progress=on_progress
+        )
+        os.replace(partial, plan.output)
+    finally:
+        partial.unlink(missing_ok=True)
+
+
+def _graph(plan: AssemblyPlan, narration: int) -> list[str]:
+    count = len(plan.frames)
+    counts = frame_counts(plan.durations)
+    chains = [still_chain(i, counts[i], plan.fmt) for i in range(count)]
+    stills = "".join(f"[v{i}]" for i in range(count))
+    video = f"{stills}concat=n={count}:v=1:a=0"
+    if plan.burn_subtitles is not None:
+        video += "," + subtitles_filter(plan.burn_subtitles, plan.fonts_dir)
+    # libass blends onto the BT.709 yuv420p frames directly (checked: same pixels as in RGB).
+    chains.append(video + ",format=yuv420p[vout]")
+    total = plan.total_seconds
+    voice = f"[{narration}:a]aresample={AUDIO_RATE},apad=whole_dur={total:.6f}"
+    if plan.music_level == 0:
+        return [*chains, voice + "[aout]"]
+    return [
+        *chains,
+        voice + "[voice]",
+        *music_chains(total, plan.music_level),
+        "[voice][music]amix=inputs=2:normalize=0:duration=first[aout]",
+    ]
+
+
+def _encoding(plan: AssemblyPlan) -> list[str]:
+    video = ["-c:v", "libx264", "-preset", "veryfast", "-crf", "23", "-pix_fmt", "yuv420p"]
+    # Tags matching the graph's BT.709 conversion, so players pick the same matrix.
+    colour = ["-colorspace", "bt709", "-color_primaries", "bt709", "-color_trc", "bt709"]
+    colour += ["-color_range", "tv"]
+    audio = ["-c:a", "aac", "-b:a", "160k", "-ar", str(AUDIO_RATE), "-ac", "2"]
+    # -t, not -shortest: with a subtitle input -shortest cuts the video at the last cue.
+    timing = ["-r", str(FPS), "-t", f"{plan.total_seconds:.6f}"]
+    output = ["-movflags", "+faststart", "-progress", "pipe:1", "-nostats", "-y", "-f", "mp4"]
+    partial = str(partial_path(plan.output).absolute())
+    return [*video, *colour, *audio, *timing, *output, partial]
+
+
+def _check(plan: AssemblyPlan) -> None:
+    if not plan.frames or len(plan.frames) != len(plan.durations):
+        raise ValueError(
+            f"A plan needs one duration per frame: got {len(plan.frames)} "
+            f"frames and {len(plan.durations)} durations"
+        )
+    if any(d <= 0 for d in plan.durations):
+        raise ValueError(f"Scene durations must be positive: {plan.durations}")
+    if not 0 <= plan.music_level <= 100:
+        raise ValueError(f"music_level must be between 0 and 100, got {plan.music_level}")

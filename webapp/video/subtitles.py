@@ -1,0 +1,208 @@
+"""Subtitle cues as SRT and WebVTT files, and as ASS for burning in with libass."""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from webapp.video.themes import parse_colour
+
+# U+2060 WORD JOINER: invisible, zero width, and not a line-break opportunity.
+WORD_JOINER = "\u2060"
+_ARROW = re.compile(r"--+>")
+_SRT_SPECIALS = re.compile(r"([{\\<])")
+_SRT_JOINED = re.compile(rf"([{{\\<]){WORD_JOINER}")
+_TIMING = re.compile(
+    r"^\s*((?:\d+:)?\d{1,2}:\d{2}[.,]\d{1,3})\s*-->\s*((?:\d+:)?\d{1,2}:\d{2}[.,]\d{1,3})"
+)
+
+
+@dataclass(frozen=True)
+class Cue:
+    """One subtitle: start and end in seconds on the video's timeline, and its text."""
+
+    start: float
+    end: float
+    text: str
+
+
+def clean_text(text: str) -> str:
+    """Make cue text safe for SRT/VTT framing: no blank lines and no "-->" arrows."""
+    lines = (" ".join(line.split()) for line in text.splitlines())
+    # A blank line ends a cue and "-->" starts a timing line; neither may come from text.
+    return "\n".join(_ARROW.sub("→", line) for line in lines if line)
+
+
+def to_srt(cues: Iterable[Cue]) -> str:
+    """Format cues as a SubRip file, numbered from 1, skipping cues with no text.
+
+    SubRip has no escapes, yet ffmpeg's SRT reader (and players built on it) treat "{\\...}"
+    as ASS overrides, "\\N" as a line break and "<b>", "<font>" as styling; it drops
+    "{\\...}" runs and unknown tags. A WORD JOINER after each "{", "\\" and "<" keeps the
+    text literal there (checked in a mov_text track) and is invisible everywhere else.
+    """
+    blocks = []
+    for cue in cues:
+        text = _SRT_SPECIALS.sub(rf"\1{WORD_JOINER}", clean_text(cue.text))
+        if text:
+            timing = f"{_stamp(cue.start, ',')} --> {_stamp(cue.end, ',')}"
+            blocks.append(f"{len(blocks) + 1}\n{timing}\n{text}\n")
+    return "\n".join(blocks)
+
+
+def to_vtt(cues: Iterable[Cue]) -> str:
+    """Format cues as a WebVTT file; "<" and "&" are escaped so text is never markup."""
+    blocks = ["WEBVTT\n"]
+    for cue in cues:
+        text = html.escape(clean_text(cue.text), quote=False)
+        if text:
+            blocks.append(f"{_stamp(cue.start, '.')} --> {_stamp(cue.end, '.')}\n{text}\n")
+    return "\n".join(blocks)
+
+
+def parse_srt(text: str) -> list[Cue]:
+    """Read the cues of a SubRip file (undoing to_srt's word joiners)."""
+    cues = [cue for block in _blocks(text) if (cue := _parse_block(block))]
+    return [Cue(c.start, c.end, _SRT_JOINED.sub(r"\1", c.text)) for c in cues]
+
+
+def parse_vtt(text: str) -> list[Cue]:
+    """Read the cues of a WebVTT file (NOTE, STYLE and REGION blocks are skipped)."""
+    blocks = _blocks(text)
+    if not blocks or not blocks[0][0].startswith("WEBVTT"):
+        raise ValueError("Not a WebVTT file: it must start with WEBVTT")
+    cues = [_parse_block(block) for block in blocks[1:]]
+    return [Cue(c.start, c.end, html.unescape(c.text)) for c in cues if c]
+
+
+def escape_ass_text(text: str) -> str:
+    """Make user text render literally in an ASS Dialogue line under libass.
+
+    In ASS text, "{...}" is an override block ("{\\fs200}" sets the size) and "\\N",
+    "\\n", "\\h" are line breaks and a hard space. libass (checked with the bundled ffmpeg)
+    renders "\\{" and "\\}" as literal braces, so braces become those escapes. A zero-width
+    character after "{" is NOT enough: the block is still parsed and its content hidden.
+    Every user backslash gets a WORD JOINER after it, so it can never start "\\N", "\\h",
+    "\\{" or an escape we add; the joiner is invisible and adds no break opportunity.
+    Line breaks in the text become ASS "\\N" (after escaping, so only ours have effect).
+    """
+    lines = []
+    for line in clean_text(text).split("\n"):
+        line = line.replace("\\", "\\" + WORD_JOINER)  # first, so our escapes stay intact
+        lines.append(line.replace("{", "\\{").replace("}", "\\}"))
+    return "\\N".join(lines)
+
+
+def to_ass(
+    cues: Iterable[Cue],
+    *,
+    width: int,
+    height: int,
+    font_family: str,
+    font_size: int,
+    text_colour: str,
+    outline_colour: str = "#000000",
+) -> str:
+    """An ASS script that libass renders bottom-centre, outlined and word-wrapped."""
+    if width <= 0 or height <= 0 or font_size <= 0:
+        raise ValueError(f"Bad subtitle geometry: {width}x{height}, font size {font_size}")
+    style = _style(font_family, font_size, text_colour, outline_colour, width, height)
+    events = [
+        f"Dialogue: 0,{_ass_time(c.start)},{_ass_time(c.end)},Default,,0,0,0,,{text}"
+        for c in cues
+        if (text := escape_ass_text(c.text))
+    ]
+    return "\n".join([*_ass_header(width, height, style), *events, ""])
+
+
+def _style(
+    family: str, size: int, text: str, outline: str, width: int, height: int
+) -> dict[str, str | int]:
+    """The one ASS style, keyed by the names of the V4+ Styles Format line."""
+    border = max(1, round(size * 0.07))
+    return {
+        "Name": "Default",
+        # Commas separate Style fields, so a family name cannot contain one.
+        "Fontname": family.replace(",", " ").strip() or "DejaVu Sans",
+        "Fontsize": size,
+        "PrimaryColour": _ass_colour(text),
+        "SecondaryColour": _ass_colour(text),
+        "OutlineColour": _ass_colour(outline),
+        "BackColour": "&H80000000",  # the shadow: half-transparent black
+        "Bold": -1,
+        "Italic": 0,
+        "Underline": 0,
+        "StrikeOut": 0,
+        "ScaleX": 100,
+        "ScaleY": 100,
+        "Spacing": 0,
+        "Angle": 0,
+        "BorderStyle": 1,  # outline and shadow, no opaque box
+        "Outline": border,
+        "Shadow": max(1, border // 2),
+        "Alignment": 2,  # bottom centre
+        "MarginL": round(width * 0.07),
+        "MarginR": round(width * 0.07),
+        "MarginV": round(height * 0.05),
+        "Encoding": 1,
+    }
+
+
+def _ass_header(width: int, height: int, style: dict[str, str | int]) -> list[str]:
+    return [
+        "[Script Info]",
+        "ScriptType: v4.00+",
+        f"PlayResX: {width}",
+        f"PlayResY: {height}",
+        "WrapStyle: 0",  # smart wrapping: lines of about equal width
+        "ScaledBorderAndShadow: yes",
+        "",
+        "[V4+ Styles]",
+        f"Format: {', '.join(style)}",
+        f"Style: {','.join(str(value) for value in style.values())}",
+        "",
+        "[Events]",
+        "Format: Layer, Start, End, Style, Name, MarginL, MarginR, MarginV, Effect, Text",
+    ]
+
+
+def _ass_colour(value: str) -> str:
+    red, green, blue = parse_colour(value)
+    return f"&H00{blue:02X}{green:02X}{red:02X}"  # alpha, then blue-green-red
+
+
+def _ass_time(seconds: float) -> str:
+    centis = max(0, round(seconds * 100))
+    hours, centis = divmod(centis, 360_000)
+    minutes, centis = divmod(centis, 6000)
+    return f"{hours}:{minutes:02d}:{centis // 100:02d}.{centis % 100:02d}"
+
+
+def _blocks(text: str) -> list[list[str]]:
+    text = text.lstrip("\ufeff").replace("\r\n", "\n").replace("\r", "\n")
+    return [b.split("\n") for b in re.split(r"\n\s*\n", text.strip()) if b.strip()]
+
+
+def _parse_block(lines: list[str]) -> Cue | None:
+    for i, line in enumerate(lines[:2]):  # an optional number or identifier comes first
+        if match := _TIMING.match(line):
+            start, end = (_seconds(match.group(n)) for n in (1, 2))
+            return Cue(start, end, "\n".join(lines[i + 1 :]))
+    return None
+
+
+def _stamp(seconds: float, separator: str) -> str:
+    millis = max(0, round(seconds * 1000))
+    hours, millis = divmod(millis, 3_600_000)
+    minutes, millis = divmod(millis, 60_000)
+    return f"{hours:02d}:{minutes:02d}:{millis // 1000:02d}{separator}{millis % 1000:03d}"
+
+
+def _seconds(stamp: str) -> float:
+    parts = stamp.replace(",", ".").split(":")
+    seconds = float(parts[-1])
+    for i, part in enumerate(reversed(parts[:-1])):
+        seconds += int(part) * 60 ** (i + 1)
+    return round(seconds, 3)
