@@ -104,7 +104,7 @@ def test_render_a_script_into_a_narrated_subtitled_video(api, start_worker, tmp_
     sentences = [s for scene in SCRIPT for s in split_sentences(scene["narration"])]
     assert [c.text for c in cues] == sentences
     assert all(a.end <= b.start for a, b in zip(cues, cues[1:], strict=False))
-    assert 0 < cues[0].start and cues[-1].end <= info.duration
+    assert cues[0].start > 0 and cues[-1].end <= info.duration
     assert parse_srt(_text(api, files["srt"])) == cues
 
     thumbnail = Image.open(io.BytesIO(_fetch(api, files["thumbnail"])[2]))

@@ -97,7 +97,8 @@ def write_script(project_id: int) -> dict:
     try:
         parse_project({"script": script}, Limits.from_config(config))
     except ParamsError as exc:
-        raise StageError(f"The {provider} provider wrote a script over the limits: {exc.details}")
+        raise StageError(
+            f"The {provider} provider wrote a script over the limits: {exc.details}") from None
     db.session.execute(update(Project).where(Project.id == project.id, Project.script.is_(None))
                        .values(script=script))
     db.session.commit()
