@@ -9,6 +9,7 @@ flush: never point REDIS_URL at a server whose database 9 you need.
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -138,12 +139,14 @@ def db_session(app):
 
 @pytest.fixture
 def live_db(app):
-    """Committed data, visible to worker processes; the tables are emptied afterwards."""
+    """Committed data, visible to worker processes; tables and media are emptied afterwards."""
     with app.app_context():
         yield db.session
         db.session.remove()
         with db.engine.begin() as conn:
             conn.execute(text(f"TRUNCATE {', '.join(TABLES)} RESTART IDENTITY CASCADE"))
+    # Ids restart with the tables, so files of an old project 1 must not meet a new one.
+    shutil.rmtree(app.config["MEDIA_ROOT"], ignore_errors=True)
 
 
 @pytest.fixture

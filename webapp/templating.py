@@ -33,6 +33,17 @@ def max_attempts(name: str) -> int | None:
     return task.max_attempts if task else None
 
 
+def result_line(job: BackgroundJob) -> str | None:
+    """A task's own one-line description of a finished job's result, if it has one."""
+    task = get_task(job.task)
+    if task is None or task.describe is None or job.result is None:
+        return None
+    try:
+        return task.describe(job.result)
+    except (KeyError, TypeError, ValueError):
+        return None
+
+
 def status_label(status: str) -> str:
     return STATUS_LABELS.get(status, status)
 
@@ -85,6 +96,6 @@ def init_app(app: Flask) -> None:
         app.jinja_env.undefined = StrictUndefined
     app.jinja_env.globals.update(
         task_title=task_title, status_label=status_label, max_attempts=max_attempts,
-        elapsed=elapsed, waited=waited,
+        elapsed=elapsed, waited=waited, result_line=result_line,
     )
     app.jinja_env.filters.update(clock=clock, duration=human_duration)

@@ -54,6 +54,8 @@ class Task:
     retry: RetryPolicy | None = None
     # False for tasks that only run as part of something else (the stages of a render).
     launchable: bool = True
+    # Turns a result into one line for job cards; None shows the result as JSON.
+    describe: Callable[[Any], str] | None = field(default=None, hash=False, compare=False)
     extra: Mapping[str, Any] = field(default_factory=dict, hash=False, compare=False)
 
     @property
@@ -98,6 +100,7 @@ def task(
     retry: RetryPolicy | None = None,
     description: str | None = None,
     launchable: bool = True,
+    describe: Callable[[Any], str] | None = None,
     **extra: Any,
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Register a module-level function as a task; returns the function unchanged."""
@@ -121,6 +124,7 @@ def task(
             timeout=timeout,
             retry=retry,
             launchable=launchable,
+            describe=describe,
             extra=extra,
         )
         return func

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
-from jinja2_fragments.flask import render_block
+from jinja2_fragments.flask import render_blocks
 
 from webapp.extensions import db, htmx
 from webapp.jobs import queries, service
@@ -74,8 +74,17 @@ def _page(project: Project, errors: dict | None = None, status: int = 200, form=
                "posted_scenes": forms.rows_from_form(form) if part == "script" else None,
                **_choices()}
     if htmx and not htmx.boosted and request.args.get("block") == "output":
-        return render_block("projects/page.html", "output", **context), status
+        blocks = ["output"]
+        if not context["rendering"] and _wrote_script(context["renders"]):
+            # The render is over and wrote the script: refresh the (empty) editor too.
+            blocks.append("script_section")
+            context["oob_script"] = True
+        return render_blocks("projects/page.html", blocks, **context), status
     return render_template("projects/page.html", **context), status
+
+
+def _wrote_script(renders) -> bool:
+    return bool(renders) and renders[0].stages[0].task == pipeline.STAGES[0]
 
 
 @bp.get("/<int:project_id>")

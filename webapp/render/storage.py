@@ -47,13 +47,13 @@ def output_dir(project_id: int, kind: str, digest: str) -> Path:
 def read_manifest(folder: Path) -> dict[str, Any] | None:
     """The folder's manifest, or None when the folder is missing or incomplete."""
     try:
-        return json.loads((folder / MANIFEST).read_text())
+        return json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
     except (FileNotFoundError, NotADirectoryError, json.JSONDecodeError):
         return None
 
 
 def write_json(path: Path, data: Any) -> None:
-    path.write_text(json.dumps(data, indent=1, ensure_ascii=False))
+    path.write_text(json.dumps(data, indent=1, ensure_ascii=False), encoding="utf-8")
 
 
 @contextlib.contextmanager

@@ -76,8 +76,13 @@ def _reused(kind: str, folder, manifest: dict) -> dict:
     return {"output": storage.relative(folder), "reused": True, **manifest.get("summary", {})}
 
 
+def _reuse_note(result: dict) -> str:
+    return " (reused: inputs unchanged)" if result.get("reused") else ""
+
+
 @task("write-script", title="Write script", params=StageParams, queue="video", timeout=300,
-      launchable=False)
+      launchable=False,
+      describe=lambda r: r.get("skipped") or f"{r['scenes']} scenes by the {r['provider']} writer")
 def write_script(project_id: int) -> dict:
     """Write the project's script from its topic and outline (only when it has none)."""
     project = _project(project_id)
@@ -106,7 +111,8 @@ def write_script(project_id: int) -> dict:
 
 
 @task("narrate", title="Narrate", params=StageParams, queue="video", timeout=900,
-      launchable=False)
+      launchable=False,
+      describe=lambda r: f"{r['duration']:.1f} s of narration{_reuse_note(r)}")
 def narrate(project_id: int) -> dict:
     """Synthesize the narration one sentence at a time; cue times come from the samples."""
     project = _project(project_id)
@@ -148,7 +154,8 @@ def _theme(project: Project) -> Theme:
 
 
 @task("render-scenes", title="Render scenes", params=StageParams, queue="video", timeout=600,
-      launchable=False)
+      launchable=False,
+      describe=lambda r: f"{r['frames']} stills at {r['width']}×{r['height']}{_reuse_note(r)}")
 def render_scenes(project_id: int) -> dict:
     """Draw one still per scene, and the title card that also serves as the thumbnail."""
     project = _project(project_id)
@@ -178,7 +185,9 @@ def render_scenes(project_id: int) -> dict:
 
 
 @task("assemble-video", title="Assemble video", params=StageParams, queue="video", timeout=1800,
-      launchable=False)
+      launchable=False,
+      describe=lambda r: f"{r['duration']:.1f} s video, {r['size'] / 1048576:.1f} MiB"
+                         f"{_reuse_note(r)}")
 def assemble_video(project_id: int) -> dict:
     """Encode stills, narration, subtitles and music into one MP4 in one ffmpeg call."""
     project = _project(project_id)
@@ -210,8 +219,8 @@ FILES = {"video": "video.mp4", "srt": "subtitles.srt", "vtt": "subtitles.vtt",
 
 def _assemble(project, fmt, temp, narration_dir, narration, frames_dir, stills) -> dict:
     cues = [subtitles.Cue(**cue) for cue in narration["cues"]]
-    (temp / FILES["srt"]).write_text(subtitles.to_srt(cues))
-    (temp / FILES["vtt"]).write_text(subtitles.to_vtt(cues))
+    (temp / FILES["srt"]).write_text(subtitles.to_srt(cues), encoding="utf-8")
+    (temp / FILES["vtt"]).write_text(subtitles.to_vtt(cues), encoding="utf-8")
     burn = None
     if project.burn_subtitles:
         font = FONTS[_theme(project).font]
@@ -219,7 +228,7 @@ def _assemble(project, fmt, temp, narration_dir, narration, frames_dir, stills) 
         burn.write_text(subtitles.to_ass(
             cues, width=fmt.width, height=fmt.height, font_family=font.family,
             font_size=max(18, round(min(fmt.width, fmt.height) * 0.045)),
-            text_colour="#ffffff"))
+            text_colour="#ffffff"), encoding="utf-8")
     plan = ffmpeg.AssemblyPlan(
         frames=[frames_dir / name for name in stills["frames"]],
         durations=narration["scene_durations"], narration=narration_dir / "narration.wav",
