@@ -37,6 +37,5 @@ def worker_command(queues: tuple[str, ...], burst: bool, with_scheduler: bool,
         default_result_ttl=config["JOB_RESULT_TTL"],
         shutdown_grace=config["WORKER_SHUTDOWN_GRACE"],
     )
-    registry.run_worker_setup()
     click.echo(f"Worker {worker.name} listening on: {', '.join(names)}")
     worker.work(burst=burst, with_scheduler=with_scheduler, logging_level=config["LOG_LEVEL"])

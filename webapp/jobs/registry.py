@@ -17,7 +17,6 @@ from rq import Retry
 
 _NAME = re.compile(r"^[a-z][a-z0-9-]{1,62}$")
 _TASKS: dict[str, Task] = {}
-_WORKER_SETUP: list[Callable[[], None]] = []
 
 
 class ParamsError(ValueError):
@@ -150,15 +149,3 @@ def launchable_tasks() -> list[Task]:
 def queue_names() -> list[str]:
     """The queues that registered tasks use, in first-use order."""
     return list(dict.fromkeys(t.queue for t in _TASKS.values()))
-
-
-def worker_setup(func: Callable[[], None]) -> Callable[[], None]:
-    """Register a function a worker runs once before its first fork (e.g. loading a model)."""
-    _WORKER_SETUP.append(func)
-    return func
-
-
-def run_worker_setup() -> None:
-    """Run every registered worker setup function (inside the app context)."""
-    for func in _WORKER_SETUP:
-        func()
