@@ -233,3 +233,12 @@ def test_other_users_project_pages_are_404(client, user):
     assert client.post(f"/projects/{project.id}/render").status_code == 404
     assert client.post(f"/projects/{project.id}/delete").status_code == 404
     assert "Secret" not in client.get("/projects").get_data(as_text=True)
+
+
+def test_a_render_stage_is_not_retried_on_its_own(client, auth):
+    project = _create(client, auth)
+    stages = client.post(project["links"]["render"], headers=auth).get_json()["stages"]
+    client.post(f"/api/v1/jobs/{stages[0]['id']}/cancel", headers=auth)
+    response = client.post(f"/api/v1/jobs/{stages[0]['id']}/retry", headers=auth)
+    assert response.status_code == 409
+    assert "render the project again" in response.get_json()["error"]["message"]

@@ -120,6 +120,9 @@ def retry(job: BackgroundJob) -> BackgroundJob:
         raise JobConflict(f"The task {job.task!r} no longer exists.")
     if job.status not in transitions.RETRYABLE:
         raise JobConflict(f"A {job.status} job cannot be retried.")
+    if job.pipeline_id is not None:
+        raise JobConflict("This job is one stage of a render: render the project again "
+                          "(unchanged stages are reused).")
     try:
         Job.fetch(job.rq_id, connection=get_redis()).delete()
     except NoSuchJobError:

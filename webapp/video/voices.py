@@ -82,12 +82,6 @@ def get_synthesizer(voice_id: str, settings: ProviderSettings) -> Synthesizer:
     return SilentSynthesizer()
 
 
-def preload(voice_id: str, settings: ProviderSettings) -> None:
-    """Load the voice's model into this process's cache (piper); a no-op for the others."""
-    if _voice(voice_id).provider == "piper":
-        _load_piper(settings)
-
-
 def voice_status(settings: ProviderSettings) -> list[ProviderStatus]:
     """Per provider, whether it can be used here and why not; cheap (loads no model)."""
     piper_problem = piper_engine.problem(settings.piper_model)
