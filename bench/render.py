@@ -143,7 +143,7 @@ def main() -> None:
             memory = PeakMemory(worker.pid)
             memory.start()
             started = time.perf_counter()
-            jobs = start_render(project, user)
+            jobs, _ = start_render(project, user)
             wait_for_render(jobs)
             pipeline_seconds = time.perf_counter() - started
             memory.running = False

@@ -54,7 +54,7 @@ def run_tracked(app, redis: Redis, jobs: int) -> tuple[float, int]:
         db.session.commit()
         task = get_task("trigger-test")
         for i in range(jobs):
-            service.submit(task, {"message": f"job {i}"}, user)
+            service.submit(task, {"message": f"job {i}"}, user)  # returns (job, replayed)
         sessions_before = _sessions(db)
         worker = CutroomWorker([task.queue], connection=redis,
                                default_result_ttl=app.config["JOB_RESULT_TTL"])

@@ -18,6 +18,7 @@ from urllib.parse import urlsplit, urlunsplit
 import pytest
 from flask import g
 from flask_migrate import upgrade
+from flask_sqlalchemy.session import Session as FlaskSession
 from redis import Redis
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
@@ -74,7 +75,9 @@ def services() -> Iterator[dict[str, str]]:
             "CUTROOM_TEST_LOG_DIR": str(base),
             "MEDIA_ROOT": str(base / "media"),
         })
-        yield {"DATABASE_URL": database_url, "REDIS_URL": redis_url, "ADMIN_URL": admin_url}
+        embedded_redis = next((s for s in stack if hasattr(s, "restart")), None)
+        yield {"DATABASE_URL": database_url, "REDIS_URL": redis_url, "ADMIN_URL": admin_url,
+               "redis_server": embedded_redis}
     finally:
         for service in reversed(stack):
             service.stop()
@@ -114,6 +117,14 @@ def _clean_redis(request) -> None:
         request.getfixturevalue("redis").flushdb()
 
 
+class BoundSession(FlaskSession):
+    """Flask-SQLAlchemy's session picks the app's engine over `bind`; use the test's
+    connection instead, so every statement runs inside the test's transaction."""
+
+    def get_bind(self, *args, **kwargs):
+        return self.bind
+
+
 @pytest.fixture
 def db_session(app):
     """Run the test inside a transaction that is rolled back at the end.
@@ -126,7 +137,8 @@ def db_session(app):
         outer = connection.begin()
         original = db.session
         db.session = db._make_scoped_session(
-            {"bind": connection, "join_transaction_mode": "create_savepoint"}
+            {"bind": connection, "join_transaction_mode": "create_savepoint",
+             "class_": BoundSession}
         )
         try:
             yield db.session

@@ -84,6 +84,7 @@ def from_env(env: Mapping[str, str] | None = None) -> dict:
         "TRIGGER_TEST_DELAY": _float(env, "TRIGGER_TEST_DELAY", 1.0),
         "LOG_LEVEL": env.get("LOG_LEVEL", "INFO").upper(),
         "TASK_TIMEOUTS": _timeouts(env.get("TASK_TIMEOUTS", "")),
+        **_reliability(env),
         **_video(env),
     }
 
@@ -97,6 +98,20 @@ def _timeouts(raw: str) -> dict[str, int]:
             raise ConfigError(f"TASK_TIMEOUTS entries look like task-name=SECONDS, got {item!r}")
         timeouts[name.strip()] = int(seconds)
     return timeouts
+
+
+def _reliability(env: Mapping[str, str]) -> dict:
+    """The reconciler's schedule and thresholds, and how long rows are kept."""
+    heartbeat = _int(env, "WORKER_HEARTBEAT_INTERVAL", 10, minimum=1)
+    return {
+        "RECONCILE_INTERVAL": _float(env, "RECONCILE_INTERVAL", 30.0),
+        "RECOVER_AFTER": _float(env, "RECOVER_AFTER", 60.0),
+        "HEARTBEAT_GRACE": _float(env, "HEARTBEAT_GRACE", 3.0 * heartbeat + 10),
+        "CANCEL_CONFIRM_TIMEOUT": _float(env, "CANCEL_CONFIRM_TIMEOUT", 30.0),
+        "RETAIN_DAYS": _int(env, "RETAIN_DAYS", 30, minimum=1),
+        "RETAIN_FAILED_DAYS": _int(env, "RETAIN_FAILED_DAYS", 90, minimum=1),
+        "IDEMPOTENCY_TTL_HOURS": _int(env, "IDEMPOTENCY_TTL_HOURS", 24, minimum=1),
+    }
 
 
 def _video(env: Mapping[str, str]) -> dict:

@@ -59,7 +59,8 @@ def main() -> int:
         subprocess.run([*flask, "db", "upgrade"], env=env, cwd=ROOT, check=True)
         subprocess.run([*flask, "users", "bootstrap-admin", "--url", f"http://{env['BIND']}"],
                        env=env, cwd=ROOT, check=True)
-        honcho = subprocess.Popen([_bin("honcho"), "start", "-f", "Procfile", "web", "worker"],
+        honcho = subprocess.Popen([_bin("honcho"), "start", "-f", "Procfile", "web", "worker",
+                                   "reconciler"],
                                   env=env, cwd=ROOT)
         try:
             return honcho.wait()

@@ -51,11 +51,17 @@ class RedisServer:
 
     process: subprocess.Popen | None
     url: str
+    args: list[str] | None = None
 
     def stop(self) -> None:
         if self.process is not None and self.process.poll() is None:
             self.process.terminate()
             self.process.wait(timeout=10)
+
+    def restart(self) -> None:
+        """Stop and start again (empty, unless it persists its data)."""
+        self.stop()
+        self.process = _launch(self.args, self.url)
 
 
 def _signal(pid: int, sig: signal.Signals) -> None:
@@ -123,12 +129,17 @@ def start_redis(data_dir: Path, persistent: bool = True) -> RedisServer:
         "--maxmemory-policy", "noeviction", "--save", "",
         "--appendonly", "yes" if persistent else "no",
     ]
+    return RedisServer(process=_launch(args, url), url=url, args=args)
+
+
+def _launch(args: list[str], url: str) -> subprocess.Popen:
     process = subprocess.Popen(args, stdin=subprocess.DEVNULL)
     deadline = time.monotonic() + 15
     while not _ping(url):
         if process.poll() is not None or time.monotonic() > deadline:
             process.kill()
-            log = (data_dir / "redis.log").read_text(errors="replace")[-2000:]
+            log_file = Path(args[args.index("--logfile") + 1])
+            log = log_file.read_text(errors="replace")[-2000:]
             raise RuntimeError(f"Embedded Redis did not start; its log says:\n{log}")
         time.sleep(0.05)
-    return RedisServer(process=process, url=url)
+    return process

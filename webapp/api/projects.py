@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import uuid
 
-from flask import jsonify, url_for
+from flask import jsonify, request, url_for
 
 from webapp.api import bp
 from webapp.api.auth import api_user
 from webapp.api.errors import ApiError
 from webapp.api.inputs import int_arg, job_or_404, json_body
 from webapp.api.serialize import project_to_dict, render_to_dict
-from webapp.jobs import queries, service
+from webapp.jobs import idempotency, queries, service
 from webapp.jobs.registry import ParamsError
 from webapp.projects import service as projects
 from webapp.render import files, pipeline
@@ -87,7 +87,8 @@ def render_project(project_id: int):
     """Start a render: 202 with its stage jobs."""
     project = _project_or_404(project_id)
     try:
-        stages = pipeline.start_render(project, api_user())
+        key = idempotency.check(request.headers.get(idempotency.HEADER))
+        stages, replayed = pipeline.start_render(project, api_user(), idempotency_key=key)
     except ParamsError as exc:
         raise _invalid(exc) from None
     except pipeline.RenderConflict as exc:
@@ -97,6 +98,8 @@ def render_project(project_id: int):
     response = jsonify(render_to_dict(summarize(stages)))
     response.status_code = 202
     response.headers["Location"] = url_for("api.get_job", job_id=stages[-1].id)
+    if replayed:
+        response.headers["Idempotent-Replayed"] = "true"
     return response
 
 

@@ -13,7 +13,7 @@ from webapp.api.errors import ApiError
 from webapp.api.inputs import int_arg, job_or_404, json_body
 from webapp.api.serialize import job_to_dict, task_to_dict
 from webapp.extensions import db
-from webapp.jobs import queries, service
+from webapp.jobs import idempotency, queries, service
 from webapp.jobs.registry import ParamsError, get_task, launchable_tasks
 from webapp.models import STATUSES, BackgroundJob
 
@@ -50,7 +50,9 @@ def submit_task(name: str):
     params = json_body()
     project_id = _project_arg(user)
     try:
-        job = service.submit(task, params, user, project_id=project_id)
+        key = idempotency.check(request.headers.get(idempotency.HEADER))
+        job, replayed = service.submit(task, params, user, project_id=project_id,
+                                       idempotency_key=key)
     except ParamsError as exc:
         raise ApiError(422, str(exc), details=exc.details) from None
     except service.QueueUnavailable as exc:
@@ -59,6 +61,8 @@ def submit_task(name: str):
     response = jsonify(job_to_dict(job))
     response.status_code = 202
     response.headers["Location"] = url_for("api.get_job", job_id=job.id)
+    if replayed:
+        response.headers["Idempotent-Replayed"] = "true"
     return response
 
 

@@ -74,7 +74,7 @@ def start_job():
         abort(404)
     raw = params_from_form(task, request.form)
     try:
-        job = service.submit(task, raw, current_user)
+        job, _ = service.submit(task, raw, current_user)
     except ParamsError as exc:
         return _launch_failed(task, exc.details, raw)
     except service.QueueUnavailable as exc:

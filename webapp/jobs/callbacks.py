@@ -1,8 +1,9 @@
-"""RQ job callbacks: record each outcome in PostgreSQL.
+"""RQ job callbacks: record each outcome in PostgreSQL (webapp.jobs.outcomes).
 
 They are referenced by dotted path, are idempotent (every write is a conditional
 transition) and never raise: a callback that raises turns a success into a failure and
-re-runs the job under Retry.
+re-runs the job under Retry. StartedJobRegistry's clean-up also calls on_failure, with
+AbandonedJobError, for jobs whose worker vanished.
 """
 
 from __future__ import annotations
@@ -15,32 +16,17 @@ from types import TracebackType
 from typing import Any
 
 from rq import Callback
+from rq.exceptions import AbandonedJobError
 from rq.job import Job, JobStatus
 from rq.timeouts import JobTimeoutException
 
-from webapp.extensions import db
-from webapp.jobs import pipelines, transitions
+from webapp.jobs import outcomes
 
 log = logging.getLogger(__name__)
 
 SUCCESS = Callback("webapp.jobs.callbacks.on_success")
 FAILURE = Callback("webapp.jobs.callbacks.on_failure")
 STOPPED = Callback("webapp.jobs.callbacks.on_stopped")
-
-
-def record(action: Callable[..., bool], *args: Any) -> bool:
-    """Apply one transition and commit; log instead of raising."""
-    try:
-        changed = action(*args)
-        db.session.commit()
-        return changed
-    except Exception:
-        log.exception("Could not record %s for job %s", action.__name__, args[0] if args else "?")
-        try:
-            db.session.rollback()
-        except Exception:
-            log.exception("Rollback failed")
-        return False
 
 
 def jsonable(value: Any) -> Any:
@@ -69,8 +55,11 @@ def describe_exception(
     name = getattr(exc_type, "__name__", "Error")
     detail = safe_str(str, exc_value) if exc_value is not None else ""
     message = f"{name}: {detail}" if detail else name
-    timed_out = exc_type is not None and issubclass(exc_type, JobTimeoutException)
-    code = "timeout" if timed_out else "exception"
+    code = "exception"
+    if exc_type is not None and issubclass(exc_type, JobTimeoutException):
+        code = "timeout"
+    elif exc_type is not None and issubclass(exc_type, AbandonedJobError):
+        code, message = "abandoned", "The worker running it disappeared (abandoned)."
     try:
         text = "".join(tb_module.format_exception(exc_type, exc_value, traceback))
     except Exception:
@@ -86,19 +75,9 @@ def retry_status(job: Job) -> str | None:
     return JobStatus.SCHEDULED.value if interval else JobStatus.QUEUED.value
 
 
-def end_pipeline(job: Job, outcome: str) -> None:
-    """Cancel the later steps of the job's pipeline, if it is in one; never raises."""
-    try:
-        pipelines.end_pipeline_after(job.id, outcome, job.connection)
-    except Exception:
-        log.exception("Could not cancel the steps after job %s", job.id)
-        db.session.rollback()
-
-
 def on_success(job: Job, connection: Any, result: Any, *args: Any, **kwargs: Any) -> None:
     """The task returned: the row becomes finished with its result."""
-    if record(transitions.mark_finished, job.id, jsonable(result)):
-        record(pipelines.mark_next_step_queued, job.id)
+    outcomes.record("finished", job.id, jsonable(result))
 
 
 def on_failure(
@@ -118,12 +97,11 @@ def on_failure(
         log.exception("Could not read the retry policy of job %s", job.id)
         next_status = None
     if next_status:
-        record(transitions.mark_retrying, job.id, next_status, message, code, text)
-    elif record(transitions.mark_failed, job.id, message, code, text):
-        end_pipeline(job, "failed")
+        outcomes.record("retrying", job.id, next_status, message, code, text)
+    else:
+        outcomes.record("failed", job.id, message, code, text)
 
 
 def on_stopped(job: Job, connection: Any, *args: Any, **kwargs: Any) -> None:
     """A running job was stopped on request."""
-    if record(transitions.mark_stopped, job.id):
-        end_pipeline(job, "was stopped")
+    outcomes.record("stopped", job.id)

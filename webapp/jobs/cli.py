@@ -1,15 +1,17 @@
-"""`flask jobs ...`: run a worker."""
+"""`flask jobs ...`: run a worker, the reconciler, or the doctor."""
 
 from __future__ import annotations
 
 import logging
+import signal
+import threading
 
 import click
 from flask import current_app
 from flask.cli import AppGroup
 from redis import Redis
 
-from webapp.jobs import registry
+from webapp.jobs import doctor, events, reconcile, registry
 from webapp.jobs.worker import CutroomWorker
 
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
@@ -39,3 +41,43 @@ def worker_command(queues: tuple[str, ...], burst: bool, with_scheduler: bool,
     )
     click.echo(f"Worker {worker.name} listening on: {', '.join(names)}")
     worker.work(burst=burst, with_scheduler=with_scheduler, logging_level=config["LOG_LEVEL"])
+
+
+@jobs_cli.command("reconcile")
+@click.option("--once", is_flag=True, help="Run one pass and exit.")
+@click.option("--interval", type=float, default=None,
+              help="Seconds between passes (default: RECONCILE_INTERVAL).")
+def reconcile_command(once: bool, interval: float | None) -> None:
+    """Repair jobs nothing else will finish; runs every RECONCILE_INTERVAL seconds."""
+    config = current_app.config
+    logging.basicConfig(level=config["LOG_LEVEL"], format=LOG_FORMAT)
+    interval = interval or config["RECONCILE_INTERVAL"]
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    click.echo(f"Reconciler running every {interval:g} s")
+    while True:
+        try:
+            repairs = reconcile.run_pass()
+        except Exception:
+            logging.getLogger(__name__).exception("Reconciliation pass failed")
+            repairs = {}
+        if repairs:
+            click.echo("repaired: " + ", ".join(f"{k}={v}" for k, v in sorted(repairs.items())))
+        if once or stop.wait(interval):
+            return
+
+
+@jobs_cli.command("doctor")
+def doctor_command() -> None:
+    """Report rows and RQ jobs that disagree (exit status 1 if any)."""
+    redis = Redis.from_url(current_app.config["REDIS_URL"])
+    findings = doctor.diagnose(redis)
+    for f in findings:
+        click.echo(f"{f.job_id}  row={f.row_status or '-':<9} rq={f.rq_status or '-':<9} "
+                   f"{f.problem}")
+    pending = events.pending()
+    click.echo(f"{len(findings)} disagreement(s); {pending} queued outcome(s) waiting for "
+               f"the reconciler; repairs so far: {reconcile.counters() or 'none'}")
+    if findings:
+        raise SystemExit(1)

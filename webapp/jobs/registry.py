@@ -53,6 +53,9 @@ class Task:
     retry: RetryPolicy | None = None
     # False for tasks that only run as part of something else (the stages of a render).
     launchable: bool = True
+    # True when running it twice does no harm: the reconciler may then re-enqueue a job that
+    # Redis lost; otherwise such a job fails with error_code "lost".
+    idempotent: bool = False
     # Turns a result into one line for job cards; None shows the result as JSON.
     describe: Callable[[Any], str] | None = field(default=None, hash=False, compare=False)
     extra: Mapping[str, Any] = field(default_factory=dict, hash=False, compare=False)
@@ -99,6 +102,7 @@ def task(
     retry: RetryPolicy | None = None,
     description: str | None = None,
     launchable: bool = True,
+    idempotent: bool = False,
     describe: Callable[[Any], str] | None = None,
     **extra: Any,
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
@@ -123,6 +127,7 @@ def task(
             timeout=timeout,
             retry=retry,
             launchable=launchable,
+            idempotent=idempotent,
             describe=describe,
             extra=extra,
         )

@@ -11,9 +11,10 @@ from redis.exceptions import RedisError
 from rq.command import send_command, send_stop_job_command
 from rq.exceptions import InvalidJobOperation, NoSuchJobError
 from rq.job import Job
+from sqlalchemy.exc import IntegrityError
 
 from webapp.extensions import db
-from webapp.jobs import callbacks, pipelines, transitions
+from webapp.jobs import callbacks, idempotency, pipelines, transitions
 from webapp.jobs.connection import get_queue, get_redis
 from webapp.jobs.registry import Task, get_task
 from webapp.models import BackgroundJob, User
@@ -30,10 +31,20 @@ class QueueUnavailable(Exception):
 
 
 def submit(
-    task: Task, raw_params: Mapping[str, Any], user: User, project_id: int | None = None
-) -> BackgroundJob:
-    """Validate, record, then enqueue (outbox order); raises ParamsError or QueueUnavailable."""
+    task: Task,
+    raw_params: Mapping[str, Any],
+    user: User,
+    project_id: int | None = None,
+    idempotency_key: str | None = None,
+) -> tuple[BackgroundJob, bool]:
+    """Validate, record, then enqueue (outbox order); returns (job, replayed).
+
+    With an idempotency key seen before, returns the first job and True instead.
+    Raises ParamsError or QueueUnavailable.
+    """
     params = task.validate(raw_params)
+    if idempotency_key and (earlier := idempotency.find(user, idempotency_key)):
+        return idempotency.ensure_same(earlier, task.name, params), True
     job = BackgroundJob(
         task=task.name,
         queue=task.queue,
@@ -41,11 +52,20 @@ def submit(
         user_id=user.id,
         project_id=project_id,
         status=transitions.CREATED,
+        idempotency_key=idempotency_key,
     )
     db.session.add(job)
-    db.session.commit()
+    try:
+        db.session.commit()
+    except IntegrityError:
+        # A concurrent request with the same key won the insert: answer with its job.
+        db.session.rollback()
+        earlier = idempotency.find(user, idempotency_key) if idempotency_key else None
+        if earlier is None:
+            raise
+        return idempotency.ensure_same(earlier, task.name, params), True
     enqueue(job, task)
-    return job
+    return job, False
 
 
 def enqueue(job: BackgroundJob, task: Task, depends_on: str | None = None) -> bool:
@@ -54,22 +74,8 @@ def enqueue(job: BackgroundJob, task: Task, depends_on: str | None = None) -> bo
     Returns False when the row stopped being `created` meanwhile (canceled, or already
     picked up by a fast worker); the caller decides whether that matters.
     """
-    config = current_app.config
     try:
-        rq_job = get_queue(task.queue).enqueue_call(
-            task.func,
-            kwargs=job.params,
-            job_id=job.rq_id,
-            depends_on=depends_on,
-            timeout=config["TASK_TIMEOUTS"].get(task.name, task.timeout),
-            retry=task.retry.to_rq() if task.retry else None,
-            result_ttl=config["JOB_RESULT_TTL"],
-            failure_ttl=config["JOB_FAILURE_TTL"],
-            meta={"task": task.name, "progress": 0, "stage": None},
-            on_success=callbacks.SUCCESS,
-            on_failure=callbacks.FAILURE,
-            on_stopped=callbacks.STOPPED,
-        )
+        rq_job = push_to_rq(job, task, depends_on)
     except RedisError as exc:
         log.warning("Could not enqueue job %s: %s", job.id, exc)
         transitions.mark_enqueue_failed(job.id, "The job queue (Redis) is unreachable.")
@@ -78,6 +84,25 @@ def enqueue(job: BackgroundJob, task: Task, depends_on: str | None = None) -> bo
     queued = transitions.mark_queued(job.id, rq_job.get_status(refresh=False).value)
     db.session.commit()
     return queued
+
+
+def push_to_rq(job: BackgroundJob, task: Task, depends_on: str | None = None) -> Job:
+    """Create the RQ job for a row, under the row's id, with callbacks, timeout and retries."""
+    config = current_app.config
+    return get_queue(task.queue).enqueue_call(
+        task.func,
+        kwargs=job.params,
+        job_id=job.rq_id,
+        depends_on=depends_on,
+        timeout=config["TASK_TIMEOUTS"].get(task.name, task.timeout),
+        retry=task.retry.to_rq() if task.retry else None,
+        result_ttl=config["JOB_RESULT_TTL"],
+        failure_ttl=config["JOB_FAILURE_TTL"],
+        meta={"task": task.name, "progress": 0, "stage": None},
+        on_success=callbacks.SUCCESS,
+        on_failure=callbacks.FAILURE,
+        on_stopped=callbacks.STOPPED,
+    )
 
 
 def cancel(job: BackgroundJob) -> str:

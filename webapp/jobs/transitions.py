@@ -63,6 +63,11 @@ def mark_queued(job_id: uuid.UUID | str, status: str = QUEUED) -> bool:
     return _move(job_id, frozenset({CREATED}), status=status, enqueued_at=func.now())
 
 
+def mark_requeued(job_id: uuid.UUID | str, status: str = QUEUED) -> bool:
+    """waiting -> queued (or deferred): the reconciler put a job Redis had lost back."""
+    return _move(job_id, WAITING, status=status, enqueued_at=func.now())
+
+
 def mark_enqueue_failed(job_id: uuid.UUID | str, message: str) -> bool:
     """created -> failed/enqueue_failed: Redis did not take the job."""
     return _move(

@@ -21,8 +21,9 @@ from rq.queue import Queue
 from rq.worker import WorkerStatus
 
 from webapp.extensions import db
-from webapp.jobs import transitions
-from webapp.jobs.callbacks import end_pipeline, record, retry_status
+from webapp.jobs import outcomes, transitions
+from webapp.jobs.callbacks import retry_status
+from webapp.processes import die_with_parent
 
 
 class CutroomWorker(Worker):
@@ -36,7 +37,7 @@ class CutroomWorker(Worker):
 
     def execute_job(self, job: Job, queue: Queue) -> None:
         """Record `started` before the work-horse forks; skip jobs whose row is already final."""
-        if record(transitions.mark_started, job.id, self.name):
+        if outcomes.record("started", job.id, self.name):
             super().execute_job(job, queue)
             return
         status = _status_or_none(job.id)
@@ -59,6 +60,9 @@ class CutroomWorker(Worker):
 
     def perform_job(self, job: Job, queue: Queue, execution: Any) -> bool:
         """Runs in the work-horse: use fresh database connections, never the parent's."""
+        die_with_parent()
+        if os.getppid() != self.pid:  # the worker died before the line above took effect
+            os._exit(1)
         db.engine.dispose(close=False)
         try:
             return super().perform_job(job, queue, execution)
@@ -67,9 +71,16 @@ class CutroomWorker(Worker):
             db.engine.dispose()
 
     def maintain_heartbeats(self, job: Job, execution: Any) -> None:
-        """RQ's heartbeat (every job_monitoring_interval), mirrored into the row's heartbeat_at."""
-        super().maintain_heartbeats(job, execution)
-        record(transitions.record_heartbeat, job.id)
+        """RQ's heartbeat (every job_monitoring_interval), mirrored into the row's heartbeat_at.
+
+        A Redis outage must not end the worker while its work-horse runs (RQ would quit
+        and orphan it): the horse finishes, its outcome is recorded, and heartbeats resume.
+        """
+        try:
+            super().maintain_heartbeats(job, execution)
+        except RedisError as exc:
+            self.log.warning("Redis unreachable for the heartbeat of job %s: %s", job.id, exc)
+        outcomes.try_quietly(outcomes.heartbeat, job.id)
 
     def request_stop(self, signum: int, frame: Any) -> None:
         """Warm shutdown (SIGTERM/SIGINT): the running job gets `shutdown_grace` seconds to
@@ -99,7 +110,7 @@ class CutroomWorker(Worker):
             self.cleanup_execution(job, pipeline=pipeline, execution=execution)
             pipeline.execute()
         queue.enqueue_job(job, at_front=True)
-        record(transitions.mark_interrupted, job.id)
+        outcomes.record("interrupted", job.id)
         self._interrupted_job_id = None
 
     def handle_work_horse_killed(self, job: Job, retpid: int, ret_val: int, rusage: Any) -> None:
@@ -110,9 +121,9 @@ class CutroomWorker(Worker):
         message, code = _death_message(job, ret_val)
         next_status = retry_status(job)
         if next_status:
-            record(transitions.mark_retrying, job.id, next_status, message, code)
-        elif record(transitions.mark_failed, job.id, message, code):
-            end_pipeline(job, "failed")
+            outcomes.record("retrying", job.id, next_status, message, code)
+        else:
+            outcomes.record("failed", job.id, message, code)
 
 
 def _status_or_none(job_id: str) -> str | None:

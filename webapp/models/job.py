@@ -18,6 +18,7 @@ from sqlalchemy import (
     Text,
     Uuid,
     func,
+    text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -56,6 +57,9 @@ class BackgroundJob(db.Model):
         Index("ix_background_jobs_user_recent", "user_id", "created_at"),
         Index("ix_background_jobs_status_recent", "status", "created_at"),
         Index("ix_background_jobs_recent", "created_at"),
+        # One job per (user, Idempotency-Key); keys are forgotten after IDEMPOTENCY_TTL_HOURS.
+        Index("uq_background_jobs_idempotency", "user_id", "idempotency_key", unique=True,
+              postgresql_where=text("idempotency_key IS NOT NULL")),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
@@ -77,6 +81,7 @@ class BackgroundJob(db.Model):
     # Stages of one render share a pipeline id; step orders them (0, 1, 2, ...).
     pipeline_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, index=True)
     pipeline_step: Mapped[int | None] = mapped_column(SmallInteger)
+    idempotency_key: Mapped[str | None] = mapped_column(String(200))
     worker_name: Mapped[str | None] = mapped_column(String(128))
     created_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now()

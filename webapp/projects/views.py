@@ -121,7 +121,7 @@ def render(project_id: int):
     """Start a render of the project."""
     project = _project_or_404(project_id)
     try:
-        pipeline.start_render(project, current_user)
+        pipeline.start_render(project, current_user)  # forms have no idempotency key
         flash("Rendering started.")
     except ParamsError as exc:
         return _page(project, forms.errors_by_field(exc), 422)

@@ -9,7 +9,7 @@ from flask import current_app
 from sqlalchemy import func, select
 
 from webapp.extensions import db
-from webapp.jobs import pipelines, service, transitions
+from webapp.jobs import idempotency, pipelines, service, transitions
 from webapp.jobs.registry import ParamsError, get_task
 from webapp.models import ACTIVE_STATUSES, BackgroundJob, Project, User
 from webapp.projects.schemas import Limits, parse_project
@@ -44,8 +44,17 @@ def _check_renderable(project: Project) -> tuple[str, ...]:
                         "The project has neither a script nor a topic to write one from."}])
 
 
-def start_render(project: Project, user: User) -> list[BackgroundJob]:
-    """Create and enqueue the stage jobs of one render; returns them in order."""
+def start_render(project: Project, user: User, idempotency_key: str | None = None
+                 ) -> tuple[list[BackgroundJob], bool]:
+    """Create and enqueue the stage jobs of one render; returns (them in order, replayed).
+
+    With an idempotency key seen before, returns the stages of that earlier render.
+    """
+    if idempotency_key and (earlier := idempotency.find(user, idempotency_key)):
+        if earlier.pipeline_id is None or earlier.project_id != project.id:
+            raise idempotency.KeyReused([{"field": idempotency.HEADER, "message":
+                                          "This key was already used for a different request."}])
+        return stages_of(earlier.pipeline_id), True
     stages = _check_renderable(project)
     if active_render(project) is not None:
         raise RenderConflict("This project is already rendering; wait for it or cancel it.")
@@ -56,10 +65,17 @@ def start_render(project: Project, user: User) -> list[BackgroundJob]:
                       pipeline_step=step, status=transitions.CREATED)
         for step, name in enumerate(stages)
     ]
+    jobs[0].idempotency_key = idempotency_key
     db.session.add_all(jobs)
     db.session.commit()
     _enqueue_chain(jobs)
-    return jobs
+    return jobs, False
+
+
+def stages_of(pipeline_id: uuid.UUID) -> list[BackgroundJob]:
+    return list(db.session.scalars(select(BackgroundJob)
+                                   .where(BackgroundJob.pipeline_id == pipeline_id)
+                                   .order_by(BackgroundJob.pipeline_step)))
 
 
 def _enqueue_chain(jobs: list[BackgroundJob]) -> None:

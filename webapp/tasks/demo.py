@@ -19,7 +19,8 @@ class TriggerTestParams(BaseModel):
     )
 
 
-@task("trigger-test", title="Trigger test", params=TriggerTestParams, timeout=60)
+@task("trigger-test", title="Trigger test", params=TriggerTestParams, timeout=60,
+      idempotent=True)
 def trigger_test(message: str) -> dict:
     """Echo a message after a short pause (TRIGGER_TEST_DELAY seconds)."""
     delay = current_app.config["TRIGGER_TEST_DELAY"]
@@ -36,7 +37,7 @@ class CountdownParams(BaseModel):
     )
 
 
-@task("countdown", title="Countdown", params=CountdownParams, timeout=900)
+@task("countdown", title="Countdown", params=CountdownParams, timeout=900, idempotent=True)
 def countdown(steps: int) -> dict:
     """Count down one step a second, reporting progress at each step."""
     for done in range(steps):
@@ -57,6 +58,10 @@ class FailTestParams(BaseModel):
         description="Attempt number that succeeds instead (0: every attempt fails).",
         ge=0, le=100,
     )
+    pause: float = Field(
+        0, title="Pause", description="Seconds to wait before failing (or succeeding).",
+        ge=0, le=600,
+    )
 
 
 @task(
@@ -65,12 +70,14 @@ class FailTestParams(BaseModel):
     params=FailTestParams,
     timeout=60,
     retry=RetryPolicy(max=2, intervals=(1, 2)),
+    idempotent=True,
 )
-def fail_test(message: str, succeed_on_attempt: int) -> dict:
+def fail_test(message: str, succeed_on_attempt: int, pause: float = 0) -> dict:
     """Raise an error, to show failures and automatic retries (three attempts in all)."""
     row = current_job_row()
     attempt = row.attempt if row else 1
     progress(50, f"Attempt {attempt}")
+    time.sleep(pause)
     if succeed_on_attempt and attempt >= succeed_on_attempt:
         return {"succeeded_on_attempt": attempt}
     raise RuntimeError(message)

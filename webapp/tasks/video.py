@@ -86,7 +86,7 @@ def _reuse_note(result: dict) -> str:
 
 
 @task("write-script", title="Write script", params=StageParams, queue="video", timeout=300,
-      launchable=False,
+      launchable=False, idempotent=True,
       describe=lambda r: r.get("skipped") or f"{r['scenes']} scenes by the {r['provider']} writer")
 def write_script(project_id: int) -> dict:
     """Write the project's script from its topic and outline (only when it has none)."""
@@ -116,7 +116,7 @@ def write_script(project_id: int) -> dict:
 
 
 @task("narrate", title="Narrate", params=StageParams, queue="video", timeout=900,
-      launchable=False,
+      launchable=False, idempotent=True,
       describe=lambda r: f"{r['duration']:.1f} s of narration{_reuse_note(r)}")
 def narrate(project_id: int) -> dict:
     """Synthesize the narration one sentence at a time; cue times come from the samples."""
@@ -159,7 +159,7 @@ def _theme(project: Project) -> Theme:
 
 
 @task("render-scenes", title="Render scenes", params=StageParams, queue="video", timeout=600,
-      launchable=False,
+      launchable=False, idempotent=True,
       describe=lambda r: f"{r['frames']} stills at {r['width']}×{r['height']}{_reuse_note(r)}")
 def render_scenes(project_id: int) -> dict:
     """Draw one still per scene, and the title card that also serves as the thumbnail."""
@@ -190,7 +190,7 @@ def render_scenes(project_id: int) -> dict:
 
 
 @task("assemble-video", title="Assemble video", params=StageParams, queue="video", timeout=1800,
-      launchable=False,
+      launchable=False, idempotent=True,
       describe=lambda r: f"{r['duration']:.1f} s video, {r['size'] / 1048576:.1f} MiB"
                          f"{_reuse_note(r)}")
 def assemble_video(project_id: int) -> dict:

@@ -10,6 +10,8 @@ from typing import IO
 
 import imageio_ffmpeg
 
+from webapp.processes import die_with_parent
+
 STDERR_TAIL_LINES = 20
 
 
@@ -35,8 +37,11 @@ def run_ffmpeg(
     timeout raised by a signal handler) kills ffmpeg and reaps it before propagating, so no
     encoder is left running and writing after its job has ended.
     """
+    # die_with_parent: if the work-horse is killed (SIGKILL, OOM), ffmpeg goes with it
+    # instead of writing on, orphaned.
     process = subprocess.Popen(
-        args, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+        args, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        preexec_fn=die_with_parent,
     )
     tail: deque[str] = deque(maxlen=STDERR_TAIL_LINES)
     # stderr is drained in a thread: if ffmpeg filled that pipe while we read stdout only,

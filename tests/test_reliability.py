@@ -1,0 +1,168 @@
+"""Idempotency keys, health endpoints, the doctor and the reconciler's passes (no worker)."""
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from rq.job import Job, JobStatus
+
+from tests.support import job_row, make_job, make_token, make_user
+from webapp import create_app
+from webapp.extensions import db
+from webapp.jobs import events, reconcile, transitions
+from webapp.jobs.doctor import diagnose
+from webapp.models import BackgroundJob, Project
+
+SCRIPT = [{"heading": "One", "narration": "First scene."}]
+
+
+@pytest.fixture
+def user(db_session):
+    return make_user()
+
+
+@pytest.fixture
+def auth(user):
+    return {"Authorization": f"Bearer {make_token(user)}"}
+
+
+@pytest.fixture
+def eager(app, monkeypatch):
+    monkeypatch.setitem(app.config, "RECOVER_AFTER", 0.0)
+
+
+def test_the_same_idempotency_key_twice_starts_one_job(client, auth, user):
+    headers = {**auth, "Idempotency-Key": "order-42"}
+    first = client.post("/api/v1/tasks/countdown", json={"steps": 3}, headers=headers)
+    again = client.post("/api/v1/tasks/countdown", json={"steps": 3}, headers=headers)
+    assert first.status_code == again.status_code == 202
+    assert first.get_json()["id"] == again.get_json()["id"]
+    assert again.headers["Idempotent-Replayed"] == "true"
+    assert "Idempotent-Replayed" not in first.headers
+    assert BackgroundJob.query.filter_by(user_id=user.id).count() == 1
+    other_user = {"Authorization": f"Bearer {make_token(make_user())}",
+                  "Idempotency-Key": "order-42"}
+    theirs = client.post("/api/v1/tasks/countdown", json={"steps": 3}, headers=other_user)
+    assert theirs.get_json()["id"] != first.get_json()["id"]
+
+
+def test_a_key_reused_for_another_request_is_422(client, auth):
+    headers = {**auth, "Idempotency-Key": "k1"}
+    client.post("/api/v1/tasks/countdown", json={"steps": 3}, headers=headers)
+    response = client.post("/api/v1/tasks/countdown", json={"steps": 4}, headers=headers)
+    assert response.status_code == 422
+    assert response.get_json()["error"]["details"][0]["field"] == "Idempotency-Key"
+    bad = client.post("/api/v1/tasks/countdown", json={},
+                      headers={**auth, "Idempotency-Key": "x" * 201})
+    assert bad.status_code == 422
+
+
+def test_an_expired_key_starts_a_new_job(client, auth, user):
+    headers = {**auth, "Idempotency-Key": "daily"}
+    first = client.post("/api/v1/tasks/countdown", json={}, headers=headers).get_json()["id"]
+    row = job_row(first)
+    row.created_at = datetime.now(UTC) - timedelta(hours=25)
+    db.session.commit()
+    second = client.post("/api/v1/tasks/countdown", json={}, headers=headers).get_json()["id"]
+    assert second != first
+    assert job_row(first).idempotency_key is None
+
+
+def test_the_same_render_key_twice_starts_one_render(client, auth, user):
+    project = Project(user_id=user.id, title="T", script=SCRIPT, voice="silent", theme={})
+    db.session.add(project)
+    db.session.commit()
+    headers = {**auth, "Idempotency-Key": "render-1"}
+    url = f"/api/v1/projects/{project.id}/render"
+    first = client.post(url, headers=headers)
+    again = client.post(url, headers=headers)
+    assert first.status_code == again.status_code == 202
+    assert first.get_json()["pipeline_id"] == again.get_json()["pipeline_id"]
+    assert BackgroundJob.query.filter_by(project_id=project.id).count() == 3
+
+
+def test_health_and_readiness(client, db_session):
+    assert client.get("/healthz").get_json() == {"status": "ok"}
+    ready = client.get("/readyz")
+    assert ready.status_code == 200
+    assert ready.get_json()["checks"] == {"database": "ok", "redis": "ok"}
+
+
+def test_not_ready_without_redis(db_session):
+    broken = create_app({"TESTING": True, "REDIS_URL": "redis://127.0.0.1:1/0"})
+    try:
+        response = broken.test_client().get("/readyz")
+    finally:
+        with broken.app_context():
+            db.engine.dispose()
+    assert response.status_code == 503
+    assert response.get_json()["checks"]["redis"].startswith("unreachable")
+
+
+def test_enqueue_rows_left_created(app, user, redis, eager):
+    job = make_job(user, status="created", params={"steps": 2})
+    repairs = reconcile.Pass().run()
+    assert repairs["created_enqueued"] == 1
+    assert job_row(job.id).status == "queued"
+    assert Job.fetch(job.rq_id, connection=redis).get_status() == JobStatus.QUEUED
+    assert reconcile.Pass().run()["created_enqueued"] == 0  # nothing left to do
+
+
+def test_lost_waiting_jobs_are_requeued_when_idempotent(app, user, redis, eager):
+    lost = make_job(user, status="queued", params={"steps": 2})
+    repairs = reconcile.Pass().run()
+    assert repairs["lost_requeued"] == 1
+    assert Job.fetch(lost.rq_id, connection=redis).get_status() == JobStatus.QUEUED
+    assert job_row(lost.id).status == "queued"
+
+
+def test_queued_outcomes_are_applied_in_order(app, user):
+    job = make_job(user, status="queued")
+    events.push("started", str(job.id), ["w9"])
+    events.push("finished", str(job.id), [{"late": True}])
+    events.push("failed", str(job.id), ["too late", "exception"])
+    assert reconcile.Pass().run()["outcome_applied"] == 3
+    row = job_row(job.id)
+    assert (row.status, row.result, row.attempt, row.error) == ("finished", {"late": True},
+                                                                1, None)
+    assert events.pending() == 0
+
+
+def test_retention_prunes_old_rows_but_keeps_failed_ones_longer(app, user):
+    old = datetime.now(UTC) - timedelta(days=40)
+    done = make_job(user, status="finished", ended_at=old)
+    failed = make_job(user, status="failed", ended_at=old)
+    recent = make_job(user, status="finished", ended_at=datetime.now(UTC))
+    project = Project(user_id=user.id, title="Kept", script=SCRIPT, voice="silent", theme={})
+    db.session.add(project)
+    db.session.commit()
+    render = make_job(user, status="finished", ended_at=old, project_id=project.id)
+    ids = {name: job.id for name, job in
+           {"done": done, "failed": failed, "recent": recent, "render": render}.items()}
+    assert reconcile.Pass().run()["pruned"] == 1
+    remaining = set(db.session.scalars(db.select(BackgroundJob.id)))
+    assert ids["done"] not in remaining
+    assert {ids["failed"], ids["recent"], ids["render"]} <= remaining
+
+
+def test_doctor_reports_rows_and_rq_jobs_that_disagree(app, user, redis, runner):
+    lost = make_job(user, status="queued")
+    finished = make_job(user, status="finished")
+    Job.create(print, id=str(finished.id), connection=redis, status=JobStatus.FAILED).save()
+    findings = {f.job_id: f.problem for f in diagnose(redis)}
+    assert findings[str(lost.id)] == "RQ has no such job (lost)"
+    assert findings[str(finished.id)] == "statuses differ"
+    result = runner.invoke(args=["jobs", "doctor"])
+    assert result.exit_code == 1 and "2 disagreement(s)" in result.output
+
+
+def test_reconcile_command_runs_one_pass(runner, user, eager):
+    make_job(user, status="created")
+    result = runner.invoke(args=["jobs", "reconcile", "--once"])
+    assert result.exit_code == 0, result.output
+    assert "created_enqueued=1" in result.output
+    assert reconcile.counters()["created_enqueued"] == 1
+
+
+def test_transitions_for_requeue_only_touch_waiting_rows(user):
+    done = make_job(user, status="finished")
+    assert not transitions.mark_requeued(done.id)

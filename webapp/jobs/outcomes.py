@@ -1,0 +1,125 @@
+"""What the worker and the callbacks record about a job, with what follows from it.
+
+Each outcome is one conditional transition plus its consequences (a failed pipeline step
+cancels the later ones; a finished one lets the next show as queued), committed at once.
+`record()` runs an outcome and never raises. When PostgreSQL cannot be reached it queues the
+outcome in Redis instead (webapp.jobs.events), and the reconciler applies the queue in order
+once PostgreSQL is back: a job's result is never lost because the database blinked.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy.exc import DBAPIError
+
+from webapp.extensions import db
+from webapp.jobs import events, pipelines, transitions
+from webapp.jobs.connection import get_redis
+
+log = logging.getLogger(__name__)
+
+
+def _commit_if(changed: bool) -> bool:
+    if changed:
+        db.session.commit()
+    else:
+        db.session.rollback()
+    return changed
+
+
+def started(job_id: str, worker_name: str) -> bool:
+    return _commit_if(transitions.mark_started(job_id, worker_name))
+
+
+def finished(job_id: str, result: Any) -> bool:
+    if not transitions.mark_finished(job_id, result):
+        return _commit_if(False)
+    pipelines.mark_next_step_queued(job_id)
+    return _commit_if(True)
+
+
+def _end_pipeline(job_id: str, outcome: str) -> None:
+    """Cancel the later steps of the job's pipeline (committed), then in RQ."""
+    canceled = pipelines.cancel_later_steps(job_id, outcome)
+    db.session.commit()
+    pipelines.cancel_in_rq(canceled, get_redis())
+
+
+def failed(job_id: str, message: str, code: str, traceback: str | None = None) -> bool:
+    if not transitions.mark_failed(job_id, message, code, traceback):
+        return _commit_if(False)
+    _end_pipeline(job_id, "failed")
+    return True
+
+
+def retrying(job_id: str, status: str, message: str, code: str,
+             traceback: str | None = None) -> bool:
+    return _commit_if(transitions.mark_retrying(job_id, status, message, code, traceback))
+
+
+def stopped(job_id: str) -> bool:
+    if not transitions.mark_stopped(job_id):
+        return _commit_if(False)
+    _end_pipeline(job_id, "was stopped")
+    return True
+
+
+def interrupted(job_id: str) -> bool:
+    return _commit_if(transitions.mark_interrupted(job_id))
+
+
+def heartbeat(job_id: str) -> bool:
+    return _commit_if(transitions.record_heartbeat(job_id))
+
+
+OUTCOMES: dict[str, Callable[..., bool]] = {
+    fn.__name__: fn for fn in (started, finished, failed, retrying, stopped, interrupted)
+}
+
+
+def record(name: str, job_id: str, *args: Any) -> bool:
+    """Record an outcome now; if PostgreSQL is unreachable, queue it for the reconciler.
+
+    Returns True when the row changed now. Never raises.
+    """
+    try:
+        return OUTCOMES[name](str(job_id), *args)
+    except DBAPIError as exc:
+        _rollback()
+        log.warning("PostgreSQL unreachable recording %s for job %s (%s); queued in Redis",
+                    name, job_id, type(exc.orig).__name__ if exc.orig else exc)
+        events.push(name, str(job_id), list(args))
+        return False
+    except Exception:
+        _rollback()
+        log.exception("Could not record %s for job %s", name, job_id)
+        return False
+
+
+def try_quietly(action: Callable[[str], bool], job_id: str) -> bool:
+    """For writes that may be lost (heartbeats): run, and only log on failure."""
+    try:
+        return action(str(job_id))
+    except Exception as exc:
+        _rollback()
+        log.warning("Could not write %s for job %s: %s", action.__name__, job_id, exc)
+        return False
+
+
+def apply(name: str, job_id: str, args: list[Any]) -> bool:
+    """Apply a queued outcome (the reconciler); raises DBAPIError if PostgreSQL is still down."""
+    try:
+        return OUTCOMES[name](job_id, *args)
+    except DBAPIError:
+        _rollback()
+        raise
+
+
+def _rollback() -> None:
+    try:
+        db.session.rollback()
+    except Exception:
+        log.exception("Rollback failed")

@@ -1,0 +1,264 @@
+"""The reconciler: finds jobs that nothing will bring to a final state, and repairs them.
+
+Each pass, in this order (a queued outcome may explain what a later check would repair):
+1. apply outcomes that callbacks queued in Redis while PostgreSQL was unreachable;
+2. enqueue rows left `created` (the web process died between commit and enqueue);
+3. settle stop requests no worker confirmed (resend, or record `stopped` if the worker is gone);
+4. repair `started` rows whose worker is gone (RQ's outcome if it has one, else retry or
+   `failed/abandoned`);
+5. repair waiting rows whose RQ job Redis lost (re-enqueue idempotent tasks, else
+   `failed/lost`);
+6. prune old final rows (retention).
+Every repair writes a log line and increments a counter in Redis (`cutroom:reconciler:repairs`).
+One pass runs at a time across all processes (a Redis lock), so running a reconciler next to
+every worker is safe.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from flask import current_app
+from redis import Redis
+from rq.command import send_command
+from rq.job import JobStatus
+from sqlalchemy import and_, delete, func, or_, select
+from sqlalchemy.exc import DBAPIError
+
+from webapp.extensions import db
+from webapp.jobs import events, outcomes, rqstate, transitions
+from webapp.jobs.callbacks import jsonable
+from webapp.jobs.connection import get_redis
+from webapp.jobs.registry import Task, get_task
+from webapp.jobs.service import push_to_rq
+from webapp.models import BackgroundJob
+
+log = logging.getLogger(__name__)
+
+COUNTERS = "cutroom:reconciler:repairs"
+LOCK = "cutroom:reconciler:lock"
+BATCH = 500
+
+
+class Pass:
+    """One reconciliation pass over the current app's database and Redis."""
+
+    def __init__(self) -> None:
+        self.config = current_app.config
+        self.redis: Redis = get_redis()
+        self.counts: Counter[str] = Counter()
+        self.now = datetime.now(UTC)
+
+    def repaired(self, kind: str, job_id: Any, detail: str) -> None:
+        log.warning("reconciler: %s: job %s: %s", kind, job_id, detail)
+        self.counts[kind] += 1
+
+    def ago(self, seconds: float) -> datetime:
+        return self.now - timedelta(seconds=seconds)
+
+    def rows(self, *conditions, order=None) -> list[BackgroundJob]:
+        stmt = select(BackgroundJob).where(*conditions).limit(BATCH)
+        stmt = stmt.order_by(*(order or (BackgroundJob.created_at,)))
+        return list(db.session.scalars(stmt))
+
+    def run(self) -> Counter[str]:
+        for step in (self.apply_outcomes, self.enqueue_created, self.settle_stop_requests,
+                     self.recover_abandoned, self.recover_lost, self.prune):
+            try:
+                step()
+            except DBAPIError:
+                db.session.rollback()
+                log.warning("reconciler: PostgreSQL unreachable during %s; next pass retries",
+                            step.__name__)
+                break
+        for kind, count in self.counts.items():
+            self.redis.hincrby(COUNTERS, kind, count)
+        return self.counts
+
+    def apply_outcomes(self) -> None:
+        """Outcomes queued while PostgreSQL was down, oldest first."""
+        while (item := events.take()) is not None:
+            raw, event = item
+            try:
+                outcomes.apply(event["outcome"], event["job_id"], event["args"])
+            except DBAPIError:
+                events.put_back(raw)
+                raise
+            except Exception:
+                log.exception("reconciler: dropping a malformed queued outcome %r", raw[:200])
+                continue
+            self.repaired("outcome_applied", event["job_id"], event["outcome"])
+
+    def _previous_step(self, row: BackgroundJob) -> BackgroundJob | None:
+        if row.pipeline_id is None or not row.pipeline_step:
+            return None
+        return db.session.scalar(select(BackgroundJob).where(
+            BackgroundJob.pipeline_id == row.pipeline_id,
+            BackgroundJob.pipeline_step == row.pipeline_step - 1))
+
+    def _push(self, row: BackgroundJob, task: Task) -> JobStatus | None:
+        """Enqueue the row in RQ again (after its previous step, if that one is unfinished);
+        None when the previous step ended badly, so this one is canceled instead."""
+        previous = self._previous_step(row)
+        if previous is not None and previous.status in (transitions.FAILED,
+                                                        transitions.STOPPED,
+                                                        transitions.CANCELED):
+            transitions.mark_canceled(row.id)
+            db.session.commit()
+            return None
+        depends_on = previous.rq_id if previous and previous.status != "finished" else None
+        return push_to_rq(row, task, depends_on).get_status(refresh=False)
+
+    def enqueue_created(self) -> None:
+        for row in self.rows(BackgroundJob.status == transitions.CREATED,
+                             BackgroundJob.created_at < self.ago(self.config["RECOVER_AFTER"]),
+                             order=(BackgroundJob.pipeline_step.nulls_first(),
+                                    BackgroundJob.created_at)):
+            task = get_task(row.task)
+            if task is None:
+                outcomes.record("failed", row.id, f"Unknown task {row.task!r}.", "lost")
+                self.repaired("created_failed", row.id, "its task no longer exists")
+                continue
+            existing = rqstate.fetch(self.redis, row.rq_id)
+            status = existing.get_status() if existing else self._push(row, task)
+            if status is None:
+                self.repaired("created_canceled", row.id, "its previous step ended badly")
+                continue
+            transitions.mark_queued(row.id, status.value)
+            db.session.commit()
+            self.repaired("created_enqueued", row.id, f"left created; now {status.value}")
+
+    def settle_stop_requests(self) -> None:
+        timeout = self.config["CANCEL_CONFIRM_TIMEOUT"]
+        for row in self.rows(BackgroundJob.status == transitions.STARTED,
+                             BackgroundJob.cancel_requested_at < self.ago(timeout)):
+            if rqstate.worker_alive(self.redis, row.worker_name,
+                                    self.config["HEARTBEAT_GRACE"]):
+                send_command(self.redis, row.worker_name, "stop-job", job_id=row.rq_id)
+                self.repaired("stop_resent", row.id, f"to worker {row.worker_name}")
+                continue
+            rq_job = rqstate.fetch(self.redis, row.rq_id)
+            if rq_job is not None:
+                rqstate.stop(self.redis, rq_job)
+            outcomes.record("stopped", row.id)
+            self.repaired("stop_settled", row.id, "its worker is gone; recorded as stopped")
+
+    def recover_abandoned(self) -> None:
+        grace = self.config["HEARTBEAT_GRACE"]
+        stale = func.coalesce(BackgroundJob.heartbeat_at, BackgroundJob.started_at)
+        for row in self.rows(BackgroundJob.status == transitions.STARTED,
+                             BackgroundJob.cancel_requested_at.is_(None),
+                             stale < self.ago(grace)):
+            if not rqstate.worker_alive(self.redis, row.worker_name, grace):
+                self._recover_abandoned(row)
+
+    def _recover_abandoned(self, row: BackgroundJob) -> None:
+        rq_job = rqstate.fetch(self.redis, row.rq_id)
+        rq_status = rq_job.get_status() if rq_job else None
+        if rq_status == JobStatus.FINISHED:
+            outcomes.record("finished", row.id, jsonable(rq_job.return_value()))
+            self.repaired("rq_outcome_applied", row.id, "RQ says finished")
+            return
+        if rq_status in (JobStatus.FAILED, JobStatus.STOPPED):
+            outcomes.record("failed", row.id, _rq_error(rq_job), "exception")
+            self.repaired("rq_outcome_applied", row.id, f"RQ says {rq_status.value}")
+            return
+        if rq_status in (JobStatus.QUEUED, JobStatus.SCHEDULED):
+            # RQ already put it back (its own abandoned-job clean-up): just catch up.
+            outcomes.record("retrying", row.id, rq_status.value,
+                            "Its worker disappeared; RQ queued it again.", "abandoned")
+            self.repaired("rq_outcome_applied", row.id, f"RQ says {rq_status.value}")
+            return
+        task = get_task(row.task)
+        message = (f"The worker running it ({row.worker_name}) stopped sending heartbeats "
+                   "and is gone.")
+        if task is not None and row.attempt < task.max_attempts:
+            if rq_job is not None:
+                rqstate.requeue(self.redis, rq_job)
+            else:
+                push_to_rq(row, task)
+            outcomes.record("retrying", row.id, transitions.QUEUED, message, "abandoned")
+            self.repaired("abandoned_requeued", row.id, f"attempt {row.attempt} abandoned")
+        else:
+            if rq_job is not None:
+                rqstate.fail(self.redis, rq_job, message)
+            outcomes.record("failed", row.id, message, "abandoned")
+            self.repaired("abandoned_failed", row.id, "no attempts left")
+
+    def recover_lost(self) -> None:
+        waiting = (transitions.QUEUED, transitions.DEFERRED, transitions.SCHEDULED)
+        since = func.coalesce(BackgroundJob.enqueued_at, BackgroundJob.created_at)
+        rows = self.rows(BackgroundJob.status.in_(waiting),
+                         since < self.ago(self.config["RECOVER_AFTER"]),
+                         order=(BackgroundJob.pipeline_step.nulls_first(),
+                                BackgroundJob.created_at))
+        with self.redis.pipeline(transaction=False) as pipe:
+            for row in rows:
+                pipe.exists(f"rq:job:{row.rq_id}")
+            present = pipe.execute() if rows else []
+        for row, exists in zip(rows, present, strict=True):
+            if not exists:
+                self._recover_lost(row)
+
+    def _recover_lost(self, row: BackgroundJob) -> None:
+        task = get_task(row.task)
+        if task is None or not task.idempotent:
+            outcomes.record("failed", row.id, "Redis lost the job before it ran; it is not "
+                            "safe to run twice, so it was not re-enqueued.", "lost")
+            self.repaired("lost_failed", row.id, f"was {row.status}")
+            return
+        status = self._push(row, task)
+        if status is None:
+            self.repaired("lost_canceled", row.id, "its previous step ended badly")
+            return
+        transitions.mark_requeued(row.id, status.value)
+        db.session.commit()
+        self.repaired("lost_requeued", row.id, f"was {row.status}; now {status.value}")
+
+    def prune(self) -> None:
+        """Delete old final rows that belong to no project (project renders stay)."""
+        finished = (transitions.FINISHED, transitions.CANCELED, transitions.STOPPED)
+        stmt = delete(BackgroundJob).where(
+            BackgroundJob.project_id.is_(None),
+            or_(and_(BackgroundJob.status.in_(finished),
+                     BackgroundJob.ended_at < self.ago(self.config["RETAIN_DAYS"] * 86400)),
+                and_(BackgroundJob.status == transitions.FAILED,
+                     BackgroundJob.ended_at < self.ago(
+                         self.config["RETAIN_FAILED_DAYS"] * 86400))))
+        pruned = db.session.execute(stmt).rowcount
+        db.session.commit()
+        if pruned:
+            log.info("reconciler: pruned %d old job rows", pruned)
+            self.counts["pruned"] += pruned
+
+
+def _rq_error(rq_job) -> str:
+    """The last line of RQ's recorded error for the job."""
+    result = rq_job.latest_result()
+    lines = (result.exc_string or "").strip().splitlines() if result else []
+    return lines[-1] if lines else "The job failed in RQ."
+
+
+def run_pass() -> Counter[str]:
+    """Run one pass unless another process is running one; returns the repairs made."""
+    redis = get_redis()
+    token = secrets.token_hex(8)
+    ttl = max(60, int(current_app.config["RECONCILE_INTERVAL"] * 4))
+    if not redis.set(LOCK, token, nx=True, ex=ttl):
+        return Counter()
+    try:
+        return Pass().run()
+    finally:
+        if redis.get(LOCK) == token.encode():
+            redis.delete(LOCK)
+
+
+def counters() -> dict[str, int]:
+    """Repairs made so far, by kind, across all reconcilers."""
+    raw = get_redis().hgetall(COUNTERS)
+    return {k.decode(): int(v) for k, v in sorted(raw.items())}
+

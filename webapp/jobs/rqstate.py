@@ -1,0 +1,71 @@
+"""Reading and repairing RQ's side of a job, for the reconciler and the doctor."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from redis import Redis
+from rq import Queue, Worker
+from rq.exceptions import NoSuchJobError
+from rq.job import Job, JobStatus
+from rq.job_lifecycle import record_job_failure
+from rq.registry import FailedJobRegistry, StartedJobRegistry
+from rq.utils import utcparse
+
+
+def fetch(redis: Redis, job_id: str) -> Job | None:
+    try:
+        return Job.fetch(job_id, connection=redis)
+    except NoSuchJobError:
+        return None
+
+
+def worker_alive(redis: Redis, worker_name: str | None, grace: float) -> bool:
+    """True if the worker is registered and sent a heartbeat within `grace` seconds."""
+    if not worker_name:
+        return False
+    raw = redis.hget(Worker.redis_worker_namespace_prefix + worker_name, "last_heartbeat")
+    if raw is None:
+        return False
+    last = utcparse(raw.decode())
+    return datetime.now(UTC) - last < timedelta(seconds=grace)
+
+
+def _drop_from_started(redis: Redis, job: Job, pipeline) -> None:
+    """Remove the job's executions from its queue's started registry."""
+    registry = StartedJobRegistry(job.origin, connection=redis)
+    prefix = f"{job.id}:".encode()
+    members = [m for m in redis.zrange(registry.key, 0, -1) if m.startswith(prefix)]
+    if members:
+        pipeline.zrem(registry.key, *members)
+
+
+def requeue(redis: Redis, job: Job) -> JobStatus:
+    """Put an abandoned job back in its queue, using up one of its retries."""
+    queue = Queue(job.origin, connection=redis)
+    with redis.pipeline() as pipeline:
+        _drop_from_started(redis, job, pipeline)
+        if job.retries_left:
+            job.retries_left -= 1
+        job.save(pipeline=pipeline)
+        pipeline.execute()
+    queue.enqueue_job(job)
+    return JobStatus.QUEUED
+
+
+def fail(redis: Redis, job: Job, message: str) -> None:
+    """Record an abandoned job as failed in RQ (status, failed registry, result)."""
+    with redis.pipeline() as pipeline:
+        _drop_from_started(redis, job, pipeline)
+        record_job_failure(job, message, pipeline)
+        pipeline.execute()
+
+
+def stop(redis: Redis, job: Job) -> None:
+    """Record as stopped a job whose stop request its (dead) worker never carried out."""
+    with redis.pipeline() as pipeline:
+        _drop_from_started(redis, job, pipeline)
+        job.set_status(JobStatus.STOPPED, pipeline=pipeline)
+        FailedJobRegistry(job.origin, connection=redis).add(
+            job, exc_string="Stopped on request; its worker had gone.", pipeline=pipeline)
+        pipeline.execute()
