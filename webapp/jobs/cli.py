@@ -28,6 +28,12 @@ jobs_cli = AppGroup("jobs", help="Run and inspect background jobs.")
 def worker_command(queues: tuple[str, ...], burst: bool, with_scheduler: bool,
                    name: str | None) -> None:
     """Run a worker on the task queues (all of them by default)."""
+    run_worker(queues, burst=burst, with_scheduler=with_scheduler, name=name)
+
+
+def run_worker(queues: tuple[str, ...] = (), burst: bool = False, with_scheduler: bool = True,
+               name: str | None = None) -> None:
+    """Run a CutroomWorker in the current app context until it is told to stop."""
     config = current_app.config
     logging.basicConfig(level=config["LOG_LEVEL"], format=LOG_FORMAT)
     names = list(queues) or registry.queue_names()
@@ -49,6 +55,11 @@ def worker_command(queues: tuple[str, ...], burst: bool, with_scheduler: bool,
               help="Seconds between passes (default: RECONCILE_INTERVAL).")
 def reconcile_command(once: bool, interval: float | None) -> None:
     """Repair jobs nothing else will finish; runs every RECONCILE_INTERVAL seconds."""
+    run_reconciler(once=once, interval=interval)
+
+
+def run_reconciler(once: bool = False, interval: float | None = None) -> None:
+    """Run reconciliation passes in the current app context until SIGTERM/SIGINT."""
     config = current_app.config
     logging.basicConfig(level=config["LOG_LEVEL"], format=LOG_FORMAT)
     interval = interval or config["RECONCILE_INTERVAL"]

@@ -9,7 +9,7 @@ from rq import Queue, Worker
 from rq.exceptions import NoSuchJobError
 from rq.job import Job, JobStatus
 from rq.job_lifecycle import record_job_failure
-from rq.registry import FailedJobRegistry, StartedJobRegistry
+from rq.registry import FailedJobRegistry, FinishedJobRegistry, StartedJobRegistry
 from rq.utils import utcparse
 
 
@@ -68,4 +68,18 @@ def stop(redis: Redis, job: Job) -> None:
         job.set_status(JobStatus.STOPPED, pipeline=pipeline)
         FailedJobRegistry(job.origin, connection=redis).add(
             job, exc_string="Stopped on request; its worker had gone.", pipeline=pipeline)
+        pipeline.execute()
+
+
+def settle(redis: Redis, job: Job, status: JobStatus) -> None:
+    """Make RQ agree with a final row: canceled, finished, failed or stopped."""
+    if status == JobStatus.CANCELED:
+        job.cancel()
+        return
+    with redis.pipeline() as pipeline:
+        _drop_from_started(redis, job, pipeline)
+        job.set_status(status, pipeline=pipeline)
+        registry = FinishedJobRegistry if status == JobStatus.FINISHED else FailedJobRegistry
+        registry(job.origin, connection=redis).add(job, ttl=job.result_ttl or 0,
+                                                   pipeline=pipeline)
         pipeline.execute()

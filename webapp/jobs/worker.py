@@ -16,12 +16,12 @@ from typing import Any
 from redis.exceptions import RedisError
 from rq import Worker
 from rq.exceptions import InvalidJobOperation
-from rq.job import Job
+from rq.job import Job, JobStatus
 from rq.queue import Queue
 from rq.worker import WorkerStatus
 
 from webapp.extensions import db
-from webapp.jobs import outcomes, transitions
+from webapp.jobs import outcomes, rqstate, transitions
 from webapp.jobs.callbacks import retry_status
 from webapp.processes import die_with_parent
 
@@ -46,13 +46,17 @@ class CutroomWorker(Worker):
             super().execute_job(job, queue)
             return
         self.log.warning("Job %s is %s in PostgreSQL; not running it", job.id, status)
-        self._discard(job, queue)
+        self._discard(job, queue, status)
 
-    def _discard(self, job: Job, queue: Queue) -> None:
-        """Drop a popped job whose row is final (canceled while the worker was popping it)."""
+    def _discard(self, job: Job, queue: Queue, status: str) -> None:
+        """Drop a popped job whose row is final, leaving RQ with the row's status.
+
+        Canceled while the worker was popping it, or handed out again by RQ after it had
+        already ended (a work-horse killed after its success was recorded, say).
+        """
         try:
             self.connection.lrem(queue.intermediate_queue_key, 1, job.id)
-            job.cancel()
+            rqstate.settle(self.connection, job, JobStatus(status))
         except InvalidJobOperation:
             pass
         except RedisError:
