@@ -51,13 +51,14 @@ def _init_jobs(app: Flask) -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
-    from webapp import api, auth, dashboard, health, projects, rq_admin
+    from webapp import admin, api, auth, dashboard, health, projects, rq_admin
     from webapp.api import errors
 
     app.register_blueprint(health.bp)
     app.register_blueprint(auth.bp)
     app.register_blueprint(dashboard.bp)
     app.register_blueprint(projects.bp)
+    app.register_blueprint(admin.bp)
     app.register_blueprint(api.bp)
     errors.register(app)
     rq_admin.init_app(app)

@@ -6,6 +6,7 @@ import uuid
 
 from flask import jsonify, request, url_for
 
+from webapp import audit
 from webapp.api import bp
 from webapp.api.auth import api_user
 from webapp.api.errors import ApiError
@@ -68,6 +69,7 @@ def update_project(project_id: int):
         projects.update_project(project, json_body())
     except ParamsError as exc:
         raise _invalid(exc) from None
+    audit.admin_action(api_user(), "project.update", "project", project.id, project.user_id)
     return jsonify(project_to_dict(project, pipeline.renders_of(project),
                                    pipeline.latest_video(project)))
 
@@ -75,10 +77,13 @@ def update_project(project_id: int):
 @bp.delete("/projects/<int:project_id>")
 def delete_project(project_id: int):
     """Delete a project, its renders' jobs and its files (running stages are stopped)."""
+    project = _project_or_404(project_id)
+    owner_id = project.user_id
     try:
-        projects.delete_project(_project_or_404(project_id))
+        projects.delete_project(project)
     except service.QueueUnavailable as exc:
         raise ApiError(503, str(exc), "queue_unavailable") from None
+    audit.admin_action(api_user(), "project.delete", "project", project_id, owner_id)
     return "", 204
 
 
@@ -95,6 +100,9 @@ def render_project(project_id: int):
         raise ApiError(409, str(exc)) from None
     except service.QueueUnavailable as exc:
         raise ApiError(503, str(exc), "queue_unavailable") from None
+    if not replayed:
+        audit.admin_action(api_user(), "project.render", "project", project.id,
+                           project.user_id)
     response = jsonify(render_to_dict(summarize(stages)))
     response.status_code = 202
     response.headers["Location"] = url_for("api.get_job", job_id=stages[-1].id)

@@ -7,6 +7,7 @@ from typing import Any
 
 from flask import jsonify, request, url_for
 
+from webapp import audit
 from webapp.api import bp
 from webapp.api.auth import api_user
 from webapp.api.errors import ApiError
@@ -100,27 +101,53 @@ def list_jobs():
     })
 
 
-def _act(job_id: uuid.UUID, action) -> tuple[BackgroundJob, Any]:
+def _act(job_id: uuid.UUID, name: str, action) -> tuple[BackgroundJob, Any]:
+    """Run a job action, mapping its errors to 409/503 and auditing admins' actions."""
     job = job_or_404(job_id)
+    owner_id = job.user_id
     try:
         outcome = action(job)
     except service.JobConflict as exc:
         raise ApiError(409, str(exc)) from None
     except service.QueueUnavailable as exc:
         raise ApiError(503, str(exc), "queue_unavailable") from None
-    db.session.refresh(job)
+    audit.admin_action(api_user(), f"job.{name}", "job", job_id, owner_id)
+    if name != "delete":
+        db.session.refresh(job)
     return job, outcome
 
 
 @bp.post("/jobs/<uuid:job_id>/cancel")
 def cancel_job(job_id: uuid.UUID):
     """Cancel a waiting job (200) or ask a running one to stop (202)."""
-    job, outcome = _act(job_id, service.cancel)
+    job, outcome = _act(job_id, "cancel", service.cancel)
     return jsonify(job_to_dict(job)), 200 if outcome == "canceled" else 202
 
 
 @bp.post("/jobs/<uuid:job_id>/retry")
 def retry_job(job_id: uuid.UUID):
     """Run a failed, stopped or canceled job again (202)."""
-    job, _ = _act(job_id, service.retry)
+    job, _ = _act(job_id, "retry", service.retry)
     return jsonify(job_to_dict(job)), 202
+
+
+@bp.delete("/jobs/<uuid:job_id>")
+def delete_job(job_id: uuid.UUID):
+    """Delete a finished, failed, stopped or canceled job (204)."""
+    _act(job_id, "delete", service.delete)
+    return "", 204
+
+
+@bp.get("/audit")
+def audit_log():
+    """Admins: the audit log of admin actions on other users' things, newest first."""
+    if not api_user().is_admin:
+        raise ApiError(403, "Only admins may read the audit log.")
+    page = int_arg("page", 1, 1)
+    per_page = int_arg("per_page", 50, 1, 200)
+    events, total = audit.recent(page, per_page)
+    return jsonify({"items": [{"id": e.id, "at": e.at.isoformat(), "actor_id": e.actor_id,
+                               "actor_email": e.actor_email, "action": e.action,
+                               "target_type": e.target_type, "target_id": e.target_id,
+                               "owner_id": e.owner_id, "detail": e.detail} for e in events],
+                    "page": page, "per_page": per_page, "total": total})

@@ -10,6 +10,7 @@ from flask_login import current_user, login_required
 from jinja2_fragments.flask import render_block
 from rq.job import JobStatus
 
+from webapp import audit
 from webapp.dashboard import bp
 from webapp.dashboard.forms import form_fields, params_from_form
 from webapp.extensions import db, htmx
@@ -127,12 +128,13 @@ def safe_referrer(job: BackgroundJob) -> str:
     return local_path(request.form.get("next"), url_for("dashboard.job_page", job_id=job.id))
 
 
-def _act(job_id: uuid.UUID, action: Callable[[BackgroundJob], str]):
+def _act(job_id: uuid.UUID, name: str, action: Callable[[BackgroundJob], str]):
     """Run a card action; htmx gets the refreshed card, a plain form a 303 back."""
     job = _job_or_404(job_id)
     error, status = None, 200
     try:
         done = action(job)
+        audit.admin_action(current_user, f"job.{name}", "job", job.id, job.user_id)
     except service.JobConflict as exc:
         error, status = str(exc), 409
     except service.QueueUnavailable as exc:
@@ -158,11 +160,34 @@ def _retry(job: BackgroundJob) -> str:
 @login_required
 def cancel_job(job_id: uuid.UUID):
     """Cancel a waiting job or stop a running one."""
-    return _act(job_id, _cancel)
+    return _act(job_id, "cancel", _cancel)
 
 
 @bp.post("/jobs/<uuid:job_id>/retry")
 @login_required
 def retry_job(job_id: uuid.UUID):
     """Run a failed, stopped or canceled job again."""
-    return _act(job_id, _retry)
+    return _act(job_id, "retry", _retry)
+
+
+@bp.post("/jobs/<uuid:job_id>/delete")
+@login_required
+def delete_job(job_id: uuid.UUID):
+    """Delete a final job; htmx removes its card, a plain form goes back."""
+    job = _job_or_404(job_id)
+    owner_id = job.user_id
+    try:
+        service.delete(job)
+    except (service.JobConflict, service.QueueUnavailable) as exc:
+        status = 409 if isinstance(exc, service.JobConflict) else 503
+        if _is_fragment_request():
+            db.session.refresh(job)
+            return render_template("dashboard/_card.html", job=job,
+                                   action_error=str(exc)), status
+        flash(str(exc), "error")
+        return redirect(safe_referrer(job), 303)
+    audit.admin_action(current_user, "job.delete", "job", job_id, owner_id)
+    if _is_fragment_request():
+        return ""
+    flash("Job deleted.")
+    return redirect(local_path(request.form.get("next"), url_for("dashboard.home")), 303)

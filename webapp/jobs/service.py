@@ -160,3 +160,19 @@ def retry(job: BackgroundJob) -> BackgroundJob:
     db.session.commit()
     enqueue(job, task)
     return job
+
+
+def delete(job: BackgroundJob) -> None:
+    """Delete a final job's row and its RQ record; a render stage goes with its project."""
+    if not job.is_final:
+        raise JobConflict(f"A {job.status} job cannot be deleted; cancel it first.")
+    if job.pipeline_id is not None:
+        raise JobConflict("This job is one stage of a render; delete the project instead.")
+    try:
+        Job.fetch(job.rq_id, connection=get_redis()).delete()
+    except NoSuchJobError:
+        pass
+    except RedisError as exc:
+        raise QueueUnavailable("The job queue is unreachable; the job was not deleted.") from exc
+    db.session.delete(job)
+    db.session.commit()

@@ -6,6 +6,7 @@ from flask import abort, current_app, flash, redirect, render_template, request,
 from flask_login import current_user, login_required
 from jinja2_fragments.flask import render_blocks
 
+from webapp import audit
 from webapp.extensions import db, htmx
 from webapp.jobs import queries, service
 from webapp.jobs.registry import ParamsError
@@ -106,6 +107,8 @@ def update(project_id: int):
         data = forms.project_from_form(request.form)
     try:
         projects.update_project(project, data)
+        audit.admin_action(current_user, "project.update", "project", project.id,
+                           project.user_id)
     except ParamsError as exc:
         db.session.rollback()
         db.session.refresh(project)
@@ -122,6 +125,8 @@ def render(project_id: int):
     project = _project_or_404(project_id)
     try:
         pipeline.start_render(project, current_user)  # forms have no idempotency key
+        audit.admin_action(current_user, "project.render", "project", project.id,
+                           project.user_id)
         flash("Rendering started.")
     except ParamsError as exc:
         return _page(project, forms.errors_by_field(exc), 422)
@@ -135,11 +140,13 @@ def render(project_id: int):
 def delete(project_id: int):
     """Delete the project, its renders and its files."""
     project = _project_or_404(project_id)
-    title = project.title
+    title, owner_id = project.title, project.user_id
     try:
         projects.delete_project(project)
     except service.QueueUnavailable as exc:
         flash(str(exc), "error")
         return redirect(url_for("projects.project_page", project_id=project_id), 303)
+    audit.admin_action(current_user, "project.delete", "project", project_id, owner_id,
+                       title=title)
     flash(f"Deleted {title}.")
     return redirect(url_for("projects.index"), 303)

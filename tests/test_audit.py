@@ -1,0 +1,79 @@
+"""Deleting jobs, and the audit log of admin actions on other users' things."""
+
+import pytest
+
+from tests.support import login, make_job, make_token, make_user
+from webapp.models import AuditEvent, BackgroundJob, Project
+
+
+@pytest.fixture
+def owner(db_session):
+    return make_user()
+
+
+@pytest.fixture
+def admin(db_session):
+    return make_user(admin=True)
+
+
+def _bearer(user):
+    return {"Authorization": f"Bearer {make_token(user)}"}
+
+
+def test_owners_delete_their_final_jobs_but_not_running_ones(client, owner):
+    done = make_job(owner, status="finished")
+    running = make_job(owner, status="started")
+    auth = _bearer(owner)
+    assert client.delete(f"/api/v1/jobs/{done.id}", headers=auth).status_code == 204
+    assert BackgroundJob.query.filter_by(id=done.id).count() == 0
+    response = client.delete(f"/api/v1/jobs/{running.id}", headers=auth)
+    assert response.status_code == 409 and "cancel it first" in response.get_json()["error"][
+        "message"]
+    assert AuditEvent.query.count() == 0  # owners acting on their own things are not audited
+
+
+def test_admin_actions_on_other_users_jobs_are_audited(client, owner, admin):
+    waiting = make_job(owner, status="queued")
+    failed = make_job(owner, status="failed", error="x")
+    done = make_job(owner, status="finished")
+    auth = _bearer(admin)
+    assert client.post(f"/api/v1/jobs/{waiting.id}/cancel", headers=auth).status_code == 200
+    assert client.post(f"/api/v1/jobs/{failed.id}/retry", headers=auth).status_code == 202
+    assert client.delete(f"/api/v1/jobs/{done.id}", headers=auth).status_code == 204
+    own = make_job(admin, status="finished")
+    client.delete(f"/api/v1/jobs/{own.id}", headers=auth)
+    events = AuditEvent.query.order_by(AuditEvent.id).all()
+    assert [(e.action, e.target_id, e.owner_id, e.actor_email) for e in events] == [
+        ("job.cancel", str(waiting.id), owner.id, admin.email),
+        ("job.retry", str(failed.id), owner.id, admin.email),
+        ("job.delete", str(done.id), owner.id, admin.email)]
+    log = client.get("/api/v1/audit", headers=auth).get_json()
+    assert [e["action"] for e in log["items"]] == ["job.delete", "job.retry", "job.cancel"]
+    assert client.get("/api/v1/audit", headers=_bearer(owner)).status_code == 403
+
+
+def test_admin_page_actions_and_project_deletes_are_audited(client, owner, admin):
+    project = Project(user_id=owner.id, title="Theirs", topic="t", voice="silent", theme={})
+    from webapp.extensions import db
+
+    db.session.add(project)
+    db.session.commit()
+    done = make_job(owner, status="finished")
+    login(client, admin)
+    assert client.post(f"/jobs/{done.id}/delete").status_code == 303
+    assert client.post(f"/projects/{project.id}/delete").status_code == 303
+    actions = [e.action for e in AuditEvent.query.order_by(AuditEvent.id)]
+    assert actions == ["job.delete", "project.delete"]
+    page = client.get("/admin/audit").get_data(as_text=True)
+    assert "project.delete" in page and "Theirs" in page
+    client.post("/logout")
+    login(client, owner)
+    assert client.get("/admin/audit").status_code == 403
+
+
+def test_deleting_a_card_with_htmx_removes_it(client, owner):
+    done = make_job(owner, status="canceled")
+    login(client, owner)
+    response = client.post(f"/jobs/{done.id}/delete", headers={"HX-Request": "true"})
+    assert (response.status_code, response.get_data(as_text=True)) == (200, "")
+    assert BackgroundJob.query.filter_by(id=done.id).count() == 0

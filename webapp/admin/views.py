@@ -1,0 +1,23 @@
+"""The audit log page, for admins only."""
+
+from __future__ import annotations
+
+from flask import abort, render_template, request
+from flask_login import current_user, login_required
+
+from webapp import audit
+from webapp.admin import bp
+
+PER_PAGE = 50
+
+
+@bp.get("/audit")
+@login_required
+def audit_log():
+    """Admin actions on other users' jobs and projects, newest first."""
+    if not current_user.is_admin:
+        abort(403)
+    page = max(request.args.get("page", 1, type=int) or 1, 1)
+    events, total = audit.recent(page, PER_PAGE)
+    return render_template("admin/audit.html", events=events, total=total, page=page,
+                           pages=max(1, -(-total // PER_PAGE)))

@@ -1,0 +1,31 @@
+"""Writing and reading the audit log of admin actions on other users' things."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import func, select
+
+from webapp.extensions import db
+from webapp.models import AuditEvent, User
+
+
+def admin_action(actor: User, action: str, target_type: str, target_id: Any, owner_id: int,
+                 **detail: Any) -> bool:
+    """Record it (and commit) when an admin acts on someone else's object; else do nothing."""
+    if not actor.is_admin or actor.id == owner_id:
+        return False
+    db.session.add(AuditEvent(actor_id=actor.id, actor_email=actor.email, action=action,
+                              target_type=target_type, target_id=str(target_id),
+                              owner_id=owner_id, detail=detail))
+    db.session.commit()
+    return True
+
+
+def recent(page: int = 1, per_page: int = 50) -> tuple[list[AuditEvent], int]:
+    """A page of the audit log, newest first, and the total."""
+    total = db.session.scalar(select(func.count()).select_from(AuditEvent)) or 0
+    items = db.session.scalars(select(AuditEvent).order_by(AuditEvent.at.desc(),
+                                                           AuditEvent.id.desc())
+                               .limit(per_page).offset((page - 1) * per_page)).all()
+    return list(items), total
