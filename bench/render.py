@@ -116,7 +116,8 @@ def main() -> None:
     base = Path(tempfile.mkdtemp(prefix="cutroom-bench-render-"))
     database_url, redis_url, stop = services(base, "cutroom_bench_render")
     env = {**os.environ, "DATABASE_URL": database_url, "REDIS_URL": redis_url,
-           "MEDIA_ROOT": str(base / "media"), "LOG_LEVEL": "WARNING"}
+           "CUTROOM_ENV": "development", "MEDIA_ROOT": str(base / "media"),
+           "LOG_LEVEL": "WARNING"}
     os.environ.update(env)
     worker = None
     try:

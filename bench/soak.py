@@ -143,7 +143,7 @@ def main() -> None:
     base = Path(tempfile.mkdtemp(prefix="cutroom-soak-"))
     database_url, redis_url, stop = services(base, "cutroom_soak")
     env = {**os.environ, **SETTINGS, "DATABASE_URL": database_url, "REDIS_URL": redis_url,
-           "MEDIA_ROOT": str(base / "media")}
+           "CUTROOM_ENV": "development", "MEDIA_ROOT": str(base / "media")}
     os.environ.update(env)
     fleet = None
     try:

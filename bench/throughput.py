@@ -83,7 +83,7 @@ def main() -> None:
     database_url, redis_url, stop = services(base, "cutroom_bench")
     try:
         os.environ.update({"DATABASE_URL": database_url, "REDIS_URL": redis_url,
-                           "TRIGGER_TEST_DELAY": "0"})
+                           "CUTROOM_ENV": "development", "TRIGGER_TEST_DELAY": "0"})
         from flask_migrate import upgrade
 
         from webapp import create_app

@@ -74,6 +74,7 @@ def services() -> Iterator[dict[str, str]]:
             "REDIS_URL": redis_url,
             "CUTROOM_TEST_LOG_DIR": str(base),
             "MEDIA_ROOT": str(base / "media"),
+            "CUTROOM_ENV": "testing",
         })
         embedded_redis = next((s for s in stack if hasattr(s, "restart")), None)
         yield {"DATABASE_URL": database_url, "REDIS_URL": redis_url, "ADMIN_URL": admin_url,
@@ -86,21 +87,37 @@ def services() -> Iterator[dict[str, str]]:
 @pytest.fixture(scope="session")
 def app(services):
     """The app under test, on a migrated test database."""
-    app = create_app({"TESTING": True, "TRIGGER_TEST_DELAY": 0, "PROGRESS_INTERVAL": 0.2})
-
-    @app.before_request
-    def _like_a_fresh_app_context():
-        # Tests hold an app context, and Flask then runs every request inside it instead of
-        # a new one: forget the previous request's user and rows, as production would.
-        g.pop("_login_user", None)
-        g.pop("api_user", None)
-        db.session.expire_all()
-
+    # CSRF is off here so tests can post forms plainly; `secure_app` has it on.
+    app = _test_app(WTF_CSRF_ENABLED=False)
     with app.app_context():
         upgrade()
     yield app
     with app.app_context():
         db.engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def secure_app(app):
+    """The app as production runs it: CSRF checks on (same database and Redis)."""
+    secure = _test_app()
+    yield secure
+    with secure.app_context():
+        db.engine.dispose()
+
+
+def _test_app(**overrides):
+    app = create_app({"TESTING": True, "TRIGGER_TEST_DELAY": 0, "PROGRESS_INTERVAL": 0.2,
+                      **overrides})
+
+    def _like_a_fresh_app_context():
+        # Tests hold an app context, and Flask then runs every request inside it instead of
+        # a new one: forget what the previous request left in g (its user, its CSRF token)
+        # and its rows, as production would.
+        g.__dict__.clear()
+        db.session.expire_all()
+
+    app.before_request_funcs.setdefault(None, []).insert(0, _like_a_fresh_app_context)
+    return app
 
 
 @pytest.fixture(scope="session")

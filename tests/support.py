@@ -133,3 +133,20 @@ def make_job(user: User, task: str = "countdown", status: str = "queued", **fiel
     db.session.add(job)
     db.session.commit()
     return job
+
+
+def csrf_token(client, path: str = "/login") -> str:
+    """The CSRF token a page gives this client's session (as a browser would read it)."""
+    html = client.get(path).get_data(as_text=True)
+    marker = 'name="csrf_token" value="'
+    start = html.index(marker) + len(marker)
+    return html[start:html.index('"', start)]
+
+
+def secure_login(client, user: User) -> str:
+    """Sign in through the real form, CSRF token included; returns the session's token."""
+    token = csrf_token(client)
+    response = client.post("/login", data={"email": user.email, "password": PASSWORD,
+                                           "csrf_token": token})
+    assert response.status_code == 303, response.get_data(as_text=True)
+    return csrf_token(client, "/")

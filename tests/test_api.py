@@ -203,3 +203,58 @@ def test_redis_down_is_503_and_leaves_no_unfinished_row(db_session, user, auth):
     (row,) = BackgroundJob.query.filter_by(user_id=user.id).all()
     assert (row.status, row.error_code) == ("failed", "enqueue_failed")
     assert job_row(row.id).ended_at is not None
+
+
+@pytest.mark.parametrize("path", ["/api/v1/jobs", "/api/v1/projects", "/api/v1/audit"])
+def test_a_page_past_any_listing_is_422_not_a_database_error(client, db_session, path):
+    """Found by fuzzing: page * per_page overflowed PostgreSQL's OFFSET (a 500)."""
+    admin = {"Authorization": f"Bearer {make_token(make_user(admin=True))}"}
+    error = _error(client.get(f"{path}?page={10**20}", headers=admin), 422)
+    assert error["details"] == [{"field": "page",
+                                 "message": "Must be an integer between 1 and 1000000."}]
+    assert client.get(f"{path}?page=1000000&per_page=100", headers=admin).status_code == 200
+
+
+def test_a_nul_in_the_task_filter_is_422(client, auth):
+    """Found by fuzzing: PostgreSQL cannot compare text with a NUL in it (a 500)."""
+    error = _error(client.get("/api/v1/jobs?task=count%00down", headers=auth), 422)
+    assert error["details"][0]["field"] == "task"
+
+
+@pytest.mark.parametrize("raw", ["%C2%B2", "%D9%A3", "99999999999", "1" * 5000])
+def test_project_id_argument_takes_ascii_digits_of_a_real_id(client, auth, raw):
+    """'²' passed str.isdigit() but not int() (a 500)."""
+    error = _error(client.post(f"/api/v1/tasks/countdown?project_id={raw}", headers=auth), 422)
+    assert error["details"][0]["field"] == "project_id"
+
+
+def test_deeply_nested_json_is_400(client, auth, user):
+    """Python's JSON parser gives up on deep nesting with a RecursionError (was a 500)."""
+    response = client.post("/api/v1/tasks/trigger-test", data="[" * 100_000, headers=auth,
+                           content_type="application/json")
+    _error(response, 400, "malformed_json")
+    assert BackgroundJob.query.filter_by(user_id=user.id).count() == 0
+
+
+def test_text_postgresql_cannot_store_is_422_naming_the_field(client, auth, user):
+    """Found by fuzzing: a NUL in a parameter reached the JSONB insert (a 500)."""
+    response = client.post("/api/v1/tasks/trigger-test", data='{"message": "a\\u0000b"}',
+                           headers=auth, content_type="application/json")
+    error = _error(response, 422, "invalid_parameters")
+    assert error["details"] == [{"field": "message", "message":
+                                 "Must not contain NUL characters or unpaired surrogates."}]
+    assert BackgroundJob.query.filter_by(user_id=user.id).count() == 0
+
+
+def test_a_finished_job_whose_result_is_not_an_object_has_no_files(client, user, auth):
+    """Found by fuzzing: a result is any JSON, and a list has no .get (a 500)."""
+    job = make_job(user, status="finished", result=["any", "json"])
+    _error(client.get(f"/api/v1/jobs/{job.id}/files/video", headers=auth), 404)
+    assert client.get(f"/api/v1/jobs/{job.id}", headers=auth).get_json()["result"] == [
+        "any", "json"]
+
+
+def test_a_wrong_method_is_405_with_allow(client, auth):
+    response = client.put("/api/v1/jobs", headers=auth)
+    _error(response, 405, "method_not_allowed")
+    assert set(response.headers["Allow"].replace(" ", "").split(",")) >= {"GET"}

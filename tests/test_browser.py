@@ -22,9 +22,9 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-
 
 
 @pytest.fixture
-def server(app, live_db):
-    """The app served over real HTTP from a thread of the test process."""
-    httpd = make_server("127.0.0.1", 0, app, threaded=True)
+def server(secure_app, live_db):
+    """The app, as production runs it (CSRF and CSP on), over real HTTP from a thread."""
+    httpd = make_server("127.0.0.1", 0, secure_app, threaded=True)
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{httpd.server_port}"
@@ -52,6 +52,9 @@ def test_sign_in_start_a_countdown_and_watch_it_finish(server, worker, browser):
 
     user = make_user()
     page = browser.new_page()
+    problems = []  # CSP violations and script errors would show up here
+    page.on("console", lambda m: m.type == "error" and problems.append(m.text))
+    page.on("pageerror", lambda e: problems.append(str(e)))
     page.goto(f"{server}/")
     assert "/login" in page.url
     page.fill("input[name=email]", user.email)
@@ -80,3 +83,4 @@ def test_sign_in_start_a_countdown_and_watch_it_finish(server, worker, browser):
     assert page.evaluate("window.cutroomMarker") == "no reload"
     # Final: the card no longer polls.
     assert card.get_attribute("hx-trigger") is None
+    assert problems == []

@@ -4,7 +4,8 @@ import pytest
 
 from webapp.config import ConfigError, from_env, normalize_database_url
 
-BASE = {"DATABASE_URL": "postgresql://u:p@db:5432/app", "REDIS_URL": "redis://r:6379/0"}
+BASE = {"DATABASE_URL": "postgresql://u:p@db:5432/app", "REDIS_URL": "redis://r:6379/0",
+        "CUTROOM_ENV": "development"}
 
 
 @pytest.mark.parametrize(
@@ -39,3 +40,15 @@ def test_numbers_are_parsed_and_checked():
         from_env({**BASE, "JOBS_PER_PAGE": "many"})
     with pytest.raises(ConfigError, match="JOBS_PER_PAGE must be at least 1"):
         from_env({**BASE, "JOBS_PER_PAGE": "0"})
+
+
+def test_production_refuses_the_development_secret_key():
+    production = {**BASE, "CUTROOM_ENV": "production"}
+    with pytest.raises(ConfigError, match="SECRET_KEY"):
+        from_env(production)
+    with pytest.raises(ConfigError, match="SECRET_KEY"):
+        from_env({**production, "SECRET_KEY": "short"})
+    config = from_env({**production, "SECRET_KEY": "x" * 40})
+    assert config["SECRET_KEY"] == "x" * 40 and config["CUTROOM_ENV"] == "production"
+    with pytest.raises(ConfigError, match="CUTROOM_ENV"):
+        from_env({**BASE, "CUTROOM_ENV": "staging"})

@@ -242,3 +242,21 @@ def test_a_render_stage_is_not_retried_on_its_own(client, auth):
     response = client.post(f"/api/v1/jobs/{stages[0]['id']}/retry", headers=auth)
     assert response.status_code == 409
     assert "render the project again" in response.get_json()["error"]["message"]
+
+
+def test_project_ids_past_postgresql_integers_are_404(client, auth):
+    """Found by fuzzing: the id reached PostgreSQL as an out-of-range integer (a 500)."""
+    url = "/api/v1/projects/2147483648"
+    assert client.get(url, headers=auth).status_code == 404
+    assert client.patch(url, json={"title": "x"}, headers=auth).status_code == 404
+    assert client.delete(url, headers=auth).status_code == 404
+    assert client.post(f"{url}/render", headers=auth).status_code == 404
+
+
+def test_text_postgresql_cannot_store_is_422_naming_the_field(client, auth, user):
+    """Found by fuzzing: a NUL in a scene reached the JSONB insert (a 500)."""
+    body = {"title": "Tides", "script": [{"heading": "h", "narration": "a\u0000b"}]}
+    fields = _fields(client.post("/api/v1/projects", json=body, headers=auth))
+    assert fields == {"script.0.narration":
+                      "Must not contain NUL characters or unpaired surrogates."}
+    assert Project.query.filter_by(user_id=user.id).count() == 0

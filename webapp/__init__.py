@@ -27,6 +27,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     _init_extensions(app)
     _init_jobs(app)
     _register_blueprints(app)
+    _init_security(app)
     _register_commands(app)
     return app
 
@@ -62,6 +63,13 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(api.bp)
     errors.register(app)
     rq_admin.init_app(app)
+
+
+def _init_security(app: Flask) -> None:
+    # After the blueprints: rq-dashboard's admin guard must answer before the CSRF check.
+    from webapp import security
+
+    security.init_app(app)
 
 
 def _register_commands(app: Flask) -> None:

@@ -57,9 +57,26 @@ def _float(env: Mapping[str, str], name: str, default: float) -> float:
     return value
 
 
+ENVIRONMENTS = ("production", "development", "testing")
+
+
+def _secret_key(env: Mapping[str, str], environment: str) -> str:
+    """SECRET_KEY; in production it must be set, long, and not the development key."""
+    key = env.get("SECRET_KEY") or DEV_SECRET_KEY
+    if environment == "production" and (key == DEV_SECRET_KEY or len(key) < 32):
+        raise ConfigError(
+            "Refusing to start in production without a real SECRET_KEY: set it to a random "
+            "string of 32+ characters, e.g. `python -c 'import secrets; "
+            "print(secrets.token_urlsafe(48))'` (or set CUTROOM_ENV=development locally).")
+    return key
+
+
 def from_env(env: Mapping[str, str] | None = None) -> dict:
     """Build the Flask config mapping from environment variables."""
     env = os.environ if env is None else env
+    environment = env.get("CUTROOM_ENV", "production")
+    if environment not in ENVIRONMENTS:
+        raise ConfigError(f"CUTROOM_ENV must be one of {', '.join(ENVIRONMENTS)}")
     database_url = env.get("DATABASE_URL")
     redis_url = env.get("REDIS_URL")
     if not database_url:
@@ -67,7 +84,8 @@ def from_env(env: Mapping[str, str] | None = None) -> dict:
     if not redis_url:
         raise ConfigError("REDIS_URL is not set (`make dev` starts an embedded Redis).")
     return {
-        "SECRET_KEY": env.get("SECRET_KEY") or DEV_SECRET_KEY,
+        "CUTROOM_ENV": environment,
+        "SECRET_KEY": _secret_key(env, environment),
         "SQLALCHEMY_DATABASE_URI": normalize_database_url(database_url),
         "SQLALCHEMY_ENGINE_OPTIONS": {
             "pool_pre_ping": True,
@@ -85,6 +103,7 @@ def from_env(env: Mapping[str, str] | None = None) -> dict:
         "LOG_LEVEL": env.get("LOG_LEVEL", "INFO").upper(),
         "TASK_TIMEOUTS": _timeouts(env.get("TASK_TIMEOUTS", "")),
         **_reliability(env),
+        **_security(env),
         **_video(env),
     }
 
@@ -98,6 +117,24 @@ def _timeouts(raw: str) -> dict[str, int]:
             raise ConfigError(f"TASK_TIMEOUTS entries look like task-name=SECONDS, got {item!r}")
         timeouts[name.strip()] = int(seconds)
     return timeouts
+
+
+def _security(env: Mapping[str, str]) -> dict:
+    """Cookies, CSRF, sign-in throttling and proxies."""
+    return {
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        # Secure is also set per request whenever it arrives over HTTPS (security.py).
+        "SESSION_COOKIE_SECURE": env.get("SESSION_COOKIE_SECURE", "") == "1",
+        "PERMANENT_SESSION_LIFETIME": _int(env, "SESSION_HOURS", 12, minimum=1) * 3600,
+        "WTF_CSRF_CHECK_DEFAULT": False,  # security.py checks, skipping bearer API calls
+        "WTF_CSRF_TIME_LIMIT": None,  # a token lives as long as the session
+        "LOGIN_LIMIT_ACCOUNT": env.get("LOGIN_LIMIT_ACCOUNT", "5 per 15 minutes"),
+        "LOGIN_LIMIT_ADDRESS": env.get("LOGIN_LIMIT_ADDRESS", "30 per 15 minutes"),
+        "RATELIMIT_HEADERS_ENABLED": True,
+        "TRUSTED_PROXIES": _int(env, "TRUSTED_PROXIES", 0),
+        "MAX_JSON_DEPTH": _int(env, "MAX_JSON_DEPTH", 20, minimum=2),
+    }
 
 
 def _reliability(env: Mapping[str, str]) -> dict:

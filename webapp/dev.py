@@ -47,6 +47,7 @@ def main() -> int:
     # Console scripts (gunicorn, flask) come from this virtual environment.
     env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
     env.setdefault("BIND", DEFAULT_BIND)
+    env.setdefault("CUTROOM_ENV", "development")
     # honcho kills what is still running 5 s after Ctrl+C; a job still running after 3 s
     # goes back to the queue and runs again on the next start.
     env.setdefault("WORKER_SHUTDOWN_GRACE", "3")

@@ -4,6 +4,7 @@ from flask_htmx import HTMX
 from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
+from flask_wtf.csrf import CSRFProtect
 from sqlalchemy import MetaData
 from sqlalchemy.orm import DeclarativeBase
 
@@ -26,3 +27,4 @@ db = SQLAlchemy(model_class=Base)
 migrate = Migrate()
 htmx = HTMX()
 login_manager = LoginManager()
+csrf = CSRFProtect()

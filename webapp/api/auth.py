@@ -10,10 +10,15 @@ from webapp.api.errors import ApiError
 from webapp.auth.services import user_for_token
 from webapp.models import User
 
+# Endpoints anyone may read: the API's own documentation.
+PUBLIC = frozenset({"api.openapi_document"})
+
 
 @bp.before_request
 def authenticate() -> None:
     """Set g.api_user, or answer 401; a bad token never falls back to the session."""
+    if request.endpoint in PUBLIC:
+        return
     header = request.headers.get("Authorization")
     if header is not None:
         scheme, _, secret = header.partition(" ")

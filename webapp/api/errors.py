@@ -18,6 +18,7 @@ _CODES = {
     409: "conflict",
     413: "payload_too_large",
     415: "unsupported_media_type",
+    416: "range_not_satisfiable",
     422: "invalid_parameters",
     429: "too_many_requests",
     500: "internal_error",
@@ -68,7 +69,12 @@ def register(app: Flask) -> None:
     def handle_http_error(exc: HTTPException):
         if not request.path.startswith(API_PREFIX):
             return exc
-        return error_response(exc.code or 500, exc.description or exc.name)
+        response = error_response(exc.code or 500, exc.description or exc.name)
+        # Keep what the status needs: Allow on a 405, Content-Range on a 416.
+        for name, value in exc.get_headers():
+            if name.lower() != "content-type":
+                response.headers[name] = value
+        return response
 
     @app.errorhandler(500)
     def handle_internal_error(exc: Exception):

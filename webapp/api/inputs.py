@@ -13,6 +13,9 @@ from webapp.api.errors import ApiError
 from webapp.jobs import queries
 from webapp.models import BackgroundJob
 
+# Beyond this, page * per_page would overflow the OFFSET; no listing is that long.
+MAX_PAGE = 1_000_000
+
 
 def json_body() -> Any:
     """The request's JSON; an empty body means no parameters."""
@@ -24,6 +27,8 @@ def json_body() -> Any:
         return request.get_json()
     except BadRequest:
         raise ApiError(400, "The request body is not valid JSON.", "malformed_json") from None
+    except RecursionError:
+        raise ApiError(400, "The request body is nested too deeply.", "malformed_json") from None
 
 
 def job_or_404(job_id: uuid.UUID) -> BackgroundJob:
@@ -31,6 +36,19 @@ def job_or_404(job_id: uuid.UUID) -> BackgroundJob:
     if job is None:
         raise ApiError(404, "No such job.")
     return job
+
+
+def page_arg() -> int:
+    return int_arg("page", 1, 1, MAX_PAGE)
+
+
+def text_arg(name: str) -> str | None:
+    """A query argument; None when absent or empty; 422 with a NUL, which no query can use."""
+    value = request.args.get(name) or None
+    if value is not None and "\x00" in value:
+        raise ApiError(422, f"'{name}' must not contain NUL characters.",
+                       details=[{"field": name, "message": "Must not contain NUL characters."}])
+    return value
 
 
 def int_arg(name: str, default: int, low: int, high: int | None = None) -> int:

@@ -10,7 +10,7 @@ from webapp import audit
 from webapp.api import bp
 from webapp.api.auth import api_user
 from webapp.api.errors import ApiError
-from webapp.api.inputs import int_arg, job_or_404, json_body
+from webapp.api.inputs import int_arg, job_or_404, json_body, page_arg
 from webapp.api.serialize import project_to_dict, render_to_dict
 from webapp.jobs import idempotency, queries, service
 from webapp.jobs.registry import ParamsError
@@ -33,7 +33,7 @@ def _invalid(exc: ParamsError) -> ApiError:
 @bp.get("/projects")
 def list_projects():
     """The caller's projects, newest first, paginated."""
-    page = int_arg("page", 1, 1)
+    page = page_arg()
     per_page = int_arg("per_page", 20, 1, 100)
     items, total = projects.list_projects(api_user(), page, per_page)
     return jsonify({"items": [project_to_dict(p) for p in items], "page": page,

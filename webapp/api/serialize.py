@@ -64,7 +64,10 @@ def job_to_dict(job: BackgroundJob) -> dict[str, Any]:
 
 def job_files(job: BackgroundJob, endpoint: str = "api.job_file") -> dict[str, str]:
     """URLs of a finished render's files (video, subtitles, thumbnail)."""
-    files = (job.result or {}).get("files", {}) if job.status == "finished" else {}
+    result = job.result if isinstance(job.result, dict) else {}
+    files = result.get("files") if job.status == "finished" else None
+    if not isinstance(files, dict):
+        return {}
     return {name: url_for(endpoint, job_id=job.id, name=name) for name in files}
 
 

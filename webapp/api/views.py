@@ -11,7 +11,7 @@ from webapp import audit
 from webapp.api import bp
 from webapp.api.auth import api_user
 from webapp.api.errors import ApiError
-from webapp.api.inputs import int_arg, job_or_404, json_body
+from webapp.api.inputs import int_arg, job_or_404, json_body, page_arg, text_arg
 from webapp.api.serialize import job_to_dict, task_to_dict
 from webapp.extensions import db
 from webapp.jobs import idempotency, queries, service
@@ -25,7 +25,8 @@ def _project_arg(user) -> int | None:
     raw = request.args.get("project_id")
     if raw is None or raw == "":
         return None
-    project = queries.get_project(user, int(raw)) if raw.isdigit() and len(raw) < 10 else None
+    digits = raw.isascii() and raw.isdigit() and len(raw) <= 10
+    project = queries.get_project(user, int(raw)) if digits else None
     if project is None:
         raise ApiError(422, "No such project.",
                        details=[{"field": "project_id", "message": "No such project."}])
@@ -81,8 +82,8 @@ def list_jobs():
         allowed = ", ".join(s.value for s in STATUSES)
         raise ApiError(422, f"'status' must be one of: {allowed}.",
                        details=[{"field": "status", "message": f"Must be one of: {allowed}."}])
-    task = request.args.get("task") or None
-    page = int_arg("page", 1, 1)
+    task = text_arg("task")
+    page = page_arg()
     per_page = int_arg("per_page", 20, 1, MAX_PER_PAGE)
     listing = queries.list_jobs(api_user(), page=page, per_page=per_page, status=status,
                                 task=task)
@@ -143,7 +144,7 @@ def audit_log():
     """Admins: the audit log of admin actions on other users' things, newest first."""
     if not api_user().is_admin:
         raise ApiError(403, "Only admins may read the audit log.")
-    page = int_arg("page", 1, 1)
+    page = page_arg()
     per_page = int_arg("per_page", 50, 1, 200)
     events, total = audit.recent(page, per_page)
     return jsonify({"items": [{"id": e.id, "at": e.at.isoformat(), "actor_id": e.actor_id,

@@ -8,7 +8,13 @@ import click
 from flask.cli import AppGroup
 from sqlalchemy import func, select
 
-from webapp.auth.services import AccountError, create_token, create_user, find_user
+from webapp.auth.services import (
+    AccountError,
+    create_token,
+    create_user,
+    find_user,
+    revoke_token,
+)
 from webapp.extensions import db
 from webapp.models import User
 
@@ -68,3 +74,31 @@ def create_token_command(email: str, name: str) -> None:
     db.session.commit()
     click.echo(f"Created token {token.name!r} for {user.email}; it is shown only once:")
     click.echo(secret)
+
+
+@tokens_cli.command("list")
+@click.argument("email")
+def list_tokens_command(email: str) -> None:
+    """List an account's tokens: id, name, start, created, last used, revoked."""
+    user = find_user(email)
+    if user is None:
+        raise click.ClickException(f"No account for {email}.")
+    for token in sorted(user.tokens, key=lambda t: t.created_at):
+        state = f"revoked {token.revoked_at:%Y-%m-%d}" if token.revoked_at else "active"
+        used = f"{token.last_used_at:%Y-%m-%d %H:%M}" if token.last_used_at else "never"
+        click.echo(f"{token.id}\t{token.name}\t{token.prefix}…\tcreated "
+                   f"{token.created_at:%Y-%m-%d}\tlast used {used}\t{state}")
+
+
+@tokens_cli.command("revoke")
+@click.argument("email")
+@click.argument("token_id", type=int)
+def revoke_token_command(email: str, token_id: int) -> None:
+    """Revoke one of an account's tokens by its id (see `tokens list`)."""
+    user = find_user(email)
+    token = next((t for t in user.tokens if t.id == token_id), None) if user else None
+    if token is None:
+        raise click.ClickException(f"{email} has no token {token_id}.")
+    revoke_token(token)
+    db.session.commit()
+    click.echo(f"Revoked token {token.name!r}.")

@@ -72,7 +72,10 @@ class Task:
             model = self.params.model_validate(dict(data))
         except ValidationError as exc:
             raise ParamsError(describe_errors(exc)) from None
-        return model.model_dump(mode="json")
+        params = model.model_dump(mode="json")
+        if problems := unstorable_text(params):
+            raise ParamsError(problems)
+        return params
 
     @cached_property
     def json_schema(self) -> dict[str, Any]:
@@ -90,6 +93,35 @@ def describe_errors(exc: ValidationError) -> list[dict[str, str]]:
             message = "Unknown parameter."
         details.append({"field": loc, "message": message})
     return details
+
+
+def _storable(text: str) -> bool:
+    """PostgreSQL text and JSONB hold neither NUL nor what UTF-8 cannot encode (surrogates)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return "\x00" not in text
+
+
+def unstorable_text(value: Any, field: str = "") -> list[dict[str, str]]:
+    """[{field, message}] for each string in JSON-like `value` that PostgreSQL cannot store."""
+    if isinstance(value, str):
+        if _storable(value):
+            return []
+        return [{"field": field or "(body)",
+                 "message": "Must not contain NUL characters or unpaired surrogates."}]
+    if isinstance(value, Mapping):
+        items = [(str(key), key, item) for key, item in value.items()]
+    elif isinstance(value, list):
+        items = [(str(index), None, item) for index, item in enumerate(value)]
+    else:
+        return []
+    problems = []
+    for name, key, item in items:
+        path = f"{field}.{name}" if field else name
+        problems += unstorable_text(key, path) + unstorable_text(item, path)
+    return problems
 
 
 def task(

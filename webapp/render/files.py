@@ -15,9 +15,11 @@ MIMETYPES = {".mp4": "video/mp4", ".vtt": "text/vtt", ".srt": "application/x-sub
 
 def job_file_path(job: BackgroundJob, name: str):
     """Where a finished job's named file is on disk, or None."""
-    result = job.result or {}
-    filename = result.get("files", {}).get(name) if job.status == "finished" else None
-    folder = storage.resolve(result.get("output", "")) if filename else None
+    # A result is any JSON; only a finished render's object with "files" names files.
+    result = job.result if isinstance(job.result, dict) else {}
+    names = result.get("files") if job.status == "finished" else None
+    filename = names.get(name) if isinstance(names, dict) else None
+    folder = storage.resolve(result.get("output", "")) if isinstance(filename, str) else None
     if folder is None or "/" in filename or filename.startswith("."):
         return None
     path = folder / filename

@@ -1,0 +1,216 @@
+"""The authorization matrix: every route, for four callers, with the status each must get.
+
+Callers: anonymous, the owner of the objects, another signed-in user, an admin. Every one
+has a session with a CSRF token (sent on unsafe requests), so the statuses show what
+authorization alone decides. A route without a row here fails `test_every_route_has_a_row`.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from rq.job import Job
+from sqlalchemy import delete
+
+from tests.support import csrf_token, make_job, make_token, make_user, secure_login
+from webapp.extensions import db
+from webapp.models import Project, User
+
+CALLERS = ("anon", "owner", "other", "admin")
+
+
+@dataclass(frozen=True)
+class Row:
+    rule: str
+    method: str
+    path: str  # with {job}, {queued}, {failed}, {project}, {token}, {file_job} placeholders
+    expect: tuple[int, int, int, int]  # anon, owner, other, admin
+    body: dict | None = None
+    json: bool = False
+    own_session: bool = False  # it ends the session: sign in afresh for it
+
+
+def _by_kind(anon, owner, other, admin):
+    return (anon, owner, other, admin)
+
+
+OWN_PAGE = _by_kind(303, 200, 404, 200)
+OWN_FORM = _by_kind(401, 303, 404, 303)
+USER_PAGE = _by_kind(303, 200, 200, 200)
+OWN_API = _by_kind(401, 200, 404, 200)
+RQ_PAGE = _by_kind(303, 403, 403, 200)
+RQ_JSON = _by_kind(401, 403, 403, 200)
+ADMIN_PAGE = _by_kind(303, 403, 403, 200)
+PUBLIC = _by_kind(200, 200, 200, 200)
+
+ROWS = [
+    # Public
+    Row("/login", "GET", "/login", _by_kind(200, 303, 303, 303)),
+    Row("/login", "POST", "/login", _by_kind(401, 303, 303, 303),
+        {"email": "nobody@example.com", "password": "wrong password"}),
+    Row("/healthz", "GET", "/healthz", PUBLIC),
+    Row("/readyz", "GET", "/readyz", PUBLIC),
+    Row("/static/<path:filename>", "GET", "/static/app.css", PUBLIC),
+    Row("/api/v1/openapi.json", "GET", "/api/v1/openapi.json", PUBLIC),
+    # Pages and fragments
+    Row("/logout", "POST", "/logout", _by_kind(401, 303, 303, 303), own_session=True),
+    Row("/", "GET", "/", USER_PAGE),
+    Row("/jobs", "POST", "/jobs", _by_kind(401, 303, 303, 303),
+        {"task": "countdown", "steps": "2"}),
+    Row("/jobs/<uuid:job_id>", "GET", "/jobs/{job}", OWN_PAGE),
+    Row("/jobs/<uuid:job_id>/card", "GET", "/jobs/{job}/card", OWN_PAGE),
+    Row("/jobs/<uuid:job_id>/cancel", "POST", "/jobs/{queued}/cancel", OWN_FORM),
+    Row("/jobs/<uuid:job_id>/retry", "POST", "/jobs/{failed}/retry", OWN_FORM),
+    Row("/jobs/<uuid:job_id>/delete", "POST", "/jobs/{job}/delete", OWN_FORM),
+    Row("/jobs/<uuid:job_id>/files/<name>", "GET", "/jobs/{file_job}/files/video", OWN_PAGE),
+    Row("/projects", "GET", "/projects", USER_PAGE),
+    Row("/projects", "POST", "/projects", _by_kind(401, 303, 303, 303),
+        {"title": "New", "topic": "Bees", "voice": "silent"}),
+    Row("/projects/<int:project_id>", "GET", "/projects/{project}", OWN_PAGE),
+    Row("/projects/<int:project_id>", "POST", "/projects/{project}", OWN_FORM,
+        {"part": "settings", "title": "Renamed", "theme_preset": "paper"}),
+    Row("/projects/<int:project_id>/render", "POST", "/projects/{project}/render", OWN_FORM),
+    Row("/projects/<int:project_id>/delete", "POST", "/projects/{project}/delete", OWN_FORM),
+    Row("/settings/tokens", "GET", "/settings/tokens", USER_PAGE),
+    Row("/settings/tokens", "POST", "/settings/tokens", _by_kind(401, 201, 201, 201),
+        {"name": "matrix"}),
+    Row("/settings/tokens/<int:token_id>/revoke", "POST", "/settings/tokens/{token}/revoke",
+        _by_kind(401, 303, 404, 404)),
+    Row("/admin/audit", "GET", "/admin/audit", ADMIN_PAGE),
+    # API
+    Row("/api/v1/tasks", "GET", "/api/v1/tasks", _by_kind(401, 200, 200, 200)),
+    Row("/api/v1/tasks/<name>", "POST", "/api/v1/tasks/countdown",
+        _by_kind(401, 202, 202, 202), {"steps": 2}, json=True),
+    Row("/api/v1/jobs", "GET", "/api/v1/jobs", _by_kind(401, 200, 200, 200)),
+    Row("/api/v1/jobs/<uuid:job_id>", "GET", "/api/v1/jobs/{job}", OWN_API),
+    Row("/api/v1/jobs/<uuid:job_id>", "DELETE", "/api/v1/jobs/{job}",
+        _by_kind(401, 204, 404, 204)),
+    Row("/api/v1/jobs/<uuid:job_id>/cancel", "POST", "/api/v1/jobs/{queued}/cancel", OWN_API),
+    Row("/api/v1/jobs/<uuid:job_id>/retry", "POST", "/api/v1/jobs/{failed}/retry",
+        _by_kind(401, 202, 404, 202)),
+    Row("/api/v1/jobs/<uuid:job_id>/files/<name>", "GET", "/api/v1/jobs/{file_job}/files/video",
+        OWN_API),
+    Row("/api/v1/projects", "GET", "/api/v1/projects", _by_kind(401, 200, 200, 200)),
+    Row("/api/v1/projects", "POST", "/api/v1/projects", _by_kind(401, 201, 201, 201),
+        {"title": "New", "topic": "Bees", "voice": "silent"}, json=True),
+    Row("/api/v1/projects/<int:project_id>", "GET", "/api/v1/projects/{project}", OWN_API),
+    Row("/api/v1/projects/<int:project_id>", "PATCH", "/api/v1/projects/{project}", OWN_API,
+        {"title": "Renamed"}, json=True),
+    Row("/api/v1/projects/<int:project_id>", "DELETE", "/api/v1/projects/{project}",
+        _by_kind(401, 204, 404, 204)),
+    Row("/api/v1/projects/<int:project_id>/render", "POST",
+        "/api/v1/projects/{project}/render", _by_kind(401, 202, 404, 202)),
+    Row("/api/v1/audit", "GET", "/api/v1/audit", _by_kind(401, 403, 403, 200)),
+    # rq-dashboard
+    Row("/rq/", "GET", "/rq/", RQ_PAGE),
+    # Werkzeug redirects these to their canonical /rq/ before any guard runs.
+    Row("/rq/<int:instance_number>/", "GET", "/rq/0/", _by_kind(308, 308, 308, 308)),
+    Row("/rq/<int:instance_number>/view", "GET", "/rq/0/view", _by_kind(308, 308, 308, 308)),
+    Row("/rq/<int:instance_number>/view/queues", "GET", "/rq/0/view/queues",
+        _by_kind(308, 308, 308, 308)),
+    Row("/rq/<int:instance_number>/view/workers", "GET", "/rq/0/view/workers", RQ_PAGE),
+    Row("/rq/<int:instance_number>/view/jobs", "GET", "/rq/0/view/jobs", RQ_PAGE),
+    Row("/rq/<int:instance_number>/view/jobs/<queue_name>/<registry_name>/<int:per_page>/"
+        "<order>/<int:page>", "GET", "/rq/0/view/jobs/default/queued/8/asc/1", RQ_PAGE),
+    Row("/rq/<int:instance_number>/view/job/<job_id>", "GET", "/rq/0/view/job/{job}", RQ_PAGE),
+    Row("/rq/<int:instance_number>/data/queues.json", "GET", "/rq/0/data/queues.json",
+        RQ_JSON),
+    Row("/rq/<int:instance_number>/data/workers.json", "GET", "/rq/0/data/workers.json",
+        RQ_JSON),
+    Row("/rq/<int:instance_number>/data/jobs/<queue_name>/<registry_name>/<per_page>/<order>/"
+        "<page>.json", "GET", "/rq/0/data/jobs/default/queued/8/asc/1.json", RQ_JSON),
+    Row("/rq/<int:instance_number>/data/job/<job_id>.json", "GET", "/rq/0/data/job/{job}.json",
+        RQ_JSON),
+    Row("/rq/job/<job_id>/delete", "POST", "/rq/job/{job}/delete", RQ_JSON),
+    Row("/rq/job/<job_id>/requeue", "POST", "/rq/job/{failed}/requeue", RQ_JSON),
+    Row("/rq/requeue/<queue_name>", "GET", "/rq/requeue/default", _by_kind(303, 403, 403, 405)),
+    Row("/rq/requeue/<queue_name>", "POST", "/rq/requeue/default", RQ_JSON),
+    Row("/rq/queue/<queue_name>/<registry_name>/empty", "POST", "/rq/queue/default/failed/empty",
+        RQ_JSON),
+    Row("/rq/queue/<queue_name>/compact", "POST", "/rq/queue/default/compact", RQ_JSON),
+    Row("/rq/favicon.ico", "GET", "/rq/favicon.ico", RQ_PAGE),
+    Row("/rq/static/<path:filename>", "GET", "/rq/static/css/main.css", RQ_PAGE),
+]
+
+
+def test_every_route_has_a_row(secure_app):
+    routes = {(rule.rule, method) for rule in secure_app.url_map.iter_rules()
+              for method in rule.methods - {"HEAD", "OPTIONS"}}
+    covered = {(row.rule, row.method) for row in ROWS}
+    assert routes - covered == set(), "routes without a row in the authorization matrix"
+    assert covered - routes == set(), "rows for routes that no longer exist"
+
+
+@pytest.fixture(scope="module")
+def people(secure_app):
+    """The three accounts, made once (password hashing is slow on purpose) and removed after;
+    each with a signed-in client and its CSRF token, plus an anonymous client."""
+    with secure_app.app_context():
+        users = {"owner": make_user(), "other": make_user(), "admin": make_user(admin=True)}
+        ids = {name: user.id for name, user in users.items()}
+        clients = {}
+        for name in CALLERS:
+            client = secure_app.test_client()
+            token = csrf_token(client) if name == "anon" else secure_login(client, users[name])
+            clients[name] = (client, token)
+    yield ids, clients
+    with secure_app.app_context():
+        db.session.execute(delete(User).where(User.id.in_(list(ids.values()))))
+        db.session.commit()
+
+
+def _objects(redis, ids: dict) -> dict:
+    """The owner's things, fresh for each cell (the test's transaction rolls them back)."""
+    owner = db.session.get(User, ids["owner"])
+    job = make_job(owner, task="trigger-test", status="finished", params={"message": "m"},
+                   result={"message": "m"})
+    queued = make_job(owner, status="queued")
+    failed = make_job(owner, status="failed", error="boom", attempt=1)
+    file_job = _file_job(owner)
+    project = Project(user_id=owner.id, title="Theirs", topic="Tides", voice="silent", theme={},
+                      script=[{"heading": "One", "narration": "First."}])
+    db.session.add(project)
+    db.session.commit()
+    make_token(owner, "owned")
+    token = owner.tokens[0]
+    for row_job in (job, failed):
+        Job.create(print, id=str(row_job.id), connection=redis, origin="default").save()
+    return {"ids": {"job": job.id, "queued": queued.id, "failed": failed.id,
+                    "file_job": file_job.id, "project": project.id, "token": token.id}}
+
+
+def _file_job(owner):
+    from flask import current_app
+
+    root = Path(current_app.config["MEDIA_ROOT"]).resolve()
+    folder = root / "matrix" / uuid.uuid4().hex
+    folder.mkdir(parents=True)
+    (folder / "video.mp4").write_bytes(b"\x00\x00\x00\x18ftypmp42")
+    result = {"output": str(folder.relative_to(root)), "files": {"video": "video.mp4"}}
+    return make_job(owner, task="assemble-video", status="finished", result=result)
+
+
+@pytest.mark.parametrize("caller", CALLERS)
+@pytest.mark.parametrize("row", ROWS, ids=lambda r: f"{r.method} {r.rule}")
+def test_route_for_caller(secure_app, people, db_session, redis, row: Row, caller: str):
+    ids, clients = people
+    objects = _objects(redis, ids)
+    client, token = clients[caller]
+    if row.own_session:
+        client = secure_app.test_client()
+        token = (csrf_token(client) if caller == "anon"
+                 else secure_login(client, db.session.get(User, ids[caller])))
+    path = row.path.format(**objects["ids"])
+    kwargs = {"headers": {"X-CSRFToken": token}}
+    if row.json:
+        kwargs["json"] = row.body
+    elif row.body is not None:
+        kwargs["data"] = row.body
+    with client.open(path, method=row.method, **kwargs) as response:
+        status = response.status_code
+        body = response.get_data()[:300].decode(errors="replace")
+    expected = row.expect[CALLERS.index(caller)]
+    assert status == expected, f"{row.method} {path} as {caller}: {status} {body}"

@@ -1,0 +1,478 @@
+"""The OpenAPI 3.1 document of /api/v1, built from the code it describes.
+
+Request bodies are the pydantic models' own JSON Schemas (each task's parameters, the project
+input) with what their validators and the configuration add on top (choices, limits), so the
+document follows the code. tests/test_openapi.py checks that every route is in it and fuzzes
+the app against it.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Mapping
+from importlib import metadata
+from typing import Any
+
+from flask import current_app, jsonify, request
+from pydantic import BaseModel
+
+from webapp.api import bp
+from webapp.api.inputs import MAX_PAGE
+from webapp.api.views import MAX_PER_PAGE
+from webapp.jobs.idempotency import HEADER as IDEMPOTENCY_HEADER
+from webapp.jobs.registry import launchable_tasks
+from webapp.models import STATUSES
+from webapp.projects.schemas import NOT_NULL, Limits, ProjectIn
+from webapp.render.files import MIMETYPES
+from webapp.tasks.video import FILES
+from webapp.video.formats import FORMATS
+from webapp.video.themes import FONTS, THEMES
+from webapp.video.voices import VOICES
+
+REF = "#/components/schemas/{model}"
+# What ThemeIn's colour validator accepts (webapp.video.themes.parse_colour).
+COLOUR = r"^#([0-9a-fA-F]{3}|[0-9a-fA-F]{6})$"
+# Text fields are stripped before validation, so blank text counts as empty.
+NOT_BLANK = r"\S"
+
+
+def ref(name: str) -> dict[str, str]:
+    return {"$ref": REF.format(model=name)}
+
+
+def _json(schema: Mapping[str, Any]) -> dict[str, Any]:
+    return {"application/json": {"schema": dict(schema)}}
+
+
+def _response(description: str, schema: Mapping[str, Any] | None = None,
+              headers: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    response: dict[str, Any] = {"description": description}
+    if schema is not None:
+        response["content"] = _json(schema)
+    if headers:
+        response["headers"] = dict(headers)
+    return response
+
+
+def _errors(*statuses: int) -> dict[str, Any]:
+    """References to the shared error responses, by status."""
+    return {str(status): {"$ref": f"#/components/responses/{ERRORS[status][0]}"}
+            for status in statuses}
+
+
+# status: (component name, when it happens)
+ERRORS: dict[int, tuple[str, str]] = {
+    400: ("MalformedJson", "`malformed_json`: the body is not valid JSON."),
+    401: ("Unauthorized", "`unauthorized`: no credentials, or a wrong or revoked token."),
+    403: ("Forbidden", "`forbidden`: only admins may do this."),
+    404: ("NotFound", "`not_found`: no such object, or it is not yours."),
+    409: ("Conflict", "`conflict`: the object's state does not allow this action."),
+    413: ("PayloadTooLarge", "`payload_too_large`: the body is over MAX_REQUEST_BYTES."),
+    415: ("UnsupportedMediaType",
+          "`unsupported_media_type`: a body that is not `application/json`."),
+    416: ("RangeNotSatisfiable", "The `Range` lies outside the file."),
+    422: ("InvalidParameters",
+          "`invalid_parameters`: bad parameters, query arguments or headers; `details` "
+          "names each field."),
+    503: ("QueueUnavailable", "`queue_unavailable`: the job queue (Redis) is unreachable."),
+}
+BODY_ERRORS = (400, 413, 415, 422)
+
+
+def build_document(config: Mapping[str, Any], base: str = "/api/v1") -> dict[str, Any]:
+    """The whole OpenAPI document; `config` supplies the project input limits."""
+    schemas = {**_output_schemas(), **_project_input(Limits.from_config(config))}
+    paths = {
+        "/openapi.json": {"get": {
+            "operationId": "openapi", "summary": "This document.", "security": [],
+            "tags": ["meta"],
+            "responses": {"200": _response("The OpenAPI document.", {"type": "object"})},
+        }},
+        **_task_paths(schemas), **_job_paths(), **_project_paths(),
+        "/audit": {"get": {
+            "operationId": "listAudit", "tags": ["audit"],
+            "summary": "Admins: admin actions on other users' jobs and projects, newest first.",
+            "parameters": [_page(), _per_page(50, 200)],
+            "responses": {"200": _response("A page of audit events.", ref("AuditPage")),
+                          **_errors(401, 403, 422)},
+        }},
+    }
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "Cutroom API",
+            "version": metadata.version("cutroom"),
+            "description": "Start and watch jobs, make video projects and render them. "
+                           "Errors are JSON: `{\"error\": {\"code\", \"message\", \"details\"}}`.",
+        },
+        "servers": [{"url": base}],
+        "security": [{"bearerAuth": []}],
+        "paths": paths,
+        "components": _components(schemas),
+    }
+
+
+def _components(schemas: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "schemas": schemas,
+        "responses": {name: _response(text, ref("Error"), _www_authenticate(status))
+                      for status, (name, text) in ERRORS.items()},
+        "parameters": {
+            "JobId": {"name": "job_id", "in": "path", "required": True,
+                      "schema": {"type": "string", "format": "uuid"}},
+            "ProjectId": {"name": "project_id", "in": "path", "required": True,
+                          "schema": {"type": "integer", "minimum": 0}},
+            "IdempotencyKey": {
+                "name": IDEMPOTENCY_HEADER, "in": "header", "required": False,
+                "description": "The same key from the same user within "
+                               "IDEMPOTENCY_TTL_HOURS answers with the first job.",
+                "schema": {"type": "string", "pattern": "^[!-~]{1,200}$"},
+            },
+        },
+        "headers": {
+            "Location": {"description": "URL of the new object.", "required": True,
+                         "schema": {"type": "string"}},
+            "IdempotentReplayed": {
+                "description": "Present when an earlier request with the same "
+                               f"{IDEMPOTENCY_HEADER} answered.",
+                "schema": {"type": "string", "enum": ["true"]},
+            },
+        },
+        "securitySchemes": {"bearerAuth": {
+            "type": "http", "scheme": "bearer",
+            "description": "An API token: `flask --app wsgi tokens create EMAIL`.",
+        }},
+    }
+
+
+def _www_authenticate(status: int) -> dict[str, Any] | None:
+    if status != 401:
+        return None
+    return {"WWW-Authenticate": {"required": True, "schema": {"type": "string"}}}
+
+
+def _items(item: Mapping[str, Any]) -> dict[str, Any]:
+    return {"type": "object", "required": ["items"], "additionalProperties": False,
+            "properties": {"items": {"type": "array", "items": dict(item)}}}
+
+
+def _page() -> dict[str, Any]:
+    return {"name": "page", "in": "query", "required": False,
+            "schema": {"type": "integer", "minimum": 1, "maximum": MAX_PAGE, "default": 1}}
+
+
+def _per_page(default: int, maximum: int) -> dict[str, Any]:
+    return {"name": "per_page", "in": "query", "required": False,
+            "schema": {"type": "integer", "minimum": 1, "maximum": maximum, "default": default}}
+
+
+def _task_paths(schemas: dict[str, Any]) -> dict[str, Any]:
+    """GET /tasks, and one POST per launchable task, its body that task's parameter model."""
+    paths: dict[str, Any] = {"/tasks": {"get": {
+        "operationId": "listTasks", "summary": "Every task with its parameter schema.",
+        "tags": ["tasks"],
+        "responses": {"200": _response("The tasks.", _items(ref("Task"))), **_errors(401)},
+    }}}
+    for task in launchable_tasks():
+        for name, schema in _model_schemas(task.params).items():
+            if schemas.setdefault(name, schema) != schema:
+                raise ValueError(f"Two different parameter models are called {name}")
+        paths[f"/tasks/{task.name}"] = {"post": _submit_operation(task, task.params.__name__)}
+    return paths
+
+
+def _submit_operation(task, model: str) -> dict[str, Any]:
+    return {
+        "operationId": "submit" + "".join(p.title() for p in task.name.split("-")),
+        "tags": ["tasks"],
+        "summary": f"Start a {task.title} job.",
+        "description": task.description,
+        "parameters": [
+            {"name": "project_id", "in": "query", "required": False,
+             "description": "One of your projects, to file the job under.",
+             "schema": {"type": "integer", "minimum": 1}},
+            {"$ref": "#/components/parameters/IdempotencyKey"},
+        ],
+        "requestBody": {"required": False, "description": "The parameters; an empty body "
+                        "means the defaults.", "content": _json(ref(model))},
+        "responses": {
+            "202": _response("The job, queued.", ref("Job"), _job_created_headers()),
+            **_errors(401, *BODY_ERRORS, 503),
+        },
+    }
+
+
+def _job_created_headers() -> dict[str, Any]:
+    return {"Location": {"$ref": "#/components/headers/Location"},
+            "Idempotent-Replayed": {"$ref": "#/components/headers/IdempotentReplayed"}}
+
+
+def _job_paths() -> dict[str, Any]:
+    job_id = {"$ref": "#/components/parameters/JobId"}
+    job = ref("Job")
+    return {
+        "/jobs": {"get": {
+            "operationId": "listJobs", "tags": ["jobs"],
+            "summary": "Your jobs (everyone's for admins), newest first.",
+            "parameters": [
+                {"name": "status", "in": "query", "required": False,
+                 "schema": {"type": "string", "enum": [s.value for s in STATUSES]}},
+                {"name": "task", "in": "query", "required": False,
+                 "schema": {"type": "string"}},
+                _page(), _per_page(20, MAX_PER_PAGE),
+            ],
+            "responses": {"200": _response("A page of jobs.", ref("JobPage")),
+                          **_errors(401, 422)},
+        }},
+        "/jobs/{job_id}": {
+            "parameters": [job_id],
+            "get": {"operationId": "getJob", "tags": ["jobs"], "summary": "One job.",
+                    "responses": {"200": _response("The job.", job), **_errors(401, 404)}},
+            "delete": {"operationId": "deleteJob", "tags": ["jobs"],
+                       "summary": "Delete a finished, failed, stopped or canceled job.",
+                       "responses": {"204": _response("Deleted."),
+                                     **_errors(401, 404, 409, 503)}},
+        },
+        "/jobs/{job_id}/cancel": {"post": {
+            "operationId": "cancelJob", "tags": ["jobs"], "parameters": [job_id],
+            "summary": "Cancel a waiting job, or ask a running one to stop.",
+            "responses": {"200": _response("Canceled.", job),
+                          "202": _response("Asked to stop (`cancel_requested`).", job),
+                          **_errors(401, 404, 409, 503)},
+        }},
+        "/jobs/{job_id}/retry": {"post": {
+            "operationId": "retryJob", "tags": ["jobs"], "parameters": [job_id],
+            "summary": "Run a failed, stopped or canceled job again, under the same id.",
+            "responses": {"202": _response("The job, queued again.", job),
+                          **_errors(401, 404, 409, 503)},
+        }},
+        "/jobs/{job_id}/files/{name}": {"get": _file_operation(job_id)},
+    }
+
+
+def _file_operation(job_id: Mapping[str, Any]) -> dict[str, Any]:
+    binary = {mimetype: {} for mimetype in MIMETYPES.values()}
+    return {
+        "operationId": "getJobFile", "tags": ["jobs"],
+        "summary": "A file of a finished render: the video, subtitles or thumbnail.",
+        "parameters": [
+            job_id,
+            {"name": "name", "in": "path", "required": True,
+             "schema": {"type": "string", "enum": list(FILES)}},
+            {"name": "download", "in": "query", "required": False,
+             "description": "`1` to save it as an attachment.",
+             "schema": {"type": "string", "enum": ["1"]}},
+            {"name": "Range", "in": "header", "required": False,
+             "schema": {"type": "string", "examples": ["bytes=0-1023"]}},
+        ],
+        "responses": {
+            "200": {"description": "The file.", "content": binary},
+            "206": {"description": "Part of the file.", "content": binary, "headers": {
+                "Content-Range": {"required": True, "schema": {"type": "string"}}}},
+            "304": {"description": "Not modified (`If-None-Match`, `If-Modified-Since`)."},
+            **_errors(401, 404, 416),
+        },
+    }
+
+
+def _project_paths() -> dict[str, Any]:
+    project_id = {"$ref": "#/components/parameters/ProjectId"}
+    project = ref("Project")
+    return {
+        "/projects": {
+            "get": {"operationId": "listProjects", "tags": ["projects"],
+                    "summary": "Your projects (everyone's for admins), newest first.",
+                    "parameters": [_page(), _per_page(20, MAX_PER_PAGE)],
+                    "responses": {"200": _response("A page of projects.", ref("ProjectPage")),
+                                  **_errors(401, 422)}},
+            "post": {"operationId": "createProject", "tags": ["projects"],
+                     "summary": "Create a project: a title, and a topic or a script.",
+                     "requestBody": {"required": True, "content": _json(ref("ProjectCreate"))},
+                     "responses": {
+                         "201": _response("The project.", project, {
+                             "Location": {"$ref": "#/components/headers/Location"}}),
+                         **_errors(401, *BODY_ERRORS)}},
+        },
+        "/projects/{project_id}": {
+            "parameters": [project_id],
+            "get": {"operationId": "getProject", "tags": ["projects"],
+                    "summary": "One project, with its latest renders and video.",
+                    "responses": {"200": _response("The project.", project),
+                                  **_errors(401, 404)}},
+            "patch": {"operationId": "updateProject", "tags": ["projects"],
+                      "summary": "Change the fields sent; `script: null` clears the script.",
+                      "requestBody": {"required": False, "content": _json(ref("ProjectIn"))},
+                      "responses": {"200": _response("The project.", project),
+                                    **_errors(401, 404, *BODY_ERRORS)}},
+            "delete": {"operationId": "deleteProject", "tags": ["projects"],
+                       "summary": "Delete a project, its jobs and files (stops its renders).",
+                       "responses": {"204": _response("Deleted."),
+                                     **_errors(401, 404, 503)}},
+        },
+        "/projects/{project_id}/render": {"post": {
+            "operationId": "renderProject", "tags": ["projects"], "parameters": [
+                project_id, {"$ref": "#/components/parameters/IdempotencyKey"}],
+            "summary": "Start a render: one job per stage.",
+            "responses": {
+                "202": _response("The render and its stage jobs.", ref("Render"),
+                                 _job_created_headers()),
+                **_errors(401, 404, 409, 422, 503)},
+        }},
+    }
+
+
+def _model_schemas(model: type[BaseModel]) -> dict[str, Any]:
+    """A model's JSON Schema and its sub-models', by name, referring to each other."""
+    schema = model.model_json_schema(ref_template=REF)
+    defs = schema.pop("$defs", {})
+    return {**defs, model.__name__: schema}
+
+
+def _variant(prop: dict[str, Any]) -> dict[str, Any]:
+    """The non-null alternative of an `X | None` property (the property itself otherwise)."""
+    for option in prop.get("anyOf", ()):
+        if option != {"type": "null"}:
+            return option
+    return prop
+
+
+def _not_null(prop: dict[str, Any]) -> dict[str, Any]:
+    """An `X | None = None` property that may be left out but never sent as null."""
+    kept = {k: v for k, v in prop.items() if k in ("title", "description")}
+    return {**copy.deepcopy(_variant(prop)), **kept}
+
+
+def _project_input(limits: Limits) -> dict[str, Any]:
+    """ProjectIn and its parts, with what its validators and the configuration add."""
+    schemas = _model_schemas(ProjectIn)
+    props = schemas["ProjectIn"]["properties"]
+    for name in NOT_NULL:
+        props[name] = _not_null(props[name])
+    props["title"]["pattern"] = NOT_BLANK
+    props["format"]["enum"] = list(FORMATS)
+    props["voice"]["enum"] = list(VOICES)
+    _variant(props["script"]).update(
+        minItems=1, maxItems=limits.scenes,
+        description=f"At most {limits.script_chars} characters in all.")
+    scene = schemas["SceneIn"]["properties"]
+    scene["heading"].update(maxLength=limits.heading_chars, pattern=NOT_BLANK)
+    scene["narration"].update(maxLength=limits.scene_chars, pattern=NOT_BLANK)
+    theme = schemas["ThemeIn"]["properties"]
+    theme["preset"]["enum"] = list(THEMES)
+    _variant(theme["font"])["enum"] = list(FONTS)
+    for name in ("background", "background_end", "text", "accent"):
+        _variant(theme[name])["pattern"] = COLOUR
+    schemas["ProjectCreate"] = {
+        "description": "A new project needs a title, and a topic or a script.",
+        "allOf": [ref("ProjectIn")],
+        "required": ["title"],
+        "anyOf": [
+            {"required": ["topic"], "properties": {"topic": {"type": "string",
+                                                             "pattern": NOT_BLANK}}},
+            {"required": ["script"], "properties": {"script": {"type": "array"}}},
+        ],
+    }
+    return schemas
+
+
+def _nullable(schema: Mapping[str, Any]) -> dict[str, Any]:
+    return {"anyOf": [dict(schema), {"type": "null"}]}
+
+
+def _object(properties: Mapping[str, Any], optional: tuple[str, ...] = ()) -> dict[str, Any]:
+    """A closed object whose properties are all required but `optional`."""
+    return {"type": "object", "additionalProperties": False,
+            "required": [name for name in properties if name not in optional],
+            "properties": dict(properties)}
+
+
+TEXT, INTEGER = {"type": "string"}, {"type": "integer"}
+TIME = {"type": "string", "format": "date-time"}
+UUID = {"type": "string", "format": "uuid"}
+LINKS = {"type": "object", "additionalProperties": {"type": "string"}}
+
+
+def _output_schemas() -> dict[str, Any]:
+    """The shapes of responses (webapp/api/serialize.py, the list views, errors)."""
+    return {**_job_schemas(), **_project_schemas()}
+
+
+def _job_schemas() -> dict[str, Any]:
+    status = {"type": "string", "enum": [s.value for s in STATUSES]}
+    return {
+        "Error": _object({"error": _object({
+            "code": TEXT, "message": TEXT,
+            "details": {"type": "array", "items": ref("FieldError")},
+        }, optional=("details",))}),
+        "FieldError": _object({"field": TEXT, "message": TEXT}),
+        "Task": _object({
+            "name": TEXT, "title": TEXT, "description": TEXT, "queue": TEXT,
+            "timeout": INTEGER, "max_attempts": INTEGER,
+            "parameters": {"type": "object", "description": "JSON Schema of the parameters."},
+            "links": LINKS,
+        }),
+        "Job": _object({
+            "id": UUID, "task": TEXT, "title": TEXT,
+            "status": status, "progress": {"type": "integer", "minimum": 0, "maximum": 100},
+            "stage": _nullable(TEXT), "params": {"type": "object"},
+            "result": {"description": "What the task returned: any JSON, or null."},
+            "error": _nullable(TEXT), "error_code": _nullable(TEXT),
+            "traceback": _nullable(TEXT), "attempt": {"type": "integer", "minimum": 0},
+            "max_attempts": _nullable(INTEGER), "project_id": _nullable(INTEGER),
+            "user_id": INTEGER, "worker_name": _nullable(TEXT),
+            "cancel_requested": {"type": "boolean"}, "created_at": TIME,
+            "enqueued_at": _nullable(TIME), "started_at": _nullable(TIME),
+            "ended_at": _nullable(TIME), "heartbeat_at": _nullable(TIME), "links": LINKS,
+        }),
+        "JobPage": _object({
+            "items": {"type": "array", "items": ref("Job")}, "page": INTEGER,
+            "per_page": INTEGER, "total": INTEGER, "pages": INTEGER,
+            "next": _nullable(TEXT), "prev": _nullable(TEXT),
+        }),
+        "Render": _object({
+            "pipeline_id": UUID, "status": status,
+            "message": _nullable(TEXT), "stages": {"type": "array", "items": ref("Job")},
+            "files": LINKS,
+        }),
+    }
+
+
+def _project_schemas() -> dict[str, Any]:
+    return {
+        "Video": _object({
+            "job_id": UUID, "files": LINKS,
+            "duration": _nullable({"type": "number"}), "width": _nullable(INTEGER),
+            "height": _nullable(INTEGER), "size": _nullable(INTEGER),
+        }),
+        "Project": _object({
+            "id": INTEGER, "title": TEXT, "topic": _nullable(TEXT), "outline": _nullable(TEXT),
+            "script": _nullable({"type": "array", "items": _object({
+                "heading": TEXT, "narration": TEXT})}),
+            "format": TEXT, "voice": TEXT,
+            "theme": {"type": "object", "additionalProperties": {"type": "string"}},
+            "music_level": INTEGER, "burn_subtitles": {"type": "boolean"}, "user_id": INTEGER,
+            "created_at": TIME, "updated_at": TIME, "links": LINKS,
+            "renders": {"type": "array", "items": ref("Render"),
+                        "description": "Only on a single project."},
+            "video": {**_nullable(ref("Video")), "description": "Only on a single project."},
+        }, optional=("renders", "video")),
+        "ProjectPage": _object({
+            "items": {"type": "array", "items": ref("Project")}, "page": INTEGER,
+            "per_page": INTEGER, "total": INTEGER,
+        }),
+        "AuditEvent": _object({
+            "id": INTEGER, "at": TIME, "actor_id": _nullable(INTEGER), "actor_email": TEXT,
+            "action": TEXT, "target_type": TEXT, "target_id": TEXT,
+            "owner_id": _nullable(INTEGER), "detail": {"type": "object"},
+        }),
+        "AuditPage": _object({
+            "items": {"type": "array", "items": ref("AuditEvent")}, "page": INTEGER,
+            "per_page": INTEGER, "total": INTEGER,
+        }),
+    }
+
+
+@bp.get("/openapi.json")
+def openapi_document():
+    """This API's OpenAPI document (served without authentication)."""
+    return jsonify(build_document(current_app.config, request.script_root + bp.url_prefix))

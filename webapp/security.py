@@ -1,0 +1,111 @@
+"""Protections for browsers: CSRF tokens, sign-in throttling, cookies, security headers.
+
+- CSRF: every state-changing request checks a token (a hidden form field, or the X-CSRFToken
+  header that htmx sends from <body hx-headers>), except API calls that authenticate with a
+  bearer token: no cookie rides along with those, so there is nothing to forge.
+- Throttling: Flask-Limiter with Redis storage, so limits hold across web processes.
+- Cookies: HttpOnly, SameSite=Lax, and Secure whenever the request came over HTTPS.
+- Headers: a Content-Security-Policy without inline script, nosniff, a referrer policy,
+  frame denial, and HSTS over HTTPS.
+"""
+
+from __future__ import annotations
+
+from flask import Flask, Request, Response, current_app, render_template, request
+from flask.sessions import SecureCookieSessionInterface
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
+from flask_wtf.csrf import CSRFError
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from webapp.api.errors import API_PREFIX, error_response, wants_json
+from webapp.auth.views import throttle_sign_in
+from webapp.extensions import csrf
+
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
+CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+       "media-src 'self'; font-src 'self'; connect-src 'self'; object-src 'none'; "
+       "base-uri 'self'; form-action 'self'; frame-ancestors 'none'")
+# rq-dashboard (admins only) ships inline scripts and templates compiled with new Function.
+RQ_DASHBOARD_CSP = CSP.replace("script-src 'self'",
+                               "script-src 'self' 'unsafe-inline' 'unsafe-eval'").replace(
+    "style-src 'self'", "style-src 'self' 'unsafe-inline'")
+HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+    "X-Frame-Options": "DENY",
+    "Cross-Origin-Opener-Policy": "same-origin",
+    "Permissions-Policy": "camera=(), microphone=(), geolocation=()",
+}
+
+
+class HttpsAwareSessionInterface(SecureCookieSessionInterface):
+    """Marks the session cookie Secure whenever the request itself came over HTTPS."""
+
+    def get_cookie_secure(self, app: Flask) -> bool:
+        return bool(app.config["SESSION_COOKIE_SECURE"] or request.is_secure)
+
+
+def _limits_uri(redis_url: str) -> str:
+    """The `limits` library spells a unix-socket Redis redis+unix://."""
+    if redis_url.startswith("unix://"):
+        return "redis+unix://" + redis_url[len("unix://"):]
+    return redis_url
+
+
+def is_bearer_api_call(req: Request) -> bool:
+    return req.path.startswith(API_PREFIX) and req.headers.get(
+        "Authorization", "").lower().startswith("bearer ")
+
+
+def init_app(app: Flask) -> None:
+    """Install CSRF checks, the limiter, the cookie policy and the headers."""
+    csrf.init_app(app)
+    app.config.setdefault("RATELIMIT_STORAGE_URI", _limits_uri(app.config["REDIS_URL"]))
+    # One limiter per app: a Limiter keeps one storage, so a shared one would follow
+    # whichever app was made last.
+    limiter = Limiter(key_func=get_remote_address, app=app)
+    throttle_sign_in(app, limiter)
+    app.session_interface = HttpsAwareSessionInterface()
+    if app.config["TRUSTED_PROXIES"]:
+        hops = app.config["TRUSTED_PROXIES"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
+    app.before_request(check_csrf)
+    app.after_request(_add_headers)
+    app.register_error_handler(CSRFError, _csrf_failed)
+    app.register_error_handler(429, _too_many)
+
+
+def check_csrf() -> None:
+    """Abort with 400 unless this state-changing request carries a valid CSRF token."""
+    if (not current_app.config["WTF_CSRF_ENABLED"] or request.method in SAFE_METHODS
+            or is_bearer_api_call(request)):
+        return
+    csrf.protect()
+
+
+def _csrf_failed(exc: CSRFError):
+    message = ("The security token of this request is missing or stale; reload the page and "
+               "try again.")
+    if wants_json() or request.path.startswith(API_PREFIX):
+        return error_response(400, message, "csrf_failed")
+    return render_template("errors/csrf.html", message=message), 400
+
+
+def _too_many(exc):
+    message = "Too many attempts. Wait a few minutes, then try again."
+    if wants_json() or request.path.startswith(API_PREFIX):
+        return error_response(429, message, "too_many_requests")
+    # Flask-Limiter adds Retry-After and the X-RateLimit-* headers to this response.
+    return render_template("errors/too_many.html", message=message), 429
+
+
+def _add_headers(response: Response) -> Response:
+    for name, value in HEADERS.items():
+        response.headers.setdefault(name, value)
+    rq_page = request.blueprint == "rq_dashboard"
+    response.headers.setdefault("Content-Security-Policy", RQ_DASHBOARD_CSP if rq_page else CSP)
+    if request.is_secure:
+        response.headers.setdefault("Strict-Transport-Security",
+                                    "max-age=63072000; includeSubDomains")
+    return response
