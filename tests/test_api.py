@@ -228,11 +228,11 @@ def test_project_id_argument_takes_ascii_digits_of_a_real_id(client, auth, raw):
     assert error["details"][0]["field"] == "project_id"
 
 
-def test_deeply_nested_json_is_400(client, auth, user):
+def test_deeply_nested_json_is_422(client, auth, user):
     """Python's JSON parser gives up on deep nesting with a RecursionError (was a 500)."""
     response = client.post("/api/v1/tasks/trigger-test", data="[" * 100_000, headers=auth,
                            content_type="application/json")
-    _error(response, 400, "malformed_json")
+    assert _error(response, 422)["details"][0]["field"] == "(body)"
     assert BackgroundJob.query.filter_by(user_id=user.id).count() == 0
 
 
@@ -258,3 +258,16 @@ def test_a_wrong_method_is_405_with_allow(client, auth):
     response = client.put("/api/v1/jobs", headers=auth)
     _error(response, 405, "method_not_allowed")
     assert set(response.headers["Allow"].replace(" ", "").split(",")) >= {"GET"}
+
+
+def test_json_nested_past_the_limit_is_422(client, auth):
+    deep = {"message": "x"}
+    for _ in range(25):
+        deep = {"a": deep}
+    response = client.post("/api/v1/tasks/trigger-test", json=deep, headers=auth)
+    error = _error(response, 422)
+    assert error["details"][0]["field"] == "(body)" and "20 levels" in error["message"]
+    very_deep = "[" * 5000 + "]" * 5000
+    response = client.post("/api/v1/tasks/trigger-test", data=very_deep,
+                           content_type="application/json", headers=auth)
+    assert _error(response, 422)["details"][0]["field"] == "(body)"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from flask import request
+from flask import current_app, request
 from werkzeug.exceptions import BadRequest
 
 from webapp.api.auth import api_user
@@ -24,11 +24,35 @@ def json_body() -> Any:
     if not request.is_json:
         raise ApiError(415, "Send the parameters as JSON with 'Content-Type: application/json'.")
     try:
-        return request.get_json()
+        body = request.get_json()
     except BadRequest:
         raise ApiError(400, "The request body is not valid JSON.", "malformed_json") from None
     except RecursionError:
-        raise ApiError(400, "The request body is nested too deeply.", "malformed_json") from None
+        body = None  # deeper than the parser goes: certainly deeper than the limit
+    else:
+        limit = current_app.config["MAX_JSON_DEPTH"]
+        if json_depth(body, limit) <= limit:
+            return body
+    limit = current_app.config["MAX_JSON_DEPTH"]
+    message = f"The JSON body is nested more than {limit} levels deep."
+    raise ApiError(422, message, details=[{"field": "(body)", "message": message}])
+
+
+def json_depth(value: Any, stop: int) -> int:
+    """How deeply lists and objects nest in `value` (a bare value is 0); counts to stop + 1."""
+    depth, level = 0, [value]
+    while level and depth <= stop:
+        children = []
+        for item in level:
+            if isinstance(item, dict):
+                children.extend(item.values())
+            elif isinstance(item, list):
+                children.extend(item)
+        if not children and not any(isinstance(i, dict | list) for i in level):
+            break
+        depth += 1
+        level = children
+    return depth
 
 
 def job_or_404(job_id: uuid.UUID) -> BackgroundJob:

@@ -30,13 +30,17 @@ def normalize_email(email: str) -> str:
 
 def find_user(email: str) -> User | None:
     """The user with this email (case-insensitive), or None."""
-    return db.session.scalar(select(User).where(User.email == normalize_email(email)))
+    email = normalize_email(email)
+    if "\x00" in email:  # PostgreSQL cannot even compare such a string: no one has it
+        return None
+    return db.session.scalar(select(User).where(User.email == email))
 
 
 def create_user(email: str, password: str, is_admin: bool = False) -> User:
     """Create an account; flushes, the caller commits."""
     email = normalize_email(email)
-    if "@" not in email or len(email) > 254 or email.startswith("@") or email.endswith("@"):
+    if ("@" not in email or len(email) > 254 or email.startswith("@") or email.endswith("@")
+            or any(ord(c) < 33 for c in email)):
         raise AccountError(f"{email!r} is not an email address.")
     if len(password) < MIN_PASSWORD_LENGTH:
         raise AccountError(f"The password must have at least {MIN_PASSWORD_LENGTH} characters.")
@@ -66,6 +70,8 @@ def create_token(user: User, name: str) -> tuple[ApiToken, str]:
     name = name.strip()
     if not name or len(name) > 100:
         raise AccountError("A token name must have 1 to 100 characters.")
+    if any(ord(c) < 32 for c in name):
+        raise AccountError("A token name must not contain control characters.")
     secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
     token = ApiToken(user_id=user.id, name=name, token_hash=_digest(secret), prefix=secret[:12])
     db.session.add(token)
