@@ -23,7 +23,7 @@ from redis import Redis
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
-from tests.support import WorkerProcess, child_env
+from tests.support import WorkerProcess, child_env, make_token, make_user
 from webapp import create_app
 from webapp.devservices import ensure_database, start_postgres, start_redis
 from webapp.extensions import db
@@ -196,3 +196,15 @@ def worker(app, redis, live_db) -> Iterator[WorkerProcess]:
         yield process
     finally:
         process.stop()
+
+
+@pytest.fixture
+def user(db_session):
+    """A signed-up account, inside the test's transaction."""
+    return make_user()
+
+
+@pytest.fixture
+def auth(user):
+    """Bearer-token headers for `user`."""
+    return {"Authorization": f"Bearer {make_token(user)}"}

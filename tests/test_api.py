@@ -13,16 +13,6 @@ from webapp.extensions import db
 from webapp.models import ApiToken, BackgroundJob
 
 
-@pytest.fixture
-def user(db_session):
-    return make_user()
-
-
-@pytest.fixture
-def auth(user):
-    return {"Authorization": f"Bearer {make_token(user)}"}
-
-
 def _error(response, status, code=None):
     assert response.status_code == status, response.get_data(as_text=True)
     body = response.get_json()

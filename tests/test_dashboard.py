@@ -13,11 +13,6 @@ HX = {"HX-Request": "true"}
 
 
 @pytest.fixture
-def user(db_session):
-    return make_user()
-
-
-@pytest.fixture
 def signed_in(client, user):
     login(client, user)
     return client

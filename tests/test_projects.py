@@ -12,16 +12,6 @@ SCRIPT = [{"heading": "Why tides happen", "narration": "The moon pulls on the se
           {"heading": "Spring tides", "narration": "Sun and moon line up. Tides grow."}]
 
 
-@pytest.fixture
-def user(db_session):
-    return make_user()
-
-
-@pytest.fixture
-def auth(user):
-    return {"Authorization": f"Bearer {make_token(user)}"}
-
-
 def _create(client, auth, **fields):
     body = {"title": "Tides", "script": SCRIPT, "voice": "silent", **fields}
     response = client.post("/api/v1/projects", json=body, headers=auth)

@@ -16,16 +16,6 @@ SCRIPT = [{"heading": "One", "narration": "First scene."}]
 
 
 @pytest.fixture
-def user(db_session):
-    return make_user()
-
-
-@pytest.fixture
-def auth(user):
-    return {"Authorization": f"Bearer {make_token(user)}"}
-
-
-@pytest.fixture
 def eager(app, monkeypatch):
     monkeypatch.setitem(app.config, "RECOVER_AFTER", 0.0)
 

@@ -26,11 +26,6 @@ def browser(secure_app, db_session):
     return secure_app.test_client()
 
 
-@pytest.fixture
-def user(db_session):
-    return make_user()
-
-
 def test_a_form_post_without_the_token_is_rejected(browser, user):
     token = secure_login(browser, user)
     refused = browser.post("/jobs", data={"task": "countdown", "steps": "2"})

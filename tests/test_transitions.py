@@ -7,14 +7,9 @@ from rq import Retry
 from rq.job import Job
 from rq.timeouts import JobTimeoutException
 
-from tests.support import job_row, make_job, make_user
+from tests.support import job_row, make_job
 from webapp.jobs import callbacks, transitions
 from webapp.jobs.connection import get_redis
-
-
-@pytest.fixture
-def user(db_session):
-    return make_user()
 
 
 def test_start_counts_attempts_and_records_the_worker(user):

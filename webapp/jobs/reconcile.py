@@ -113,6 +113,18 @@ class Pass:
         depends_on = previous.rq_id if previous and previous.status != "finished" else None
         return push_to_rq(row, task, depends_on).get_status(refresh=False)
 
+    def _settle(self, row: BackgroundJob, status: JobStatus | None, transition, kind: str,
+                detail: str) -> None:
+        """Record a row put back in RQ with `status` (None: canceled, as its previous step
+        ended badly)."""
+        if status is None:
+            self.repaired(f"{kind}_canceled", row.id, "its previous step ended badly")
+            return
+        transition(row.id, status.value)
+        db.session.commit()
+        self.repaired(f"{kind}_{'enqueued' if kind == 'created' else 'requeued'}", row.id,
+                      f"{detail}; now {status.value}")
+
     def enqueue_created(self) -> None:
         for row in self.rows(BackgroundJob.status == transitions.CREATED,
                              BackgroundJob.created_at < self.ago(self.config["RECOVER_AFTER"]),
@@ -125,12 +137,7 @@ class Pass:
                 continue
             existing = rqstate.fetch(self.redis, row.rq_id)
             status = existing.get_status() if existing else self._push(row, task)
-            if status is None:
-                self.repaired("created_canceled", row.id, "its previous step ended badly")
-                continue
-            transitions.mark_queued(row.id, status.value)
-            db.session.commit()
-            self.repaired("created_enqueued", row.id, f"left created; now {status.value}")
+            self._settle(row, status, transitions.mark_queued, "created", "left created")
 
     def settle_stop_requests(self) -> None:
         timeout = self.config["CANCEL_CONFIRM_TIMEOUT"]
@@ -211,13 +218,8 @@ class Pass:
                             "safe to run twice, so it was not re-enqueued.", "lost")
             self.repaired("lost_failed", row.id, f"was {row.status}")
             return
-        status = self._push(row, task)
-        if status is None:
-            self.repaired("lost_canceled", row.id, "its previous step ended badly")
-            return
-        transitions.mark_requeued(row.id, status.value)
-        db.session.commit()
-        self.repaired("lost_requeued", row.id, f"was {row.status}; now {status.value}")
+        self._settle(row, self._push(row, task), transitions.mark_requeued, "lost",
+                     f"was {row.status}")
 
     def prune(self) -> None:
         """Delete old final rows that belong to no project (project renders stay)."""

@@ -148,12 +148,7 @@ def retry(job: BackgroundJob) -> BackgroundJob:
     if job.pipeline_id is not None:
         raise JobConflict("This job is one stage of a render: render the project again "
                           "(unchanged stages are reused).")
-    try:
-        Job.fetch(job.rq_id, connection=get_redis()).delete()
-    except NoSuchJobError:
-        pass
-    except RedisError as exc:
-        raise QueueUnavailable("The job queue is unreachable; the job was not retried.") from exc
+    _forget_in_rq(job, "retried")
     if not transitions.reset_for_retry(job.id):
         db.session.rollback()
         raise JobConflict("The job changed state; reload and try again.")
@@ -168,11 +163,17 @@ def delete(job: BackgroundJob) -> None:
         raise JobConflict(f"A {job.status} job cannot be deleted; cancel it first.")
     if job.pipeline_id is not None:
         raise JobConflict("This job is one stage of a render; delete the project instead.")
+    _forget_in_rq(job, "deleted")
+    db.session.delete(job)
+    db.session.commit()
+
+
+def _forget_in_rq(job: BackgroundJob, action: str) -> None:
+    """Delete the job's RQ record (and its registry entries), if Redis still has one."""
     try:
         Job.fetch(job.rq_id, connection=get_redis()).delete()
     except NoSuchJobError:
         pass
     except RedisError as exc:
-        raise QueueUnavailable("The job queue is unreachable; the job was not deleted.") from exc
-    db.session.delete(job)
-    db.session.commit()
+        raise QueueUnavailable(f"The job queue is unreachable; the job was not {action}.") \
+            from exc

@@ -44,6 +44,12 @@ def output_dir(project_id: int, kind: str, digest: str) -> Path:
     return project_dir(project_id) / kind / digest
 
 
+def locate(project_id: int, kind: str, inputs: Any) -> tuple[Path, dict[str, Any] | None]:
+    """Where the output for these inputs lives, and its manifest if it is already built."""
+    folder = output_dir(project_id, kind, input_hash(inputs))
+    return folder, read_manifest(folder)
+
+
 def read_manifest(folder: Path) -> dict[str, Any] | None:
     """The folder's manifest, or None when the folder is missing or incomplete."""
     try:

@@ -124,10 +124,10 @@ def narrate(project_id: int) -> dict:
     scenes = _script(project)
     settings = provider_settings()
     sentences = [split_sentences(s.narration) or [s.narration] for s in scenes]
-    digest = storage.input_hash({"v": NARRATION_VERSION, "voice": project.voice, "fps": FPS,
-                                 "model": settings.piper_model, "sentences": sentences})
-    folder = storage.output_dir(project.id, "narration", digest)
-    if (manifest := storage.read_manifest(folder)) is not None:
+    folder, manifest = storage.locate(project.id, "narration", {
+        "v": NARRATION_VERSION, "voice": project.voice, "fps": FPS,
+        "model": settings.piper_model, "sentences": sentences})
+    if manifest is not None:
         return _reused("narration", folder, manifest)
     try:
         synth = get_synthesizer(project.voice, settings)
@@ -145,7 +145,7 @@ def narrate(project_id: int) -> dict:
         clips.append(scene_clips)
     narration = build_narration(clips, FPS)
     summary = {"duration": narration.audio.duration, "scenes": len(scenes), "voice": project.voice}
-    with storage.building(project.id, "narration", digest) as temp:
+    with storage.building(project.id, "narration", folder.name) as temp:
         write_wav(temp / "narration.wav", narration.audio)
         storage.write_json(temp / storage.MANIFEST, {
             "summary": summary, "scene_durations": narration.scene_durations,
@@ -166,14 +166,13 @@ def render_scenes(project_id: int) -> dict:
     project = _project(project_id)
     scenes = _script(project)
     fmt, theme = FORMATS[project.format], _theme(project)
-    digest = storage.input_hash({"v": FRAMES_VERSION, "title": project.title,
-                                 "headings": [s.heading for s in scenes],
-                                 "format": fmt.key, "theme": asdict(theme)})
-    folder = storage.output_dir(project.id, "frames", digest)
-    if (manifest := storage.read_manifest(folder)) is not None:
+    folder, manifest = storage.locate(project.id, "frames", {
+        "v": FRAMES_VERSION, "title": project.title, "headings": [s.heading for s in scenes],
+        "format": fmt.key, "theme": asdict(theme)})
+    if manifest is not None:
         return _reused("scene", folder, manifest)
     names = []
-    with storage.building(project.id, "frames", digest) as temp:
+    with storage.building(project.id, "frames", folder.name) as temp:
         for index, scene in enumerate(scenes, 1):
             image = frames.render_scene(scene, index=index, total=len(scenes),
                                         title=project.title, fmt=fmt, theme=theme)
@@ -205,14 +204,13 @@ def assemble_video(project_id: int) -> dict:
     if len(narration["scene_durations"]) != len(stills["frames"]):
         raise StageError("The script changed while rendering; render again.")
     fmt = FORMATS[project.format]
-    digest = storage.input_hash({"v": VIDEO_VERSION, "narration": narration_dir.name,
-                                 "frames": frames_dir.name, "music": project.music_level,
-                                 "burn": project.burn_subtitles, "format": fmt.key,
-                                 "font": _theme(project).font})
-    folder = storage.output_dir(project.id, "video", digest)
-    if (manifest := storage.read_manifest(folder)) is not None:
+    folder, manifest = storage.locate(project.id, "video", {
+        "v": VIDEO_VERSION, "narration": narration_dir.name, "frames": frames_dir.name,
+        "music": project.music_level, "burn": project.burn_subtitles, "format": fmt.key,
+        "font": _theme(project).font})
+    if manifest is not None:
         return {**_reused("video", folder, manifest), "files": manifest["files"]}
-    with storage.building(project.id, "video", digest) as temp:
+    with storage.building(project.id, "video", folder.name) as temp:
         summary = _assemble(project, fmt, temp, narration_dir, narration, frames_dir, stills)
     return {"output": storage.relative(folder), "reused": False, **summary,
             "files": dict(FILES)}
