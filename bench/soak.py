@@ -108,13 +108,16 @@ def report(app, redis, wall: float, restarts: int) -> None:
     with app.app_context():
         reconcile.run_pass()  # apply anything still queued
         rows = db.session.execute(select(BackgroundJob.id, BackgroundJob.status,
-                                         BackgroundJob.error_code)).all()
+                                         BackgroundJob.error_code, BackgroundJob.attempt,
+                                         BackgroundJob.params)).all()
         completions = {k.decode(): int(v) for k, v in
                        redis.hgetall(soak_tasks.COMPLETIONS).items()}
         statuses = Counter(r.status for r in rows)
         failed = Counter(r.error_code for r in rows if r.status == "failed")
         twice = sum(1 for r in rows if r.status == "finished" and completions.get(str(r.id), 0) > 1)
         never = sum(1 for r in rows if r.status == "finished" and str(r.id) not in completions)
+        killed = [r for r in rows if r.params.get("die")]
+        killed_ok = sum(1 for r in killed if r.status == "finished" and r.attempt == 2)
         disagree = doctor.check_rows(redis)
         repairs = reconcile.counters()
     print(f"jobs submitted:                {len(rows)}")
@@ -123,6 +126,7 @@ def report(app, redis, wall: float, restarts: int) -> None:
     print(f"lost (must be 0):              {failed.get('lost', 0)}")
     print(f"run twice (must be 0):         {twice}")
     print(f"finished without running:      {never}")
+    print(f"horses SIGKILLed, then retried and finished: {killed_ok} of {len(killed)}")
     unfinished = sum(1 for r in rows if r.status not in FINAL_STATUSES)
     print(f"rows not final (must be 0):    {unfinished}")
     print(f"rows disagreeing with RQ (0):  {len(disagree)}")
