@@ -54,6 +54,7 @@ ROWS = [
     Row("/healthz", "GET", "/healthz", PUBLIC),
     Row("/readyz", "GET", "/readyz", PUBLIC),
     Row("/static/<path:filename>", "GET", "/static/app.css", PUBLIC),
+    Row("/favicon.ico", "GET", "/favicon.ico", _by_kind(301, 301, 301, 301)),
     Row("/api/v1/openapi.json", "GET", "/api/v1/openapi.json", PUBLIC),
     # Pages and fragments
     Row("/logout", "POST", "/logout", _by_kind(401, 303, 303, 303), own_session=True),

@@ -79,6 +79,9 @@ def test_rq_dashboard_actions_need_the_token_and_requeue_becomes_a_retry(browser
     admin = make_user(admin=True)
     token = secure_login(browser, admin)
     page = browser.get("/rq/0/view/workers").get_data(as_text=True)
+    icon = re.search(r'rel="shortcut icon" href="([^"]+)"', page).group(1)
+    with browser.get(icon) as response:
+        assert response.status_code == 200
     assert f'<meta name="csrf-token" content="{token}">' in page
     assert "/static/rq-csrf.js" in page
     failed = make_job(admin, status="failed", error="boom", attempt=1)

@@ -59,6 +59,13 @@ def _home(status: int = 200, failed: Task | None = None, details=None, values=No
     return _vary(current_app.make_response((html, status)))
 
 
+@bp.get("/favicon.ico")
+def favicon():
+    """Browsers ask for /favicon.ico by habit (static/favicon.ico also serves rq-dashboard,
+    whose pages name the app's static folder for it)."""
+    return redirect(url_for("static", filename="favicon.ico"), 301)
+
+
 @bp.get("/")
 @login_required
 def home():
