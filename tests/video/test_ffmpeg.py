@@ -208,14 +208,18 @@ def test_escape_filter_path() -> None:
     assert escape_filter_path(Path("/plain/path.ass")) == "/plain/path.ass"
 
 
-def test_assemble_command_shape(tmp_path: Path) -> None:
-    plan = AssemblyPlan(
+def _two_frame_plan(tmp_path: Path) -> AssemblyPlan:
+    return AssemblyPlan(
         frames=[tmp_path / "a.png", tmp_path / "b.png"],
         durations=[1.0, 0.5],
         narration=tmp_path / "n.wav",
         output=tmp_path / "out.mp4",
         fmt=FMT,
     )
+
+
+def test_assemble_command_shape(tmp_path: Path) -> None:
+    plan = _two_frame_plan(tmp_path)
     args = assemble_command(plan)
     assert all(isinstance(a, str) for a in args) and args[0] == ffmpeg_exe()
     assert args[args.index("-t", len(args) - 20) + 1] == "1.500000"
@@ -241,13 +245,7 @@ def test_assemble_command_shape(tmp_path: Path) -> None:
     ],
 )
 def test_assemble_command_rejects_bad_plans(tmp_path: Path, change: dict, problem: str) -> None:
-    plan = AssemblyPlan(
-        frames=[tmp_path / "a.png", tmp_path / "b.png"],
-        durations=[1.0, 0.5],
-        narration=tmp_path / "n.wav",
-        output=tmp_path / "out.mp4",
-        fmt=FMT,
-    )
+    plan = _two_frame_plan(tmp_path)
     with pytest.raises(ValueError, match=problem):
         assemble_command(replace(plan, **change))
 
