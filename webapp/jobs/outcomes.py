@@ -41,17 +41,10 @@ def finished(job_id: str, result: Any) -> bool:
     return _commit_if(True)
 
 
-def _end_pipeline(job_id: str, outcome: str) -> None:
-    """Cancel the later steps of the job's pipeline (committed), then in RQ."""
-    canceled = pipelines.cancel_later_steps(job_id, outcome)
-    db.session.commit()
-    pipelines.cancel_in_rq(canceled, get_redis())
-
-
 def failed(job_id: str, message: str, code: str, traceback: str | None = None) -> bool:
     if not transitions.mark_failed(job_id, message, code, traceback):
         return _commit_if(False)
-    _end_pipeline(job_id, "failed")
+    pipelines.end_pipeline_after(job_id, "failed", get_redis())
     return True
 
 
@@ -63,7 +56,7 @@ def retrying(job_id: str, status: str, message: str, code: str,
 def stopped(job_id: str) -> bool:
     if not transitions.mark_stopped(job_id):
         return _commit_if(False)
-    _end_pipeline(job_id, "was stopped")
+    pipelines.end_pipeline_after(job_id, "was stopped", get_redis())
     return True
 
 
