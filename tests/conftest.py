@@ -23,7 +23,7 @@ from redis import Redis
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
-from tests.support import WorkerProcess, child_env, make_token, make_user
+from tests.support import WorkerProcess, child_env, close_app, make_token, make_user
 from webapp import create_app
 from webapp.devservices import ensure_database, start_postgres, start_redis
 from webapp.extensions import db
@@ -92,8 +92,7 @@ def app(services):
     with app.app_context():
         upgrade()
     yield app
-    with app.app_context():
-        db.engine.dispose()
+    close_app(app)
 
 
 @pytest.fixture(scope="session")
@@ -101,8 +100,7 @@ def secure_app(app):
     """The app as production runs it: CSRF checks on (same database and Redis)."""
     secure = _test_app()
     yield secure
-    with secure.app_context():
-        db.engine.dispose()
+    close_app(secure)
 
 
 def _test_app(**overrides):

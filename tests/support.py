@@ -150,3 +150,12 @@ def secure_login(client, user: User) -> str:
                                            "csrf_token": token})
     assert response.status_code == 303, response.get_data(as_text=True)
     return csrf_token(client, "/")
+
+
+def close_app(app) -> None:
+    """Release an app's database pool and Redis client (tests make several apps)."""
+    from webapp.jobs.connection import get_redis
+
+    with app.app_context():
+        db.engine.dispose()
+        get_redis().close()

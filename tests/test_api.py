@@ -6,7 +6,7 @@ import uuid
 import pytest
 from rq.job import Job, JobStatus
 
-from tests.support import job_row, login, make_job, make_token, make_user
+from tests.support import close_app, job_row, login, make_job, make_token, make_user
 from webapp import create_app
 from webapp.auth.services import revoke_token
 from webapp.extensions import db
@@ -186,8 +186,7 @@ def test_redis_down_is_503_and_leaves_no_unfinished_row(db_session, user, auth):
         response = broken.test_client().post("/api/v1/tasks/countdown", json={"steps": 2},
                                              headers=auth)
     finally:
-        with broken.app_context():
-            db.engine.dispose()
+        close_app(broken)
     error = _error(response, 503, "queue_unavailable")
     assert "queue" in error["message"]
     (row,) = BackgroundJob.query.filter_by(user_id=user.id).all()

@@ -7,6 +7,7 @@ from flask_migrate import downgrade, upgrade
 from sqlalchemy import inspect
 from sqlalchemy.engine import make_url
 
+from tests.support import close_app
 from webapp import create_app
 from webapp.devservices import ensure_database
 from webapp.extensions import db
@@ -19,8 +20,7 @@ def empty_app(services):
     app = create_app({"TESTING": True,
                       "SQLALCHEMY_DATABASE_URI": url.set(drivername="postgresql+psycopg")})
     yield app
-    with app.app_context():
-        db.engine.dispose()
+    close_app(app)
 
 
 def _tables(app) -> set[str]:

@@ -3,7 +3,7 @@
 import pytest
 from rq.job import Job, JobStatus
 
-from tests.support import job_row, login, make_token, make_user
+from tests.support import close_app, job_row, login, make_token, make_user
 from webapp import create_app
 from webapp.extensions import db
 from webapp.models import BackgroundJob, Project
@@ -144,8 +144,7 @@ def test_render_with_redis_down_is_503_and_leaves_nothing_waiting(db_session, us
         response = broken.test_client().post(f"/api/v1/projects/{project.id}/render",
                                              headers=auth)
     finally:
-        with broken.app_context():
-            db.engine.dispose()
+        close_app(broken)
     assert response.status_code == 503
     rows = BackgroundJob.query.filter_by(project_id=project.id).all()
     assert len(rows) == 3

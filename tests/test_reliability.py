@@ -5,7 +5,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from rq.job import Job, JobStatus
 
-from tests.support import job_row, make_job, make_token, make_user
+from tests.support import close_app, job_row, make_job, make_token, make_user
 from webapp import create_app
 from webapp.extensions import db
 from webapp.jobs import events, reconcile, transitions
@@ -82,8 +82,7 @@ def test_not_ready_without_redis(db_session):
     try:
         response = broken.test_client().get("/readyz")
     finally:
-        with broken.app_context():
-            db.engine.dispose()
+        close_app(broken)
     assert response.status_code == 503
     assert response.get_json()["checks"]["redis"].startswith("unreachable")
 

@@ -8,6 +8,7 @@ from rq.registry import FailedJobRegistry
 
 from tests.support import (
     PASSWORD,
+    close_app,
     csrf_token,
     job_row,
     make_job,
@@ -123,23 +124,19 @@ def test_the_sixth_wrong_password_is_refused_even_across_processes(app, secure_a
         # Another account from the same address is not held up by this one.
         assert _fail_sign_in(first, make_user().email) == 401
     finally:
-        from webapp.extensions import db
 
-        with other_process.app_context():
-            db.engine.dispose()
+        close_app(other_process)
 
 
 def test_one_address_is_throttled_across_accounts(db_session):
     from webapp import create_app
-    from webapp.extensions import db
 
     strict = create_app({"TESTING": True, "LOGIN_LIMIT_ADDRESS": "4 per minute"})
     client = strict.test_client()
     try:
         codes = [_fail_sign_in(client, f"nobody{i}@example.com") for i in range(5)]
     finally:
-        with strict.app_context():
-            db.engine.dispose()
+        close_app(strict)
     assert codes == [401, 401, 401, 401, 429]
 
 

@@ -12,6 +12,7 @@ from flask.cli import AppGroup
 from redis import Redis
 
 from webapp.jobs import doctor, events, reconcile, registry
+from webapp.jobs.connection import get_redis
 from webapp.jobs.worker import CutroomWorker
 
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
@@ -82,8 +83,7 @@ def run_reconciler(once: bool = False, interval: float | None = None) -> None:
 @jobs_cli.command("doctor")
 def doctor_command() -> None:
     """Report rows and RQ jobs that disagree (exit status 1 if any)."""
-    redis = Redis.from_url(current_app.config["REDIS_URL"])
-    findings = doctor.diagnose(redis)
+    findings = doctor.diagnose(get_redis())
     for f in findings:
         click.echo(f"{f.job_id}  row={f.row_status or '-':<9} rq={f.rq_status or '-':<9} "
                    f"{f.problem}")
