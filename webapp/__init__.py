@@ -46,9 +46,11 @@ def _init_extensions(app: Flask) -> None:
 
 def _init_jobs(app: Flask) -> None:
     import webapp.tasks  # noqa: F401  (registers every task before any worker forks)
+    from webapp import ratelimit
     from webapp.jobs import connection
 
     connection.init_app(app)
+    ratelimit.init_app(app)
 
 
 def _register_blueprints(app: Flask) -> None:
