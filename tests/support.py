@@ -75,8 +75,10 @@ class WorkerProcess:
             args.append("--burst")
         self.log_path = Path(env.get("CUTROOM_TEST_LOG_DIR", "/tmp")) / f"{self.name}.log"
         self._log = open(self.log_path, "wb")  # noqa: SIM115 (closed in stop)
+        # Its own session: a worker that signals its own process group (RQ's kill_horse
+        # with no horse did) must not take the test runner down with it.
         self.process = subprocess.Popen(args, cwd=ROOT, env=env, stdout=self._log,
-                                        stderr=subprocess.STDOUT)
+                                        stderr=subprocess.STDOUT, start_new_session=True)
 
     def wait_ready(self, redis: Redis, timeout: float = 30) -> WorkerProcess:
         wait_for(lambda: self.process.poll() is not None

@@ -103,6 +103,7 @@ def from_env(env: Mapping[str, str] | None = None) -> dict:
         "LOG_LEVEL": env.get("LOG_LEVEL", "INFO").upper(),
         "TASK_TIMEOUTS": _timeouts(env.get("TASK_TIMEOUTS", "")),
         **_reliability(env),
+        **_worker(env),
         **_security(env),
         **_video(env),
     }
@@ -148,6 +149,15 @@ def _reliability(env: Mapping[str, str]) -> dict:
         "RETAIN_DAYS": _int(env, "RETAIN_DAYS", 30, minimum=1),
         "RETAIN_FAILED_DAYS": _int(env, "RETAIN_FAILED_DAYS", 90, minimum=1),
         "IDEMPOTENCY_TTL_HOURS": _int(env, "IDEMPOTENCY_TTL_HOURS", 24, minimum=1),
+    }
+
+
+def _worker(env: Mapping[str, str]) -> dict:
+    """How a worker talks to Redis."""
+    return {
+        # The longest any Redis call of a worker may take; its blocking dequeue waits 10 s
+        # less (RQ needs that margin), so it cannot be below 15.
+        "WORKER_REDIS_TIMEOUT": _int(env, "WORKER_REDIS_TIMEOUT", 20, minimum=15),
     }
 
 

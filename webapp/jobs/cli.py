@@ -9,10 +9,9 @@ import threading
 import click
 from flask import current_app
 from flask.cli import AppGroup
-from redis import Redis
 
 from webapp.jobs import doctor, events, reconcile, registry
-from webapp.jobs.connection import get_redis
+from webapp.jobs.connection import get_redis, worker_redis
 from webapp.jobs.worker import CutroomWorker
 
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
@@ -38,10 +37,13 @@ def run_worker(queues: tuple[str, ...] = (), burst: bool = False, with_scheduler
     config = current_app.config
     logging.basicConfig(level=config["LOG_LEVEL"], format=LOG_FORMAT)
     names = list(queues) or registry.queue_names()
+    timeout = config["WORKER_REDIS_TIMEOUT"]
     worker = CutroomWorker(
         names,
         name=name,
-        connection=Redis.from_url(config["REDIS_URL"]),
+        connection=worker_redis(config["REDIS_URL"], timeout),
+        # RQ's blocking dequeue waits worker_ttl - 15 s, its socket timeout 10 s more.
+        worker_ttl=timeout + 5,
         job_monitoring_interval=config["WORKER_HEARTBEAT_INTERVAL"],
         default_result_ttl=config["JOB_RESULT_TTL"],
         shutdown_grace=config["WORKER_SHUTDOWN_GRACE"],

@@ -2,11 +2,24 @@
 
 from __future__ import annotations
 
+import socket
+
 from flask import Flask, current_app
 from redis import Redis
+from redis.backoff import NoBackoff
+from redis.exceptions import ConnectionError
+from redis.retry import Retry
 from rq import Queue
 
 _KEY = "cutroom.redis"
+
+# A worker's client: seconds to connect, seconds between liveness checks of an idle
+# connection, and TCP keepalive (idle, interval, probes) to notice a peer that vanished.
+WORKER_CONNECT_TIMEOUT = 5
+WORKER_HEALTH_CHECK_INTERVAL = 15
+KEEPALIVE = {getattr(socket, name): value for name, value in
+             (("TCP_KEEPIDLE", 10), ("TCP_KEEPINTVL", 5), ("TCP_KEEPCNT", 3))
+             if hasattr(socket, name)}
 
 
 def init_app(app: Flask) -> None:
@@ -17,6 +30,26 @@ def init_app(app: Flask) -> None:
         socket_timeout=5,
         health_check_interval=30,
     )
+
+
+def worker_redis(url: str, read_timeout: float) -> Redis:
+    """The Redis client of a worker process (RQ's connection).
+
+    RQ blocks in BLMOVE/BZPOPMIN for its dequeue timeout and needs a socket timeout 10 s
+    above it: the worker sizes its dequeue from `read_timeout`, so every other call also
+    gives up after `read_timeout` instead of hanging on a dead connection. One retry, on a
+    reset connection only: redis-py's default of ten, each allowed a full read timeout,
+    could hang for minutes; the worker waits outages out itself (webapp.jobs.outage).
+    """
+    options = {
+        "socket_connect_timeout": WORKER_CONNECT_TIMEOUT,
+        "socket_timeout": read_timeout,
+        "health_check_interval": WORKER_HEALTH_CHECK_INTERVAL,
+        "retry": Retry(NoBackoff(), 1, supported_errors=(ConnectionError,)),
+    }
+    if not url.startswith("unix:"):  # keepalive is a TCP option
+        options.update(socket_keepalive=True, socket_keepalive_options=KEEPALIVE)
+    return Redis.from_url(url, **options)
 
 
 def get_redis() -> Redis:

@@ -9,7 +9,7 @@ from flask import current_app
 from rq import get_current_job
 
 from webapp.extensions import db
-from webapp.jobs import transitions
+from webapp.jobs import outage, transitions
 
 log = logging.getLogger(__name__)
 
@@ -27,6 +27,22 @@ def _due(job_id: str, stage: str | None, now: float, force: bool) -> bool:
     return elapsed >= interval or (stage != last[1] and elapsed >= interval / 4)
 
 
+def _mirror(job, percent: int, stage: str | None) -> None:
+    """Copy progress into the RQ job's meta, for rq-dashboard; skipped during an outage."""
+    redis = outage.current()
+    if not redis.usable():
+        return
+    try:
+        job.meta.update(progress=percent, stage=stage)
+        job.save_meta()
+    except outage.UNREACHABLE as exc:
+        redis.failed(exc)
+    except Exception:
+        log.warning("Could not mirror progress of job %s into Redis", job.id, exc_info=True)
+    else:
+        redis.recovered()
+
+
 def progress(percent: float, stage: str | None = None, *, force: bool = False) -> bool:
     """Record a running task's progress (0-100) and stage; returns True if it was written.
 
@@ -42,11 +58,7 @@ def progress(percent: float, stage: str | None = None, *, force: bool = False) -
     if not _due(job.id, stage, now, force):
         return False
     _last_write[job.id] = (now, stage)
-    try:
-        job.meta.update(progress=percent, stage=stage)
-        job.save_meta()
-    except Exception:
-        log.warning("Could not mirror progress of job %s into Redis", job.id, exc_info=True)
+    _mirror(job, percent, stage)
     try:
         transitions.record_progress(job.id, percent, stage)
         db.session.commit()

@@ -8,8 +8,8 @@ from typing import Any
 
 from flask import current_app
 from redis.exceptions import RedisError
-from rq.command import send_command, send_stop_job_command
-from rq.exceptions import InvalidJobOperation, NoSuchJobError
+from rq.command import send_command
+from rq.exceptions import NoSuchJobError
 from rq.job import Job
 from sqlalchemy.exc import IntegrityError
 
@@ -115,23 +115,26 @@ def cancel(job: BackgroundJob) -> str:
         return transitions.CANCELED
     db.session.rollback()
     db.session.refresh(job)
-    if job.status != transitions.STARTED:
+    if job.status != transitions.STARTED or not transitions.request_stop(job.id):
+        db.session.rollback()
+        db.session.refresh(job)  # it ended (or went back to waiting) meanwhile
         raise JobConflict(f"A {job.status} job cannot be canceled.")
-    transitions.request_stop(job.id)
     db.session.commit()
     _send_stop(job)
     return "stopping"
 
 
 def _send_stop(job: BackgroundJob) -> None:
-    """Tell the worker running the job to kill its work-horse."""
-    redis = get_redis()
+    """Tell the worker running the job to stop it.
+
+    The row names that worker from the moment it recorded `started`, before the fork; RQ's
+    job hash names it only once the work-horse has begun (and a retried job's hash may
+    still name the worker of an earlier attempt).
+    """
+    if not job.worker_name:
+        return  # cannot happen for a started row; the reconciler settles it otherwise
     try:
-        send_stop_job_command(redis, job.rq_id)
-    except (NoSuchJobError, InvalidJobOperation):
-        # RQ has not recorded the worker yet; the row has, since the worker writes it first.
-        if job.worker_name:
-            send_command(redis, job.worker_name, "stop-job", job_id=job.rq_id)
+        send_command(get_redis(), job.worker_name, "stop-job", job_id=job.rq_id)
     except RedisError as exc:
         raise QueueUnavailable(
             "The job queue is unreachable; the stop request is recorded."
