@@ -16,3 +16,9 @@ def current_job_row() -> BackgroundJob | None:
     if job is None:
         return None
     return db.session.get(BackgroundJob, uuid.UUID(job.id))
+
+
+def current_job_id() -> str | None:
+    """The id of the job this work-horse is running, or None outside a worker."""
+    job = get_current_job()
+    return job.id if job else None

@@ -8,7 +8,9 @@ Each pass, in this order (a queued outcome may explain what a later check would 
    `failed/abandoned`);
 5. repair waiting rows whose RQ job Redis lost (re-enqueue idempotent tasks, else
    `failed/lost`);
-6. prune old final rows (retention).
+6. sweep the temporary build folders of stages whose job is over (a work-horse killed or
+   stopped mid-stage leaves its folder behind) anywhere under MEDIA_ROOT;
+7. prune old final rows (retention).
 Every repair writes a log line and increments a counter in Redis (`cutroom:reconciler:repairs`).
 One pass runs at a time across all processes (a Redis lock), so running a reconciler next to
 every worker is safe.
@@ -35,7 +37,8 @@ from webapp.jobs.callbacks import jsonable
 from webapp.jobs.connection import get_redis
 from webapp.jobs.registry import Task, get_task
 from webapp.jobs.service import push_to_rq
-from webapp.models import BackgroundJob
+from webapp.models import ACTIVE_STATUSES, BackgroundJob
+from webapp.render import storage
 
 log = logging.getLogger(__name__)
 
@@ -67,7 +70,8 @@ class Pass:
 
     def run(self) -> Counter[str]:
         for step in (self.apply_outcomes, self.enqueue_created, self.settle_stop_requests,
-                     self.recover_abandoned, self.recover_lost, self.prune):
+                     self.recover_abandoned, self.recover_lost, self.sweep_temp_folders,
+                     self.prune):
             try:
                 step()
             except DBAPIError:
@@ -220,6 +224,20 @@ class Pass:
             return
         self._settle(row, self._push(row, task), transitions.mark_requeued, "lost",
                      f"was {row.status}")
+
+    def sweep_temp_folders(self) -> None:
+        """Remove build folders whose job row is final or gone; keep those of active jobs
+        (a live stage may be writing), and those that name no job until they are stale."""
+        folders = list(storage.temp_folders())
+        builders = {job_id for _, job_id in folders if job_id}
+        active = set(map(str, db.session.scalars(select(BackgroundJob.id).where(
+            BackgroundJob.id.in_(builders), BackgroundJob.status.in_(ACTIVE_STATUSES))))
+        ) if builders else set()
+        for path, job_id in folders:
+            if job_id in active or (job_id is None and not storage.is_stale(path)):
+                continue
+            storage.remove_temp(path)
+            self.repaired("temp_swept", job_id or "-", f"removed {path.name}")
 
     def prune(self) -> None:
         """Delete old final rows that belong to no project (project renders stay)."""

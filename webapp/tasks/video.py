@@ -15,7 +15,7 @@ from sqlalchemy import select, update
 
 from webapp.extensions import db
 from webapp.jobs import progress, task
-from webapp.jobs.context import current_job_row
+from webapp.jobs.context import current_job_id, current_job_row
 from webapp.jobs.registry import ParamsError
 from webapp.models import BackgroundJob, Project
 from webapp.projects.schemas import Limits, parse_project
@@ -145,7 +145,7 @@ def narrate(project_id: int) -> dict:
         clips.append(scene_clips)
     narration = build_narration(clips, FPS)
     summary = {"duration": narration.audio.duration, "scenes": len(scenes), "voice": project.voice}
-    with storage.building(project.id, "narration", folder.name) as temp:
+    with storage.building(project.id, "narration", folder.name, current_job_id()) as temp:
         write_wav(temp / "narration.wav", narration.audio)
         storage.write_json(temp / storage.MANIFEST, {
             "summary": summary, "scene_durations": narration.scene_durations,
@@ -172,7 +172,7 @@ def render_scenes(project_id: int) -> dict:
     if manifest is not None:
         return _reused("scene", folder, manifest)
     names = []
-    with storage.building(project.id, "frames", folder.name) as temp:
+    with storage.building(project.id, "frames", folder.name, current_job_id()) as temp:
         for index, scene in enumerate(scenes, 1):
             image = frames.render_scene(scene, index=index, total=len(scenes),
                                         title=project.title, fmt=fmt, theme=theme)
@@ -210,7 +210,7 @@ def assemble_video(project_id: int) -> dict:
         "font": _theme(project).font})
     if manifest is not None:
         return {**_reused("video", folder, manifest), "files": manifest["files"]}
-    with storage.building(project.id, "video", folder.name) as temp:
+    with storage.building(project.id, "video", folder.name, current_job_id()) as temp:
         summary = _assemble(project, fmt, temp, narration_dir, narration, frames_dir, stills)
     return {"output": storage.relative(folder), "reused": False, **summary,
             "files": dict(FILES)}
