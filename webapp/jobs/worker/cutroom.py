@@ -1,0 +1,192 @@
+"""The RQ worker that keeps PostgreSQL in step with every job it runs.
+
+The parent process records `started` (RQ has no start callback), heartbeats and a killed
+work-horse through its own connection pool; the forked work-horse runs the task and its
+success/failure callbacks on a fresh connection of its own.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+import time
+from typing import Any
+
+from redis.exceptions import RedisError
+from rq import Worker
+from rq.exceptions import InvalidJobOperation
+from rq.job import Job, JobStatus
+from rq.queue import Queue
+from rq.worker import WorkerStatus
+
+from webapp.extensions import db
+from webapp.jobs import outcomes, rqstate, transitions
+from webapp.jobs.callbacks import retry_status
+from webapp.jobs.worker.outages import OutageSafeWorker
+from webapp.jobs.worker.scheduler import CutroomScheduler
+from webapp.jobs.worker.stops import StopSafeWorker
+from webapp.processes import die_with_parent
+
+# How often a worker whose scheduler is not running tries to take the scheduler lock.
+SCHEDULER_RETRY = 15.0
+
+
+class RecordingWorker(Worker):
+    """A forking RQ worker that records each job's state in PostgreSQL."""
+
+    def __init__(self, *args: Any, shutdown_grace: float = 20.0, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.shutdown_grace = shutdown_grace
+        self._grace_timer: threading.Timer | None = None
+        self._interrupted_job_id: str | None = None
+
+    def execute_job(self, job: Job, queue: Queue) -> None:
+        """Record `started` before the work-horse forks; skip jobs whose row is already final."""
+        if outcomes.record("started", job.id, self.name):
+            super().execute_job(job, queue)
+            return
+        status = _status_or_none(job.id)
+        if status is None or status in transitions.WAITING:
+            # No row (or PostgreSQL unreachable): run it; the callbacks record what they can.
+            super().execute_job(job, queue)
+            return
+        self.log.warning("Job %s is %s in PostgreSQL; not running it", job.id, status)
+        self._discard(job, queue, status)
+
+    def _discard(self, job: Job, queue: Queue, status: str) -> None:
+        """Drop a popped job whose row is final, leaving RQ with the row's status.
+
+        Canceled while the worker was popping it, or handed out again by RQ after it had
+        already ended (a work-horse killed after its success was recorded, say).
+        """
+        try:
+            self.connection.lrem(queue.intermediate_queue_key, 1, job.id)
+            rqstate.settle(self.connection, job, JobStatus(status))
+        except InvalidJobOperation:
+            pass
+        except RedisError as exc:
+            self.log.warning("Could not discard job %s in Redis: %s", job.id, exc)
+
+    def perform_job(self, job: Job, queue: Queue, execution: Any) -> bool:
+        """Runs in the work-horse: use fresh database connections, never the parent's."""
+        die_with_parent()
+        if os.getppid() != self.pid:  # the worker died before the line above took effect
+            os._exit(1)
+        db.engine.dispose(close=False)
+        try:
+            return super().perform_job(job, queue, execution)
+        finally:
+            db.session.remove()
+            db.engine.dispose()
+
+    def maintain_heartbeats(self, job: Job, execution: Any) -> None:
+        """RQ's heartbeat (every job_monitoring_interval), mirrored into the row's
+        heartbeat_at: PostgreSQL hears it even while Redis does not."""
+        super().maintain_heartbeats(job, execution)
+        outcomes.try_quietly(outcomes.heartbeat, job.id)
+
+    def request_stop(self, signum: int, frame: Any) -> None:
+        """Warm shutdown (SIGTERM/SIGINT): the running job gets `shutdown_grace` seconds to
+        finish; past that its work-horse is killed and the job goes back to the queue."""
+        if self.get_state() == WorkerStatus.BUSY and self._grace_timer is None:
+            self._grace_timer = threading.Timer(self.shutdown_grace, self._interrupt_current_job)
+            self._grace_timer.daemon = True
+            self._grace_timer.start()
+        super().request_stop(signum, frame)
+
+    def _interrupt_current_job(self) -> None:
+        job_id = self.get_current_job_id()
+        if job_id is None or not self.horse_pid:
+            return
+        self.log.warning("Job %s did not finish within %.0f s of shutdown; putting it back",
+                         job_id, self.shutdown_grace)
+        self._interrupted_job_id = job_id
+        self.kill_horse()
+
+    def handle_job_failure(self, job: Job, queue: Queue, started_job_registry: Any = None,
+                           exc_string: str = "", execution: Any = None) -> None:
+        """A job interrupted by shutdown is queued again instead of failing."""
+        if job.id != self._interrupted_job_id:
+            super().handle_job_failure(job, queue, started_job_registry, exc_string, execution)
+            return
+        with self.connection.pipeline() as pipeline:
+            self.cleanup_execution(job, pipeline=pipeline, execution=execution)
+            pipeline.execute()
+        queue.enqueue_job(job, at_front=True)
+        outcomes.record("interrupted", job.id)
+        self._interrupted_job_id = None
+
+    def handle_work_horse_killed(self, job: Job, retpid: int, ret_val: int, rusage: Any) -> None:
+        """No callback fires when the work-horse dies: record it as killed (or retrying)."""
+        super().handle_work_horse_killed(job, retpid, ret_val, rusage)
+        if job.id == self._interrupted_job_id:
+            return  # killed on purpose at shutdown; handle_job_failure queues it again
+        message, code = _death_message(job, ret_val)
+        next_status = retry_status(job)
+        if next_status:
+            outcomes.record("retrying", job.id, next_status, message, code)
+        else:
+            outcomes.record("failed", job.id, message, code)
+
+
+class CutroomWorker(StopSafeWorker, RecordingWorker, OutageSafeWorker):
+    """Cutroom's worker: stops count from the moment a job is popped (StopSafeWorker), the
+    job's life is recorded in PostgreSQL (RecordingWorker), Redis outages are waited out
+    (OutageSafeWorker), and its scheduler process dies with it (CutroomScheduler)."""
+
+    _scheduler_checked = 0.0
+
+    def _start_scheduler(self, burst: bool = False, logging_level: Any = "INFO",
+                         *args: Any, **kwargs: Any) -> None:
+        """RQ's scheduler, as a CutroomScheduler."""
+        if burst:  # enqueue what is due, then go (RQ's own way)
+            super()._start_scheduler(burst, logging_level, *args, **kwargs)
+            return
+        self.scheduler = CutroomScheduler(self.queues, connection=self.connection,
+                                          logging_level=logging_level or "INFO",
+                                          serializer=self.serializer)
+        self.scheduler.acquire_locks(auto_start=True)
+
+    def heartbeat(self, timeout: int | None = None, pipeline: Any = None) -> None:
+        """RQ's worker heartbeat; now and then also a try for the scheduler lock."""
+        super().heartbeat(timeout, pipeline)
+        if pipeline is None:
+            self._keep_scheduler()
+
+    def _keep_scheduler(self) -> None:
+        """Without a scheduler process (another worker had the lock), try for the lock
+        every SCHEDULER_RETRY seconds: one worker takes over soon after another's ended."""
+        if (self.scheduler is None or self.is_horse
+                or time.monotonic() - self._scheduler_checked < SCHEDULER_RETRY):
+            return
+        self._scheduler_checked = time.monotonic()
+        process = self.scheduler._process
+        if process is None or not process.is_alive():
+            self._tolerate(self.scheduler.acquire_locks, True)
+
+
+def _status_or_none(job_id: str) -> str | None:
+    try:
+        return transitions.current_status(job_id)
+    except Exception:
+        db.session.rollback()
+        return None
+
+
+def _death_message(job: Job, ret_val: int | None) -> tuple[str, str]:
+    """Why the work-horse died, as (message, error_code)."""
+    started = job.started_at.timestamp() if job.started_at else None
+    ran_for = time.time() - started if started else 0.0
+    if job.timeout and job.timeout > 0 and ran_for > job.timeout:
+        return (f"Timed out after {ran_for:.0f} s (limit {job.timeout} s); work-horse killed.",
+                "timeout")
+    if ret_val is not None and os.WIFSIGNALED(ret_val):
+        number = os.WTERMSIG(ret_val)
+        try:
+            name = signal.Signals(number).name
+        except ValueError:
+            name = f"signal {number}"
+        return (f"The work-horse process was killed by {name} (out of memory or killed).", "killed")
+    code = os.WEXITSTATUS(ret_val) if ret_val is not None and os.WIFEXITED(ret_val) else ret_val
+    return f"The work-horse process died unexpectedly (exit status {code}).", "killed"
