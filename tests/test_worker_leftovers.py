@@ -14,7 +14,7 @@ import pytest
 from rq.scheduler import RQScheduler
 
 from tests.support import WorkerProcess, child_env, job_row, login, make_user, wait_for
-from webapp.jobs import reconcile
+from webapp.jobs import reconcile, scratch
 from webapp.render import storage
 
 pytestmark = pytest.mark.e2e
@@ -147,14 +147,14 @@ def test_a_stopped_stage_leaves_a_folder_that_one_reconcile_pass_sweeps(
     unnamed_old = unnamed_new.with_name(".tmp-unnamed-old")
     for folder in (unnamed_new, unnamed_old):
         folder.mkdir()
-    old = time.time() - storage.STALE_AFTER - 60
+    old = time.time() - scratch.STALE_AFTER - 60
     os.utime(unnamed_old, (old, old))
 
     repairs = reconcile.Pass().run()
     assert not left.exists(), "the stopped stage's folder is swept"
     assert live.exists(), "a running stage's folder is kept"
     assert unnamed_new.exists() and not unnamed_old.exists()
-    assert repairs["temp_swept"] == 2
+    assert repairs["scratch_swept"] == 2
     final = running_render["stages"][-1]["id"]
     row = wait_for(lambda: job_row(final).status in ("finished", "failed") and job_row(final),
                    timeout=180, message="the running render to end")

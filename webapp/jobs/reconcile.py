@@ -8,8 +8,8 @@ Each pass, in this order (a queued outcome may explain what a later check would 
    `failed/abandoned`);
 5. repair waiting rows whose RQ job Redis lost (re-enqueue idempotent tasks, else
    `failed/lost`);
-6. sweep the temporary build folders of stages whose job is over (a work-horse killed or
-   stopped mid-stage leaves its folder behind) anywhere under MEDIA_ROOT;
+6. sweep scratch folders (a stage's output being built) whose job is over, which a
+   work-horse killed or stopped mid-stage leaves behind, anywhere under MEDIA_ROOT;
 7. prune old final rows (retention).
 Every repair writes a log line and increments a counter in Redis (`cutroom:reconciler:repairs`).
 One pass runs at a time across all processes (a Redis lock), so running a reconciler next to
@@ -22,6 +22,7 @@ import logging
 import secrets
 from collections import Counter
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from flask import current_app
@@ -32,13 +33,12 @@ from sqlalchemy import and_, delete, func, or_, select
 from sqlalchemy.exc import DBAPIError
 
 from webapp.extensions import db
-from webapp.jobs import events, outcomes, rqstate, transitions
+from webapp.jobs import events, outcomes, rqstate, scratch, transitions
 from webapp.jobs.callbacks import jsonable
 from webapp.jobs.connection import get_redis
 from webapp.jobs.registry import Task, get_task
 from webapp.jobs.service import push_to_rq
 from webapp.models import ACTIVE_STATUSES, BackgroundJob
-from webapp.render import storage
 
 log = logging.getLogger(__name__)
 
@@ -70,7 +70,7 @@ class Pass:
 
     def run(self) -> Counter[str]:
         for step in (self.apply_outcomes, self.enqueue_created, self.settle_stop_requests,
-                     self.recover_abandoned, self.recover_lost, self.sweep_temp_folders,
+                     self.recover_abandoned, self.recover_lost, self.sweep_scratch_folders,
                      self.prune):
             try:
                 step()
@@ -225,19 +225,20 @@ class Pass:
         self._settle(row, self._push(row, task), transitions.mark_requeued, "lost",
                      f"was {row.status}")
 
-    def sweep_temp_folders(self) -> None:
-        """Remove build folders whose job row is final or gone; keep those of active jobs
+    def sweep_scratch_folders(self) -> None:
+        """Remove scratch folders whose job row is final or gone; keep those of active jobs
         (a live stage may be writing), and those that name no job until they are stale."""
-        folders = list(storage.temp_folders())
-        builders = {job_id for _, job_id in folders if job_id}
+        folders = {path: scratch.builder(path.name)
+                   for path in scratch.find(Path(self.config["MEDIA_ROOT"]))}
+        builders = {job_id for job_id in folders.values() if job_id}
         active = set(map(str, db.session.scalars(select(BackgroundJob.id).where(
             BackgroundJob.id.in_(builders), BackgroundJob.status.in_(ACTIVE_STATUSES))))
         ) if builders else set()
-        for path, job_id in folders:
-            if job_id in active or (job_id is None and not storage.is_stale(path)):
+        for path, job_id in folders.items():
+            if job_id in active or (job_id is None and not scratch.is_stale(path)):
                 continue
-            storage.remove_temp(path)
-            self.repaired("temp_swept", job_id or "-", f"removed {path.name}")
+            scratch.remove(path)
+            self.repaired("scratch_swept", job_id or "-", f"removed {path}")
 
     def prune(self) -> None:
         """Delete old final rows that belong to no project (project renders stay)."""

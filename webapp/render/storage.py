@@ -3,9 +3,9 @@
 Layout: MEDIA_ROOT/projects/<project id>/<kind>/<input hash>/ with a manifest.json written
 last. A stage builds into a temporary folder beside it and renames it into place, so a
 folder with a manifest is always complete, and a re-render whose inputs did not change finds
-it and reuses it. The temporary folder is named after the job that builds it
-(`.tmp-job-<job id>-<random>`), so that the reconciler can sweep the folders that work-horses
-killed mid-stage left behind (temp_folders), and never one a live stage is writing.
+it and reuses it. The temporary folder is a job's scratch folder (webapp.jobs.scratch),
+named after the job that builds it: the reconciler sweeps those that work-horses killed
+mid-stage left behind.
 """
 
 from __future__ import annotations
@@ -14,22 +14,16 @@ import contextlib
 import hashlib
 import json
 import os
-import re
-import secrets
 import shutil
-import time
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from flask import current_app
 
+from webapp.jobs import scratch
+
 MANIFEST = "manifest.json"
-TEMP_PREFIX = ".tmp-"
-TEMP_GLOB = f"projects/*/*/{TEMP_PREFIX}*"
-_JOB_TEMP = re.compile(rf"{re.escape(TEMP_PREFIX)}job-([0-9a-f-]{{36}})-")
-STALE_AFTER = 6 * 3600  # a temp folder that names no job, this old, was left behind
 
 
 def media_root() -> Path:
@@ -71,16 +65,15 @@ def write_json(path: Path, data: Any) -> None:
 @contextlib.contextmanager
 def building(project_id: int, kind: str, digest: str, job_id: str | None = None
              ) -> Iterator[Path]:
-    """A fresh temporary folder for a stage's output (named after `job_id`, the job that
+    """A fresh scratch folder for a stage's output (named after `job_id`, the job that
     builds it), moved into place on success.
 
-    On any exception (a timeout included) the temporary folder is removed; a work-horse
+    On any exception (a timeout included) the scratch folder is removed; a work-horse
     killed mid-stage leaves it to the reconciler.
     """
     final = output_dir(project_id, kind, digest)
     final.parent.mkdir(parents=True, exist_ok=True)
-    owner = f"job-{job_id}" if job_id else f"{digest}-{os.getpid()}"
-    temp = final.parent / f"{TEMP_PREFIX}{owner}-{secrets.token_hex(4)}"
+    temp = final.parent / scratch.name(job_id, fallback=f"{digest}-{os.getpid()}")
     temp.mkdir()
     try:
         yield temp
@@ -93,33 +86,6 @@ def building(project_id: int, kind: str, digest: str, job_id: str | None = None
     except BaseException:
         shutil.rmtree(temp, ignore_errors=True)
         raise
-
-
-def temp_folders() -> Iterator[tuple[Path, str | None]]:
-    """Every stage's temporary build folder under the media root, with the id of the job
-    building it (None for a folder that names no job)."""
-    for path in media_root().glob(TEMP_GLOB):
-        yield path, _builder(path.name)
-
-
-def _builder(name: str) -> str | None:
-    match = _JOB_TEMP.match(name)
-    try:
-        return str(uuid.UUID(match.group(1))) if match else None
-    except ValueError:
-        return None
-
-
-def is_stale(path: Path) -> bool:
-    """A temporary folder untouched for STALE_AFTER seconds (or already gone)."""
-    try:
-        return path.stat().st_mtime < time.time() - STALE_AFTER
-    except FileNotFoundError:
-        return True
-
-
-def remove_temp(path: Path) -> None:
-    shutil.rmtree(path, ignore_errors=True)
 
 
 def relative(path: Path) -> str:
