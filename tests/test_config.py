@@ -52,3 +52,10 @@ def test_production_refuses_the_development_secret_key():
     assert config["SECRET_KEY"] == "x" * 40 and config["CUTROOM_ENV"] == "production"
     with pytest.raises(ConfigError, match="CUTROOM_ENV"):
         from_env({**BASE, "CUTROOM_ENV": "staging"})
+
+
+def test_a_worker_redis_timeout_leaves_room_for_rqs_blocking_dequeue():
+    assert from_env(BASE)["WORKER_REDIS_TIMEOUT"] == 20
+    assert from_env({**BASE, "WORKER_REDIS_TIMEOUT": "30"})["WORKER_REDIS_TIMEOUT"] == 30
+    with pytest.raises(ConfigError, match="WORKER_REDIS_TIMEOUT must be at least 15"):
+        from_env({**BASE, "WORKER_REDIS_TIMEOUT": "5"})

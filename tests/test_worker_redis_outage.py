@@ -14,6 +14,7 @@ from rq.job import Job, JobStatus
 
 from tests.support import WorkerProcess, child_env, job_row, login, make_user, wait_for
 from tests.tcp_proxy import TcpProxy
+from webapp.jobs.cli import make_worker
 
 pytestmark = pytest.mark.e2e
 
@@ -81,6 +82,21 @@ def _assert_outages_logged_briefly(log: str, outages: int) -> None:
     assert "Traceback" not in log, log[-4000:]
     assert 1 <= log.count(DOWN) <= 3 * outages, log[-4000:]
     assert log.count(BACK) >= 1, log[-4000:]
+
+
+def test_no_redis_call_of_a_worker_outlasts_its_timeout_and_rqs_dequeue_fits(app, monkeypatch):
+    monkeypatch.setitem(app.config, "WORKER_REDIS_TIMEOUT", 25)
+    with app.app_context():
+        worker = make_worker(("default",))
+    try:
+        options = worker.connection.connection_pool.connection_kwargs
+        assert options["socket_timeout"] == 25 and options["socket_connect_timeout"] == 5
+        assert worker.dequeue_timeout == 15  # RQ's BLMOVE waits this long, 10 s below it
+        assert worker.connection_timeout == 25  # so RQ left the socket timeout alone
+        assert worker.outage.probe.connection_pool.connection_kwargs["socket_timeout"] <= 5
+    finally:
+        worker.connection.close()
+        worker.outage.probe.close()
 
 
 def test_an_idle_worker_rides_out_a_redis_outage(api, proxied, redis):

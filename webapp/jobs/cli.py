@@ -36,10 +36,17 @@ def run_worker(queues: tuple[str, ...] = (), burst: bool = False, with_scheduler
     """Run a CutroomWorker in the current app context until it is told to stop."""
     config = current_app.config
     logging.basicConfig(level=config["LOG_LEVEL"], format=LOG_FORMAT)
-    names = list(queues) or registry.queue_names()
+    worker = make_worker(queues, name)
+    click.echo(f"Worker {worker.name} listening on: {', '.join(worker.queue_names())}")
+    worker.work(burst=burst, with_scheduler=with_scheduler, logging_level=config["LOG_LEVEL"])
+
+
+def make_worker(queues: tuple[str, ...] = (), name: str | None = None) -> CutroomWorker:
+    """A CutroomWorker configured from the current app (all task queues by default)."""
+    config = current_app.config
     timeout = config["WORKER_REDIS_TIMEOUT"]
-    worker = CutroomWorker(
-        names,
+    return CutroomWorker(
+        list(queues) or registry.queue_names(),
         name=name,
         connection=worker_redis(config["REDIS_URL"], timeout),
         # RQ's blocking dequeue waits worker_ttl - 15 s, its socket timeout 10 s more.
@@ -48,8 +55,6 @@ def run_worker(queues: tuple[str, ...] = (), burst: bool = False, with_scheduler
         default_result_ttl=config["JOB_RESULT_TTL"],
         shutdown_grace=config["WORKER_SHUTDOWN_GRACE"],
     )
-    click.echo(f"Worker {worker.name} listening on: {', '.join(names)}")
-    worker.work(burst=burst, with_scheduler=with_scheduler, logging_level=config["LOG_LEVEL"])
 
 
 @jobs_cli.command("reconcile")
