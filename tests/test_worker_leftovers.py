@@ -17,7 +17,8 @@ from tests.support import WorkerProcess, child_env, job_row, login, make_user, w
 from webapp.jobs import reconcile, scratch
 from webapp.render import storage
 
-pytestmark = pytest.mark.e2e
+# Generous: these run real processes for tens of seconds, on a machine that may be busy.
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(300)]
 
 FAST = {"WORKER_HEARTBEAT_INTERVAL": "1"}
 
@@ -120,10 +121,17 @@ def _temp_folders(app, project: dict) -> list:
     return sorted(folder.glob("*/.tmp-*"))
 
 
-def _assembling(app, project: dict, render: dict) -> list:
+def _assembling(app, project: dict, render: dict, what: str) -> list:
     """The project's temp folders once its last stage (assemble-video) is building."""
     assemble = render["stages"][-1]["id"]
-    return job_row(assemble).status == "started" and _temp_folders(app, project)
+    try:
+        return wait_for(lambda: job_row(assemble).status == "started"
+                        and _temp_folders(app, project), timeout=150, interval=0.05,
+                        message=f"{what}'s last stage to build")
+    except AssertionError as exc:
+        stages = [(s["task"], job_row(s["id"]).status, job_row(s["id"]).error)
+                  for s in render["stages"]]
+        raise AssertionError(f"{exc}: stages {stages}") from None
 
 
 def test_a_stopped_stage_leaves_a_folder_that_one_reconcile_pass_sweeps(
@@ -131,16 +139,14 @@ def test_a_stopped_stage_leaves_a_folder_that_one_reconcile_pass_sweeps(
     workers()
     workers()
     stopped, stopped_render = _render(api, scenes=1)
-    running, running_render = _render(api, scenes=3)
-    [left] = wait_for(lambda: _assembling(app, stopped, stopped_render), timeout=120,
-                      interval=0.05, message="the first render's last stage to build")
+    running, running_render = _render(api, scenes=2)
+    [left] = _assembling(app, stopped, stopped_render, "the first render")
     assemble = stopped_render["stages"][-1]["id"]
     assert api.post(f"/api/v1/jobs/{assemble}/cancel").status_code == 202
     wait_for(lambda: job_row(assemble).status == "stopped", message="the stage to stop")
     assert left.exists()  # the killed horse could not clean up
 
-    [live] = wait_for(lambda: _assembling(app, running, running_render), timeout=120,
-                      interval=0.05, message="the second render's last stage to build")
+    [live] = _assembling(app, running, running_render, "the second render")
     with app.app_context():
         media = storage.media_root()
     unnamed_new = media / "projects" / str(stopped["id"]) / "video" / ".tmp-unnamed-new"

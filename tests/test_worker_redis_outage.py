@@ -16,7 +16,8 @@ from tests.support import WorkerProcess, child_env, job_row, login, make_user, w
 from tests.tcp_proxy import TcpProxy
 from webapp.jobs.cli import make_worker
 
-pytestmark = pytest.mark.e2e
+# Generous: these run real processes for tens of seconds, on a machine that may be busy.
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(300)]
 
 DOWN, BACK = "Redis unreachable", "Redis reachable again"
 

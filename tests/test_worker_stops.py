@@ -17,7 +17,8 @@ from rq import Worker
 from tests.live import HttpUser, WebProcess
 from tests.support import WorkerProcess, child_env, job_row, make_user, wait_for
 
-pytestmark = pytest.mark.e2e
+# Generous: these run real processes for tens of seconds, on a machine that may be busy.
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(300)]
 
 FINAL = ("finished", "failed", "stopped", "canceled")
 LOOPS = 4
