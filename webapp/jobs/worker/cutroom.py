@@ -157,7 +157,7 @@ class CutroomWorker(StopSafeWorker, RecordingWorker, OutageSafeWorker):
     def _keep_scheduler(self) -> None:
         """Without a scheduler process (another worker had the lock), try for the lock
         every SCHEDULER_RETRY seconds: one worker takes over soon after another's ended."""
-        if (self.scheduler is None or self.is_horse
+        if (not isinstance(self.scheduler, CutroomScheduler) or self.is_horse  # burst: none
                 or time.monotonic() - self._scheduler_checked < SCHEDULER_RETRY):
             return
         self._scheduler_checked = time.monotonic()
