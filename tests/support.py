@@ -154,8 +154,10 @@ def secure_login(client, user: User) -> str:
 
 def close_app(app) -> None:
     """Release an app's database pool and Redis client (tests make several apps)."""
+    from webapp.health import close_probes
     from webapp.jobs.connection import get_redis
 
     with app.app_context():
         db.engine.dispose()
         get_redis().close()
+    close_probes(app)

@@ -33,10 +33,12 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
 
 
 def _init_extensions(app: Flask) -> None:
-    from webapp import auth, templating
+    from webapp import auth, database, templating
     from webapp.extensions import db, htmx, login_manager, migrate
 
     db.init_app(app)
+    with app.app_context():
+        database.init_app(app, db.engine)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"))
     htmx.init_app(app)
     login_manager.init_app(app)
@@ -54,7 +56,7 @@ def _init_jobs(app: Flask) -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
-    from webapp import admin, api, auth, dashboard, health, projects, rq_admin
+    from webapp import admin, api, auth, dashboard, health, outages, projects, rq_admin
     from webapp.api import errors
 
     app.register_blueprint(health.bp)
@@ -64,6 +66,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(admin.bp)
     app.register_blueprint(api.bp)
     errors.register(app)
+    outages.init_app(app)
     rq_admin.init_app(app)
 
 

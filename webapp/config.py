@@ -10,6 +10,8 @@ import os
 from collections.abc import Mapping
 from pathlib import Path
 
+from webapp.database import engine_options
+
 ROOT = Path(__file__).resolve().parent.parent
 DEV_SECRET_KEY = "dev-only-insecure-secret-key"
 
@@ -87,10 +89,7 @@ def from_env(env: Mapping[str, str] | None = None) -> dict:
         "CUTROOM_ENV": environment,
         "SECRET_KEY": _secret_key(env, environment),
         "SQLALCHEMY_DATABASE_URI": normalize_database_url(database_url),
-        "SQLALCHEMY_ENGINE_OPTIONS": {
-            "pool_pre_ping": True,
-            "pool_size": _int(env, "DATABASE_POOL_SIZE", 5, minimum=1),
-        },
+        **_database(env),
         "REDIS_URL": redis_url,
         "MAX_CONTENT_LENGTH": _int(env, "MAX_REQUEST_BYTES", 1024 * 1024, minimum=1024),
         "JOBS_PER_PAGE": _int(env, "JOBS_PER_PAGE", 20, minimum=1),
@@ -105,6 +104,21 @@ def from_env(env: Mapping[str, str] | None = None) -> dict:
         **_reliability(env),
         **_security(env),
         **_video(env),
+    }
+
+
+def _database(env: Mapping[str, str]) -> dict:
+    """Pool and timeouts: no request waits on PostgreSQL for more than a few seconds."""
+    statement_timeout = _float(env, "DATABASE_STATEMENT_TIMEOUT", 5.0)
+    return {
+        "DATABASE_STATEMENT_TIMEOUT": statement_timeout,
+        "READY_TIMEOUT": _float(env, "READY_TIMEOUT", 2.0),
+        "SQLALCHEMY_ENGINE_OPTIONS": engine_options(
+            connect_timeout=_float(env, "DATABASE_CONNECT_TIMEOUT", 5.0),
+            statement_timeout=statement_timeout,
+            pool_size=_int(env, "DATABASE_POOL_SIZE", 5, minimum=1),
+            pool_timeout=_float(env, "DATABASE_POOL_TIMEOUT", 5.0),
+        ),
     }
 
 
