@@ -48,8 +48,11 @@ def start_render(project: Project, user: User, idempotency_key: str | None = Non
                  ) -> tuple[list[BackgroundJob], bool]:
     """Create and enqueue the stage jobs of one render; returns (them in order, replayed).
 
-    With an idempotency key seen before, returns the stages of that earlier render.
+    With an idempotency key seen before, returns the stages of that earlier render. The
+    project's row stays locked until the stages are committed, so of simultaneous requests
+    exactly one starts a render and the others find it (409, or the replay of their key).
     """
+    _lock(project)
     if idempotency_key and (earlier := idempotency.find(user, idempotency_key)):
         if earlier.pipeline_id is None or earlier.project_id != project.id:
             raise idempotency.KeyReused([{"field": idempotency.HEADER, "message":
@@ -70,6 +73,11 @@ def start_render(project: Project, user: User, idempotency_key: str | None = Non
     db.session.commit()
     _enqueue_chain(jobs)
     return jobs, False
+
+
+def _lock(project: Project) -> None:
+    """Lock the project's row for this transaction: renders of one project start in turn."""
+    db.session.execute(select(Project.id).where(Project.id == project.id).with_for_update())
 
 
 def stages_of(pipeline_id: uuid.UUID) -> list[BackgroundJob]:
