@@ -81,6 +81,9 @@ ROWS = [
     Row("/settings/tokens/<int:token_id>/revoke", "POST", "/settings/tokens/{token}/revoke",
         _by_kind(401, 303, 404, 404)),
     Row("/admin/audit", "GET", "/admin/audit", ADMIN_PAGE),
+    Row("/admin/users", "GET", "/admin/users", ADMIN_PAGE),
+    Row("/admin/users/<int:user_id>/limits", "POST", "/admin/users/{user}/limits",
+        _by_kind(401, 403, 403, 303), {"max_running_jobs": "3"}),
     # API
     Row("/api/v1/tasks", "GET", "/api/v1/tasks", _by_kind(401, 200, 200, 200)),
     Row("/api/v1/tasks/<name>", "POST", "/api/v1/tasks/countdown",
@@ -105,6 +108,12 @@ ROWS = [
     Row("/api/v1/projects/<int:project_id>/render", "POST",
         "/api/v1/projects/{project}/render", _by_kind(401, 202, 404, 202)),
     Row("/api/v1/audit", "GET", "/api/v1/audit", _by_kind(401, 403, 403, 200)),
+    Row("/api/v1/me", "GET", "/api/v1/me", _by_kind(401, 200, 200, 200)),
+    Row("/api/v1/users", "GET", "/api/v1/users", _by_kind(401, 403, 403, 200)),
+    Row("/api/v1/users/<int:user_id>", "GET", "/api/v1/users/{user}",
+        _by_kind(401, 403, 403, 200)),
+    Row("/api/v1/users/<int:user_id>", "PATCH", "/api/v1/users/{user}",
+        _by_kind(401, 403, 403, 200), {"limits": {"max_running_jobs": 3}}, json=True),
     # rq-dashboard
     Row("/rq/", "GET", "/rq/", RQ_PAGE),
     # Werkzeug redirects these to their canonical /rq/ before any guard runs.
@@ -180,7 +189,8 @@ def _objects(redis, ids: dict) -> dict:
     for row_job in (job, failed):
         Job.create(print, id=str(row_job.id), connection=redis, origin="default").save()
     return {"ids": {"job": job.id, "queued": queued.id, "failed": failed.id,
-                    "file_job": file_job.id, "project": project.id, "token": token.id}}
+                    "file_job": file_job.id, "project": project.id, "token": token.id,
+                    "user": owner.id}}
 
 
 def _file_job(owner):

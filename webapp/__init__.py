@@ -78,9 +78,11 @@ def _init_security(app: Flask) -> None:
 
 
 def _register_commands(app: Flask) -> None:
+    from webapp.admin.cli import limits_command
     from webapp.auth.cli import tokens_cli, users_cli
     from webapp.jobs.cli import jobs_cli
 
+    users_cli.add_command(limits_command)
     app.cli.add_command(users_cli)
     app.cli.add_command(tokens_cli)
     app.cli.add_command(jobs_cli)

@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from webapp.database import engine_options
+from webapp.ratelimit import parse_limit
 
 ROOT = Path(__file__).resolve().parent.parent
 DEV_SECRET_KEY = "dev-only-insecure-secret-key"
@@ -102,6 +103,7 @@ def from_env(env: Mapping[str, str] | None = None) -> dict:
         "LOG_LEVEL": env.get("LOG_LEVEL", "INFO").upper(),
         "TASK_TIMEOUTS": _timeouts(env.get("TASK_TIMEOUTS", "")),
         **_reliability(env),
+        **_quotas(env),
         **_security(env),
         **_video(env),
     }
@@ -148,6 +150,23 @@ def _security(env: Mapping[str, str]) -> dict:
         "RATELIMIT_HEADERS_ENABLED": True,
         "TRUSTED_PROXIES": _int(env, "TRUSTED_PROXIES", 0),
         "MAX_JSON_DEPTH": _int(env, "MAX_JSON_DEPTH", 20, minimum=2),
+    }
+
+
+def _quotas(env: Mapping[str, str]) -> dict:
+    """Default per-user limits (webapp/quotas.py); admins can change them per user."""
+    rate = env.get("USER_SUBMIT_RATE") or "60 per minute"
+    try:
+        parse_limit(rate)
+    except ValueError:
+        raise ConfigError(f"USER_SUBMIT_RATE must look like '60 per minute', got {rate!r}") \
+            from None
+    return {
+        "USER_MAX_RUNNING": _int(env, "USER_MAX_RUNNING", 2, minimum=1),
+        "USER_MAX_WAITING": _int(env, "USER_MAX_WAITING", 100, minimum=0),
+        "USER_SUBMIT_RATE": rate,
+        "USER_MAX_PROJECTS": _int(env, "USER_MAX_PROJECTS", 100, minimum=0),
+        "USER_MAX_RENDER_SECONDS": _int(env, "USER_MAX_RENDER_SECONDS", 600, minimum=1),
     }
 
 

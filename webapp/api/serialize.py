@@ -48,6 +48,7 @@ def job_to_dict(job: BackgroundJob) -> dict[str, Any]:
         "user_id": job.user_id,
         "worker_name": job.worker_name,
         "cancel_requested": job.cancel_requested_at is not None,
+        "held": job.held,
         "created_at": _iso(job.created_at),
         "enqueued_at": _iso(job.enqueued_at),
         "started_at": _iso(job.started_at),

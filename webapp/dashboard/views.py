@@ -85,6 +85,12 @@ def start_job():
         job, _ = service.submit(task, raw, current_user)
     except ParamsError as exc:
         return _launch_failed(task, exc.details, raw)
+    except service.QuotaExceeded as exc:
+        response = _launch_failed(task, [{"field": "(limit)", "message": exc.message}], raw,
+                                  429)
+        if exc.retry_after:
+            response.headers["Retry-After"] = str(exc.retry_after)
+        return response
     except service.QueueUnavailable as exc:
         return _launch_failed(task, [{"field": "(queue)", "message": str(exc)}], raw, 503)
     if _is_fragment_request():
@@ -97,7 +103,8 @@ def _launch_failed(task, details, raw, status: int = 422):
     """Show the launch form again with each bad field marked."""
     if _is_fragment_request():
         form = _launch_form(task, details, raw)
-        return render_template("dashboard/_launch_form.html", form=form), status
+        html = render_template("dashboard/_launch_form.html", form=form)
+        return current_app.make_response((html, status))
     return _home(status, task, details, raw)
 
 
@@ -144,6 +151,9 @@ def _act(job_id: uuid.UUID, name: str, action: Callable[[BackgroundJob], str]):
         audit.admin_action(current_user, f"job.{name}", "job", job.id, job.user_id)
     except service.JobConflict as exc:
         error, status = str(exc), 409
+    except service.QuotaExceeded as exc:
+        db.session.rollback()
+        error, status = exc.message, 429
     except service.QueueUnavailable as exc:
         error, status = str(exc), 503
     db.session.refresh(job)

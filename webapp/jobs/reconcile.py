@@ -30,11 +30,11 @@ from sqlalchemy import and_, delete, func, or_, select
 from sqlalchemy.exc import DBAPIError
 
 from webapp.extensions import db
-from webapp.jobs import events, outcomes, rqstate, transitions
+from webapp.jobs import dispatch, events, outcomes, rqstate, transitions
 from webapp.jobs.callbacks import jsonable
 from webapp.jobs.connection import get_redis
+from webapp.jobs.dispatch import push_to_rq
 from webapp.jobs.registry import Task, get_task
-from webapp.jobs.service import push_to_rq
 from webapp.models import BackgroundJob
 
 log = logging.getLogger(__name__)
@@ -67,7 +67,8 @@ class Pass:
 
     def run(self) -> Counter[str]:
         for step in (self.apply_outcomes, self.enqueue_created, self.settle_stop_requests,
-                     self.recover_abandoned, self.recover_lost, self.prune):
+                     self.recover_abandoned, self.recover_lost, self.dispatch_held,
+                     self.prune):
             try:
                 step()
             except DBAPIError:
@@ -126,18 +127,42 @@ class Pass:
                       f"{detail}; now {status.value}")
 
     def enqueue_created(self) -> None:
+        admitted: set = set()  # pipelines handed on whole in this pass
         for row in self.rows(BackgroundJob.status == transitions.CREATED,
                              BackgroundJob.created_at < self.ago(self.config["RECOVER_AFTER"]),
                              order=(BackgroundJob.pipeline_step.nulls_first(),
                                     BackgroundJob.created_at)):
+            if row.pipeline_id is not None and row.pipeline_id in admitted:
+                continue
             task = get_task(row.task)
             if task is None:
                 outcomes.record("failed", row.id, f"Unknown task {row.task!r}.", "lost")
                 self.repaired("created_failed", row.id, "its task no longer exists")
                 continue
             existing = rqstate.fetch(self.redis, row.rq_id)
+            if existing is None and not row.pipeline_step:
+                self._admit(row)  # a whole unit never handed on: fair share applies
+                admitted.add(row.pipeline_id)
+                continue
             status = existing.get_status() if existing else self._push(row, task)
             self._settle(row, status, transitions.mark_queued, "created", "left created")
+
+    def _admit(self, head: BackgroundJob) -> None:
+        """Dispatch or hold a unit the web process committed but never handed on."""
+        unit = [head] if head.pipeline_id is None else [
+            r for r in self.rows(BackgroundJob.pipeline_id == head.pipeline_id,
+                                 order=(BackgroundJob.pipeline_step,))
+            if r.status == transitions.CREATED]
+        went = dispatch.admit(unit)
+        self.repaired("created_enqueued" if went else "created_held", head.id,
+                      "left created; " + ("now queued" if went else "held: owner at limit"))
+
+    def dispatch_held(self) -> None:
+        """Safety net: dispatch held units whose owner has room (a release missed while Redis
+        was down, or limits an admin raised)."""
+        for user_id in dispatch.users_with_held():
+            if count := dispatch.release(user_id):
+                self.repaired("held_dispatched", f"user {user_id}", f"{count} unit(s)")
 
     def settle_stop_requests(self) -> None:
         timeout = self.config["CANCEL_CONFIRM_TIMEOUT"]
@@ -199,7 +224,7 @@ class Pass:
     def recover_lost(self) -> None:
         waiting = (transitions.QUEUED, transitions.DEFERRED, transitions.SCHEDULED)
         since = func.coalesce(BackgroundJob.enqueued_at, BackgroundJob.created_at)
-        rows = self.rows(BackgroundJob.status.in_(waiting),
+        rows = self.rows(BackgroundJob.status.in_(waiting), BackgroundJob.held.is_(False),
                          since < self.ago(self.config["RECOVER_AFTER"]),
                          order=(BackgroundJob.pipeline_step.nulls_first(),
                                 BackgroundJob.created_at))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from flask_login import UserMixin
-from sqlalchemy import Boolean, DateTime, ForeignKey, String, func
+from sqlalchemy import Boolean, DateTime, ForeignKey, Integer, String, func
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from webapp.extensions import db
@@ -23,6 +23,12 @@ class User(UserMixin, db.Model):
     created_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now()
     )
+    # Limits an admin set for this user; None means the configured default (webapp/quotas.py).
+    max_running_jobs: Mapped[int | None] = mapped_column(Integer)
+    max_waiting_jobs: Mapped[int | None] = mapped_column(Integer)
+    max_projects: Mapped[int | None] = mapped_column(Integer)
+    max_render_seconds: Mapped[int | None] = mapped_column(Integer)
+    submit_rate: Mapped[str | None] = mapped_column(String(64))
 
     tokens: Mapped[list[ApiToken]] = relationship(
         back_populates="user", cascade="all, delete-orphan", passive_deletes=True

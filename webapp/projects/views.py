@@ -61,6 +61,9 @@ def create():
         project = projects.create_project(current_user, data)
     except ParamsError as exc:
         return _index_page(forms.errors_by_field(exc), forms.values_from_form(request.form), 422)
+    except service.QuotaExceeded as exc:
+        db.session.rollback()
+        return _index_page({"title": exc.message}, forms.values_from_form(request.form), 429)
     flash(f"Created {project.title}.")
     return redirect(url_for("projects.project_page", project_id=project.id), 303)
 
@@ -130,7 +133,8 @@ def render(project_id: int):
         flash("Rendering started.")
     except ParamsError as exc:
         return _page(project, forms.errors_by_field(exc), 422)
-    except (pipeline.RenderConflict, service.QueueUnavailable) as exc:
+    except (pipeline.RenderConflict, service.QueueUnavailable, service.QuotaExceeded) as exc:
+        db.session.rollback()
         flash(str(exc), "error")
     return redirect(url_for("projects.project_page", project_id=project.id), 303)
 
