@@ -59,7 +59,7 @@ ROWS = [
     Row("/favicon.ico", "GET", "/favicon.ico", _by_kind(301, 301, 301, 301)),
     Row("/api/v1/openapi.json", "GET", "/api/v1/openapi.json", PUBLIC),
     # Pages and fragments
-    Row("/logout", "POST", "/logout", _by_kind(401, 303, 303, 303), own_session=True),
+    Row("/logout", "POST", "/logout", _by_kind(303, 303, 303, 303), own_session=True),
     Row("/", "GET", "/", USER_PAGE),
     Row("/jobs", "POST", "/jobs", _by_kind(401, 303, 303, 303),
         {"task": "countdown", "steps": "2"}),

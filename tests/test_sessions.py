@@ -97,6 +97,8 @@ def test_sign_out_everywhere_from_a_second_browser_ends_the_first(web, live_db):
         ended = phone.post("/settings/sessions/revoke-all")
         assert ended.status_code == 303 and ended.headers["location"] == "/login"
         assert _anonymous(laptop) and _anonymous(phone)
+        stale = laptop.post("/logout")  # "Sign out" on a page left open: to the sign-in page
+        assert stale.status_code == 303 and stale.headers["location"] == "/login"
         # API tokens are not sessions: they keep working until revoked on their own page.
         assert laptop.get("/api/v1/jobs", headers=bearer).status_code == 200
     assert all(row.revoked_at is not None for row in _rows(user))

@@ -42,8 +42,9 @@ def start_session(user: User, lifetime: timedelta, address: str | None,
                   user_agent: str | None) -> tuple[UserSession, str]:
     """A new live session for `user`; returns the row and the secret for the cookie. Flushes."""
     secret = secrets.token_urlsafe(32)
-    record = UserSession(user_id=user.id, secret_hash=_digest(secret),
-                         expires_at=datetime.now(UTC) + lifetime,
+    now = datetime.now(UTC)  # not the transaction's now(): it began before the password check
+    record = UserSession(user_id=user.id, secret_hash=_digest(secret), created_at=now,
+                         last_seen_at=now, expires_at=now + lifetime,
                          address=_printable(address, 64), user_agent=_printable(user_agent, 255))
     db.session.add(record)
     db.session.flush()

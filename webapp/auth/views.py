@@ -65,9 +65,9 @@ def _login_page(email: str = "", error: str | None = None, status: int = 200,
 
 
 @bp.post("/logout")
-@login_required
 def logout():
-    """Sign out for good (the session ends on the server) and go to the sign-in page."""
+    """Sign out for good (the session ends on the server) and go to the sign-in page; a
+    browser whose session already ended elsewhere lands there too."""
     end_session()
     db.session.commit()
     flash("You are signed out.")
