@@ -69,17 +69,16 @@ def password():
 @login_required
 def change_password():
     """Change the password: every session ends, and this browser gets a fresh one."""
-    form = request.form
-    new = form.get("new_password", "")
     refused = _password_attempt_refused()
     if refused is not None:
         return refused
+    form, user = request.form, current_user._get_current_object()
+    new = form.get("new_password", "")
     try:
-        if not check_password(current_user, form.get("current_password", "")):
+        if not check_password(user, form.get("current_password", "")):
             raise AccountError("That is not your current password.", "current_password")
         if new != form.get("confirm_password", ""):
             raise AccountError("The two new passwords differ.", "confirm_password")
-        user = current_user._get_current_object()
         set_password(user, new, "new_password")
     except AccountError as exc:
         return _password_page(422, {exc.field: str(exc)})
