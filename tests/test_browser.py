@@ -4,6 +4,7 @@ Playwright drives Debian's `chromium` package (Playwright's own browser download
 work here). Without a Chromium the test is skipped, and `make test` says so loudly.
 """
 
+import json
 import os
 import shutil
 import threading
@@ -61,6 +62,11 @@ def test_sign_in_start_a_countdown_and_watch_it_finish(server, worker, browser):
     page.fill("input[name=password]", PASSWORD)
     page.click("button:has-text('Sign in')")
     expect(page.locator(".who")).to_contain_text(user.email)
+    # Signing in rotated the CSRF token: htmx must send the new one (a token's first part is
+    # its session's raw token; the rest is a timestamp and a signature).
+    header = json.loads(page.evaluate("document.body.getAttribute('hx-headers')"))
+    field = page.locator("input[name=csrf_token]").first.input_value()
+    assert header["X-CSRFToken"].split(".")[0] == field.split(".")[0]
 
     # A marker on window survives htmx swaps but not a page load.
     page.evaluate("window.cutroomMarker = 'no reload'")

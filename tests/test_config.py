@@ -52,3 +52,11 @@ def test_production_refuses_the_development_secret_key():
     assert config["SECRET_KEY"] == "x" * 40 and config["CUTROOM_ENV"] == "production"
     with pytest.raises(ConfigError, match="CUTROOM_ENV"):
         from_env({**BASE, "CUTROOM_ENV": "staging"})
+
+
+def test_sign_in_limits_are_rates_checked_at_start():
+    config = from_env({**BASE, "LOGIN_LIMIT_PAIR": "3 per 10 minutes"})
+    assert config["LOGIN_LIMIT_PAIR"] == "3 per 10 minutes"
+    assert config["LOGIN_SLOWDOWN"] == "1 per 5 seconds"
+    with pytest.raises(ConfigError, match="LOGIN_SLOWDOWN must be a rate"):
+        from_env({**BASE, "LOGIN_SLOWDOWN": "slowly"})

@@ -1,25 +1,25 @@
-"""Protections for browsers: CSRF tokens, sign-in throttling, cookies, security headers.
+"""Protections for browsers: CSRF tokens, cookies, security headers.
 
 - CSRF: every state-changing request checks a token (a hidden form field, or the X-CSRFToken
   header that htmx sends from <body hx-headers>), except API calls that authenticate with a
   bearer token: no cookie rides along with those, so there is nothing to forge.
-- Throttling: Flask-Limiter with Redis storage, so limits hold across web processes.
-- Cookies: HttpOnly, SameSite=Lax, and Secure whenever the request came over HTTPS.
+- Cookies: HttpOnly, SameSite=Lax, and Secure whenever the request came over HTTPS; a
+  signed-in session's cookie expires when its server-side session does (webapp/sessions.py),
+  however often it is re-issued. Sign-in throttling lives in webapp/auth/throttle.py.
 - Headers: a Content-Security-Policy without inline script, nosniff, a referrer policy,
   frame denial, and HSTS over HTTPS.
 """
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from flask import Flask, Request, Response, current_app, render_template, request
-from flask.sessions import SecureCookieSessionInterface
-from flask_limiter import Limiter
-from flask_limiter.util import get_remote_address
+from flask.sessions import SecureCookieSessionInterface, SessionMixin
 from flask_wtf.csrf import CSRFError
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from webapp.api.errors import API_PREFIX, error_response, wants_json
-from webapp.auth.views import throttle_sign_in
 from webapp.extensions import csrf
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
@@ -39,18 +39,23 @@ HEADERS = {
 }
 
 
+# Where a signed-in session keeps its absolute expiry (a Unix time), set at sign-in.
+SESSION_EXPIRES_KEY = "_expires"
+
+
 class HttpsAwareSessionInterface(SecureCookieSessionInterface):
-    """Marks the session cookie Secure whenever the request itself came over HTTPS."""
+    """Marks the session cookie Secure whenever the request itself came over HTTPS, and gives
+    a signed-in session's cookie its fixed expiry, so re-issuing it (a flash, say) never
+    extends it."""
 
     def get_cookie_secure(self, app: Flask) -> bool:
         return bool(app.config["SESSION_COOKIE_SECURE"] or request.is_secure)
 
-
-def _limits_uri(redis_url: str) -> str:
-    """The `limits` library spells a unix-socket Redis redis+unix://."""
-    if redis_url.startswith("unix://"):
-        return "redis+unix://" + redis_url[len("unix://"):]
-    return redis_url
+    def get_expiration_time(self, app: Flask, session: SessionMixin) -> datetime | None:
+        expires = session.get(SESSION_EXPIRES_KEY)
+        if isinstance(expires, int):
+            return datetime.fromtimestamp(expires, UTC)
+        return super().get_expiration_time(app, session)
 
 
 def is_bearer_api_call(req: Request) -> bool:
@@ -59,13 +64,8 @@ def is_bearer_api_call(req: Request) -> bool:
 
 
 def init_app(app: Flask) -> None:
-    """Install CSRF checks, the limiter, the cookie policy and the headers."""
+    """Install CSRF checks, the cookie policy and the headers."""
     csrf.init_app(app)
-    app.config.setdefault("RATELIMIT_STORAGE_URI", _limits_uri(app.config["REDIS_URL"]))
-    # One limiter per app: a Limiter keeps one storage, so a shared one would follow
-    # whichever app was made last.
-    limiter = Limiter(key_func=get_remote_address, app=app)
-    throttle_sign_in(app, limiter)
     app.session_interface = HttpsAwareSessionInterface()
     if app.config["TRUSTED_PROXIES"]:
         hops = app.config["TRUSTED_PROXIES"]
@@ -96,7 +96,7 @@ def _too_many(exc):
     message = "Too many attempts. Wait a few minutes, then try again."
     if wants_json() or request.path.startswith(API_PREFIX):
         return error_response(429, message, "too_many_requests")
-    # Flask-Limiter adds Retry-After and the X-RateLimit-* headers to this response.
+    # For a 429 raised with abort(); sign-in answers its own (webapp/auth/throttle.py).
     return render_template("errors/too_many.html", message=message), 429
 
 

@@ -36,6 +36,7 @@ from webapp.jobs.connection import get_redis
 from webapp.jobs.dispatch import push_to_rq
 from webapp.jobs.registry import Task, get_task
 from webapp.models import BackgroundJob
+from webapp.sessions import prune_sessions
 
 log = logging.getLogger(__name__)
 
@@ -257,6 +258,8 @@ class Pass:
                      BackgroundJob.ended_at < self.ago(
                          self.config["RETAIN_FAILED_DAYS"] * 86400))))
         pruned = db.session.execute(stmt).rowcount
+        if ended := prune_sessions(self.now):  # and sign-in sessions that ended days ago
+            self.counts["sessions_pruned"] += ended
         db.session.commit()
         if pruned:
             log.info("reconciler: pruned %d old job rows", pruned)
