@@ -26,6 +26,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         app.config.from_mapping(test_config)
     _init_extensions(app)
     _init_jobs(app)
+    _init_routing(app)
     _register_blueprints(app)
     _init_security(app)
     _register_commands(app)
@@ -53,6 +54,14 @@ def _init_jobs(app: Flask) -> None:
 
     connection.init_app(app)
     ratelimit.init_app(app)
+
+
+def _init_routing(app: Flask) -> None:
+    """Before any route exists: ids in paths are bounded, redirects stay on this site."""
+    from webapp import converters, navigation
+
+    converters.init_app(app)
+    navigation.init_app(app)
 
 
 def _register_blueprints(app: Flask) -> None:

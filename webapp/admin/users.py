@@ -13,11 +13,11 @@ from webapp.extensions import db
 from webapp.jobs import dispatch
 from webapp.jobs.registry import ParamsError
 from webapp.models import User
+from webapp.pagination import page_number
 from webapp.quotas import LIMITS, defaults, own_limits
 from webapp.user_limits import change_limits
 
 PER_PAGE = 50
-MAX_PAGE = 100_000
 MAX_USER_ID = 2**31 - 1
 
 
@@ -28,7 +28,7 @@ def _admin_only() -> None:
 
 def _page(errors: dict | None = None, values: dict | None = None, status: int = 200):
     query = request.values.get("q", "").strip().lower()[:254]
-    page = min(max(request.args.get("page", 1, type=int) or 1, 1), MAX_PAGE)
+    page = page_number()
     stmt = select(User)
     if query:
         stmt = stmt.where(User.email.contains(query, autoescape=True))

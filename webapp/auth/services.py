@@ -7,6 +7,7 @@ import secrets
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from webapp.extensions import db
@@ -53,8 +54,11 @@ def create_user(email: str, password: str, is_admin: bool = False) -> User:
     if find_user(email) is not None:
         raise AccountError(f"An account for {email} already exists.")
     user = User(email=email, password_hash=generate_password_hash(password), is_admin=is_admin)
-    db.session.add(user)
-    db.session.flush()
+    try:
+        with db.session.begin_nested():  # the unique email decides a race, not the check above
+            db.session.add(user)
+    except IntegrityError:
+        raise AccountError(f"An account for {email} already exists.") from None
     return user
 
 

@@ -18,6 +18,7 @@ from webapp.jobs import queries, service
 from webapp.jobs.registry import ParamsError, Task, get_task, launchable_tasks
 from webapp.models import BackgroundJob
 from webapp.navigation import local_path
+from webapp.pagination import page_number
 from webapp.render import files
 
 
@@ -50,7 +51,7 @@ def _launch_form(task: Task, details: list[dict] | None = None, values: dict | N
 
 def _home(status: int = 200, failed: Task | None = None, details=None, values=None):
     """The home page; `failed` is a task whose form comes back with its errors."""
-    page = max(request.args.get("page", 1, type=int) or 1, 1)
+    page = page_number()
     listing = queries.list_jobs(current_user, page=page,
                                 per_page=current_app.config["JOBS_PER_PAGE"])
     forms = [_launch_form(t, details, values) if t is failed else _launch_form(t)

@@ -90,7 +90,7 @@ class ThemeIn(BaseModel):
     def _colour(cls, value: str | None) -> str | None:
         if value is not None:
             parse_colour(value)  # raises ValueError with a clear message
-            return value.lower()
+            return value.strip().lower()
         return value
 
     @field_validator("font")

@@ -11,6 +11,7 @@ from webapp.extensions import db, htmx
 from webapp.jobs import queries, service
 from webapp.jobs.registry import ParamsError
 from webapp.models import Project
+from webapp.pagination import page_number
 from webapp.projects import bp, forms
 from webapp.projects import service as projects
 from webapp.projects.schemas import Limits
@@ -44,7 +45,7 @@ def index():
 
 
 def _index_page(errors: dict | None = None, values: dict | None = None, status: int = 200):
-    page = max(request.args.get("page", 1, type=int) or 1, 1)
+    page = page_number()
     items, total = projects.list_projects(current_user, page, per_page=24)
     videos = {p.id: pipeline.latest_video(p) for p in items}
     return render_template("projects/index.html", projects=items, total=total, page=page,
