@@ -75,28 +75,27 @@ def test_deleted_and_emptied_jobs_stay_canceled_or_deleted_through_the_reconcile
                    client.post("/rq/queue/default/queued/empty", headers=csrf).get_json(),
                    client.post(f"/rq/job/{finished}/delete", headers=csrf).get_json(),
                    client.post(f"/rq/job/{blocker}/delete", headers=csrf).get_json()]
-        assert answers == [
-            {"status": "OK", "outcome": "canceled"},
-            {"status": "OK", "canceled": 3, "stopping": 0, "deleted": 0, "skipped": 0},
-            {"status": "OK", "outcome": "deleted"},
-            {"status": "OK", "outcome": "stopping"}]
-        _until(blocker, "stopped")
-
         for key, value in {"RECOVER_AFTER": 0.0, "HEARTBEAT_GRACE": 2.5,
                            "CANCEL_CONFIRM_TIMEOUT": 2.0}.items():
             monkeypatch.setitem(app.config, key, value)
-        reconcile.run_pass()
-        reconcile.run_pass()
+        repairs = reconcile.run_pass() + reconcile.run_pass()
+        assert [job_row(j).status for j in (lone, *waiting)] == ["canceled"] * 4, repairs
+        assert "lost_requeued" not in repairs
+        _until(blocker, "stopped")
         # The worker is free again: a job put back in the queue would run before this one.
         _until(owner_api("trigger-test", message="after"), "finished")
     finally:
         worker.stop()
 
+    assert answers == [
+        {"status": "OK", "outcome": "canceled"},
+        {"status": "OK", "canceled": 3, "stopping": 0, "deleted": 0, "skipped": 0},
+        {"status": "OK", "outcome": "deleted"},
+        {"status": "OK", "outcome": "stopping"}]
     for job_id in (lone, *waiting):
         row = job_row(job_id)
         assert (row.status, row.started_at, row.attempt) == ("canceled", None, 0), job_id
     assert db.session.get(BackgroundJob, uuid.UUID(finished)) is None
-    assert job_row(blocker).status == "stopped"
     events = db.session.scalars(select(AuditEvent).where(AuditEvent.actor_id == admin_user.id))
     logged = sorted((e.action, e.target_id) for e in events if e.detail == {"via": "rq-dashboard"})
     assert logged == sorted([("job.cancel", job_id) for job_id in (lone, *waiting, blocker)]
