@@ -79,7 +79,9 @@ def _hostile_jobs(api, redis) -> dict[str, str]:
     _until(ids["failed"], "failed")
     # Runs for minutes, so it is the worker's current job and the next ones wait.
     ids["started"] = _submit(api, "fail-test", message=PAYLOAD, pause=300)
-    _until(ids["started"], "started")
+    # Once its progress is in PostgreSQL, the task has written its meta: ours stays.
+    wait_for(lambda: job_row(ids["started"]).stage == "Attempt 1", timeout=60,
+             message="the running job to report its progress")
     ids["queued"] = _submit(api, "trigger-test", message=PAYLOAD)
     ids["canceled"] = _submit(api, "trigger-test", message=PAYLOAD)
     assert api("POST", f"/api/v1/jobs/{ids['canceled']}/cancel").status_code == 200
@@ -187,7 +189,8 @@ def test_the_pages_render_and_their_buttons_work(server, worker, browser, api, f
     page.goto(f"{rq}/job/{failed}")
     expect(page.locator("#job-data pre.exc_info")).to_contain_text("RuntimeError: plain failure")
     page.click("#requeue-job-btn")
-    wait_for(lambda: job_row(failed).attempt > 3, message="the requeued job to run again")
+    wait_for(lambda: job_row(failed).attempt > 3, timeout=60,
+             message="the requeued job to run again")
 
     page.goto(f"{rq}/jobs/default/finished/8/asc/1")
     row = page.locator(f"tr[data-job-id='{finished}']")
@@ -195,7 +198,7 @@ def test_the_pages_render_and_their_buttons_work(server, worker, browser, api, f
     row.locator("[data-role=delete-job-btn]").click()
     page.click("#confirmation-modal-yes")
     expect(row).to_have_count(0)
-    wait_for(lambda: _gone(finished), message="the deleted job's row to go")
+    wait_for(lambda: _gone(finished), timeout=30, message="the deleted job's row to go")
     assert problems == []
 
 
