@@ -140,6 +140,9 @@ def test_no_payload_runs_on_any_rq_page_and_each_shows_it_as_text(
         found += _look(page, f"{rq}/job/{job_id}", "#job-data strong", WHOLE)
     found += _look(page, f"{rq}/workers", f"tr[data-role=worker] a[href$='{ids['started']}']",
                    START)
+    # Its template escapes the description in this title itself: it must not read "&lt;".
+    title = page.locator("tr[data-role=worker] td[title*='Job ID']").get_attribute("title")
+    assert START[0] in title and "&lt;" not in title, title
     assert found == [], "\n".join(found)
     assert dialogs == []
     assert problems == []
