@@ -37,9 +37,12 @@ def wait_for(predicate: Callable[[], Any], timeout: float = 20.0, interval: floa
         time.sleep(interval)
 
 
-def make_user(email: str | None = None, admin: bool = False) -> User:
-    """A committed account with the shared test password."""
+def make_user(email: str | None = None, admin: bool = False, **limits: Any) -> User:
+    """A committed account with the shared test password; `limits` are its own limits
+    (e.g. max_running_jobs=50, so that every job it submits goes straight to RQ)."""
     user = create_user(email or f"{uuid.uuid4().hex[:10]}@example.com", PASSWORD, is_admin=admin)
+    for name, value in limits.items():
+        setattr(user, name, value)
     db.session.commit()
     return user
 
