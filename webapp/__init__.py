@@ -53,7 +53,8 @@ def _init_jobs(app: Flask) -> None:
     from webapp.jobs import connection
 
     connection.init_app(app)
-    ratelimit.init_app(app)
+    with app.app_context():
+        ratelimit.init_app(app, connection.get_redis())
 
 
 def _init_routing(app: Flask) -> None:

@@ -13,9 +13,9 @@ from flask import current_app
 from sqlalchemy import func, select
 
 from webapp.extensions import db
-from webapp.jobs.registry import ParamsError
 from webapp.models import User
 from webapp.ratelimit import get_limits, parse_limit
+from webapp.validation import ParamsError
 
 # Names as people, the API and the users table know them.
 LIMITS = {

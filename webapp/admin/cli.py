@@ -5,9 +5,9 @@ from __future__ import annotations
 import click
 
 from webapp.auth.services import find_user
-from webapp.jobs.registry import ParamsError
 from webapp.quotas import LIMITS, own_limits, quotas_for
 from webapp.user_limits import change_limits
+from webapp.validation import ParamsError
 
 
 @click.command("limits")

@@ -11,11 +11,11 @@ from sqlalchemy import func, select
 from webapp.admin import bp
 from webapp.extensions import db
 from webapp.jobs import dispatch
-from webapp.jobs.registry import ParamsError
 from webapp.models import User
 from webapp.pagination import page_number
 from webapp.quotas import LIMITS, defaults, own_limits
 from webapp.user_limits import change_limits
+from webapp.validation import ParamsError
 
 PER_PAGE = 50
 MAX_USER_ID = 2**31 - 1

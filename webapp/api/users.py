@@ -11,9 +11,9 @@ from webapp.api.errors import ApiError
 from webapp.api.inputs import int_arg, json_body, page_arg, text_arg
 from webapp.extensions import db
 from webapp.jobs import dispatch
-from webapp.jobs.registry import ParamsError
 from webapp.models import User
 from webapp.user_limits import change_limits, describe
+from webapp.validation import ParamsError
 
 MAX_USER_ID = 2**31 - 1
 

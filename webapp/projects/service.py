@@ -9,11 +9,11 @@ from flask import current_app
 from sqlalchemy import func, select
 
 from webapp.extensions import db
-from webapp.jobs.registry import ParamsError
 from webapp.models import Project, User
 from webapp.projects.schemas import Limits, ThemeIn, parse_project
 from webapp.quotas import QuotaExceeded, lock_user, quotas_for
 from webapp.render import pipeline, storage
+from webapp.validation import ParamsError
 
 
 def _limits() -> Limits:

@@ -9,13 +9,13 @@ from jinja2_fragments.flask import render_blocks
 from webapp import audit
 from webapp.extensions import db, htmx
 from webapp.jobs import queries, service
-from webapp.jobs.registry import ParamsError
 from webapp.models import Project
 from webapp.pagination import page_number
 from webapp.projects import bp, forms
 from webapp.projects import service as projects
 from webapp.projects.schemas import Limits
 from webapp.render import pipeline, providers
+from webapp.validation import ParamsError
 from webapp.video.formats import FORMATS
 from webapp.video.themes import FONTS, THEMES
 from webapp.video.voices import VOICES

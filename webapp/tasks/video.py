@@ -16,12 +16,12 @@ from sqlalchemy import select, update
 from webapp.extensions import db
 from webapp.jobs import progress, task
 from webapp.jobs.context import current_job_row
-from webapp.jobs.registry import ParamsError
 from webapp.models import BackgroundJob, Project, User
 from webapp.projects.schemas import Limits, parse_project
 from webapp.quotas import quotas_for
 from webapp.render import storage
 from webapp.render.providers import provider_settings
+from webapp.validation import ParamsError
 from webapp.video import ffmpeg, frames, subtitles, writers
 from webapp.video.audio import build_narration, write_wav
 from webapp.video.formats import FORMATS, FPS
