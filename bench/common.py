@@ -32,3 +32,11 @@ def services(base: Path, database: str) -> tuple[str, str, list]:
         stop.append(redis)
         redis_url = redis.url
     return database_url, redis_url, stop
+
+
+def unlimited(user) -> None:
+    """Lift a benchmark user's per-user limits (fair sharing would hold most jobs back)."""
+    from webapp.quotas import MAX_INT_LIMIT, set_limits
+
+    set_limits(user, {"max_running_jobs": MAX_INT_LIMIT, "max_waiting_jobs": MAX_INT_LIMIT,
+                      "submit_rate": f"{MAX_INT_LIMIT} per minute"})

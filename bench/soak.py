@@ -26,7 +26,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import soak_tasks  # noqa: E402  (bench/ is on sys.path as the script's folder)
-from common import services  # noqa: E402
+from common import services, unlimited  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 SETTINGS = {  # short thresholds so repairs happen within the run
@@ -80,6 +80,7 @@ def submit_all(app, jobs: int) -> None:
 
     with app.app_context():
         user = create_user("soak@example.com", "soak-password")
+        unlimited(user)
         db.session.commit()
         task = get_task("soak")
         for n in range(jobs):

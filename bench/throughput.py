@@ -23,7 +23,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bare_task import echo  # noqa: E402  (bench/ is on sys.path as the script's folder)
-from common import services  # noqa: E402  (bench/ is on sys.path as the script's folder)
+from common import services, unlimited  # noqa: E402  (bench/ is on sys.path as the script's folder)
 from redis import Redis  # noqa: E402
 from rq import Queue, Worker  # noqa: E402
 from sqlalchemy import func, select, text  # noqa: E402
@@ -51,6 +51,7 @@ def run_tracked(app, redis: Redis, jobs: int) -> tuple[float, int]:
 
     with app.app_context():
         user = create_user("bench@example.com", "bench-password")
+        unlimited(user)
         db.session.commit()
         task = get_task("trigger-test")
         for i in range(jobs):

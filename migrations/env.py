@@ -6,6 +6,8 @@ from logging.config import fileConfig
 from alembic import context
 from flask import current_app
 
+from webapp.database import without_timeouts
+
 config = context.config
 # Keep the app's own loggers: fileConfig would otherwise disable every existing logger.
 fileConfig(config.config_file_name, disable_existing_loggers=False)
@@ -47,7 +49,8 @@ def run_migrations_online():
     conf_args.setdefault("process_revision_directives", process_revision_directives)
     conf_args.setdefault("compare_type", True)
 
-    with get_engine().connect() as connection:
+    # A migration on a big table takes as long as it takes: no statement timeout here.
+    with get_engine().connect() as connection, without_timeouts(connection):
         context.configure(connection=connection, target_metadata=target_db.metadata, **conf_args)
         with context.begin_transaction():
             context.run_migrations()

@@ -28,6 +28,9 @@ from webapp import create_app
 from webapp.devservices import ensure_database, start_postgres, start_redis
 from webapp.extensions import db
 
+# The headless-browser fixtures (`server`, `browser`), shared by the browser tests.
+pytest_plugins = ["tests.browser"]
+
 TEST_REDIS_DB = 9
 TABLES = ("background_jobs", "projects", "api_tokens", "users")
 

@@ -37,9 +37,12 @@ def wait_for(predicate: Callable[[], Any], timeout: float = 20.0, interval: floa
         time.sleep(interval)
 
 
-def make_user(email: str | None = None, admin: bool = False) -> User:
-    """A committed account with the shared test password."""
+def make_user(email: str | None = None, admin: bool = False, **limits: Any) -> User:
+    """A committed account with the shared test password; `limits` are its own limits
+    (e.g. max_running_jobs=50, so that every job it submits goes straight to RQ)."""
     user = create_user(email or f"{uuid.uuid4().hex[:10]}@example.com", PASSWORD, is_admin=admin)
+    for name, value in limits.items():
+        setattr(user, name, value)
     db.session.commit()
     return user
 
@@ -156,8 +159,10 @@ def secure_login(client, user: User) -> str:
 
 def close_app(app) -> None:
     """Release an app's database pool and Redis client (tests make several apps)."""
+    from webapp.health import close_probes
     from webapp.jobs.connection import get_redis
 
     with app.app_context():
         db.engine.dispose()
         get_redis().close()
+    close_probes(app)

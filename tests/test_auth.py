@@ -1,12 +1,21 @@
 """Signing in and out, accounts and API tokens, and the account commands."""
 
+from datetime import timedelta
+
 import pytest
 from sqlalchemy import select
 
-from tests.support import PASSWORD, make_token, make_user
-from webapp.auth.services import AccountError, create_user, revoke_token, user_for_token
+from tests.support import PASSWORD, login, make_token, make_user
+from webapp.auth.services import (
+    AccountError,
+    check_password,
+    create_user,
+    revoke_token,
+    user_for_token,
+)
 from webapp.extensions import db
-from webapp.models import ApiToken, User
+from webapp.models import ApiToken, User, UserSession
+from webapp.sessions import start_session
 
 
 def test_pages_need_a_signed_in_user(client, db_session):
@@ -112,3 +121,66 @@ def test_bootstrap_admin_only_when_there_are_no_accounts(runner, db_session):
     again = runner.invoke(args=["users", "bootstrap-admin"])
     assert "accounts exist already" in again.output
 
+
+
+def _change_password(client, current: str, new: str, confirm: str | None = None):
+    return client.post("/settings/password", data={
+        "current_password": current, "new_password": new,
+        "confirm_password": new if confirm is None else confirm})
+
+
+def test_a_password_change_names_the_field_at_fault(client, db_session):
+    user = make_user()
+    login(client, user)
+    short = _change_password(client, PASSWORD, "short")
+    assert short.status_code == 422
+    assert "New password: The password must have at least 8" in short.get_data(as_text=True)
+    differ = _change_password(client, PASSWORD, "long enough one", "long enough two")
+    assert differ.status_code == 422
+    assert "New password again: The two new passwords differ." in differ.get_data(as_text=True)
+    wrong = _change_password(client, "not my password", "long enough one")
+    assert wrong.status_code == 422
+    assert "Current password: That is not your current password." in wrong.get_data(
+        as_text=True)
+    assert check_password(user, PASSWORD)
+    assert client.get("/").status_code == 200  # nothing changed, still signed in
+
+
+def test_password_change_attempts_are_throttled(client, db_session):
+    user = make_user()
+    login(client, user)
+    codes = [_change_password(client, f"guess {i}", "long enough one").status_code
+             for i in range(6)]
+    assert codes == [422] * 5 + [429]
+    refused = _change_password(client, PASSWORD, "long enough one")
+    assert refused.status_code == 429 and int(refused.headers["Retry-After"]) > 0
+    assert check_password(user, PASSWORD)
+
+
+def _session_of(user) -> int:
+    record, _ = start_session(user, timedelta(hours=1), "192.0.2.1", "elsewhere")
+    db.session.commit()
+    return record.id
+
+
+def test_unknown_or_out_of_range_session_ids_are_404(client, db_session):
+    theirs = make_user()
+    their_session = _session_of(theirs)
+    login(client, make_user())
+    for session_id in (99999999999, 12345, their_session):
+        assert client.post(f"/settings/sessions/{session_id}/revoke").status_code == 404
+    assert client.get("/").status_code == 200
+    assert db.session.get(UserSession, their_session).revoked_at is None
+
+
+def test_cli_set_password(runner, db_session):
+    user = make_user()
+    changed = runner.invoke(args=["users", "set-password", user.email.upper(), "--password",
+                                  "a new long password"])
+    assert changed.exit_code == 0, changed.output
+    assert check_password(user, "a new long password")
+    short = runner.invoke(args=["users", "set-password", user.email, "--password", "short"])
+    assert short.exit_code != 0 and "at least 8" in short.output
+    missing = runner.invoke(args=["users", "set-password", "nobody@example.com",
+                                  "--password", "a new long password"])
+    assert missing.exit_code != 0 and "No account" in missing.output

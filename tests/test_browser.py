@@ -1,50 +1,13 @@
-"""A real headless Chromium: sign in, start a countdown, watch its card reach finished.
+"""A real headless Chromium: sign in, start a countdown, watch its card reach finished."""
 
-Playwright drives Debian's `chromium` package (Playwright's own browser download does not
-work here). Without a Chromium the test is skipped, and `make test` says so loudly.
-"""
-
-import os
-import shutil
-import threading
+import json
 
 import pytest
-from werkzeug.serving import make_server
 
+from tests.browser import watch_problems
 from tests.support import PASSWORD, make_user
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser]
-
-CHROMIUM = os.environ.get("CHROMIUM_PATH") or shutil.which("chromium") or "/usr/bin/chromium"
-# Chromium as root in a container, with no network beyond localhost.
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-
-
-@pytest.fixture
-def server(secure_app, live_db):
-    """The app, as production runs it (CSRF and CSP on), over real HTTP from a thread."""
-    httpd = make_server("127.0.0.1", 0, secure_app, threaded=True)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{httpd.server_port}"
-    httpd.shutdown()
-    thread.join(timeout=5)
-
-
-@pytest.fixture
-def browser():
-    if not os.path.exists(CHROMIUM):
-        pytest.skip(f"NO CHROMIUM at {CHROMIUM}: the browser test did not run "
-                    "(apt-get install chromium, or set CHROMIUM_PATH)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            yield browser
-        finally:
-            browser.close()
 
 
 def test_sign_in_start_a_countdown_and_watch_it_finish(server, worker, browser):
@@ -52,15 +15,18 @@ def test_sign_in_start_a_countdown_and_watch_it_finish(server, worker, browser):
 
     user = make_user()
     page = browser.new_page()
-    problems = []  # CSP violations and script errors would show up here
-    page.on("console", lambda m: m.type == "error" and problems.append(m.text))
-    page.on("pageerror", lambda e: problems.append(str(e)))
+    problems = watch_problems(page)  # CSP violations and script errors would show up here
     page.goto(f"{server}/")
     assert "/login" in page.url
     page.fill("input[name=email]", user.email)
     page.fill("input[name=password]", PASSWORD)
     page.click("button:has-text('Sign in')")
     expect(page.locator(".who")).to_contain_text(user.email)
+    # Signing in rotated the CSRF token: htmx must send the new one (a token's first part is
+    # its session's raw token; the rest is a timestamp and a signature).
+    header = json.loads(page.evaluate("document.body.getAttribute('hx-headers')"))
+    field = page.locator("input[name=csrf_token]").first.input_value()
+    assert header["X-CSRFToken"].split(".")[0] == field.split(".")[0]
 
     # A marker on window survives htmx swaps but not a page load.
     page.evaluate("window.cutroomMarker = 'no reload'")

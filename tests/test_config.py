@@ -59,3 +59,11 @@ def test_a_worker_redis_timeout_leaves_room_for_rqs_blocking_dequeue():
     assert from_env({**BASE, "WORKER_REDIS_TIMEOUT": "30"})["WORKER_REDIS_TIMEOUT"] == 30
     with pytest.raises(ConfigError, match="WORKER_REDIS_TIMEOUT must be at least 15"):
         from_env({**BASE, "WORKER_REDIS_TIMEOUT": "5"})
+
+
+def test_sign_in_limits_are_rates_checked_at_start():
+    config = from_env({**BASE, "LOGIN_LIMIT_PAIR": "3 per 10 minutes"})
+    assert config["LOGIN_LIMIT_PAIR"] == "3 per 10 minutes"
+    assert config["LOGIN_SLOWDOWN"] == "1 per 5 seconds"
+    with pytest.raises(ConfigError, match="LOGIN_SLOWDOWN must be a rate"):
+        from_env({**BASE, "LOGIN_SLOWDOWN": "slowly"})

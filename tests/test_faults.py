@@ -156,6 +156,7 @@ def test_postgres_unreachable_while_a_job_finishes(api, app, redis, live_db, ser
 
 def test_redis_flushed_while_jobs_wait_and_run(api, app, workers, redis, fast_reconciler,
                                                monkeypatch):
+    monkeypatch.setitem(app.config, "USER_MAX_RUNNING", 10)  # every job in Redis, none held
     worker = workers()
     running = _submit(api, "countdown", steps=3)
     _until(running, "started")

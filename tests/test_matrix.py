@@ -9,15 +9,17 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from rq.job import Job
 from sqlalchemy import delete
 
-from tests.support import csrf_token, make_job, make_token, make_user, secure_login
+from tests.support import PASSWORD, csrf_token, make_job, make_token, make_user, secure_login
 from webapp.extensions import db
 from webapp.models import Project, User
+from webapp.sessions import start_session
 
 CALLERS = ("anon", "owner", "other", "admin")
 
@@ -26,7 +28,7 @@ CALLERS = ("anon", "owner", "other", "admin")
 class Row:
     rule: str
     method: str
-    path: str  # with {job}, {queued}, {failed}, {project}, {token}, {file_job} placeholders
+    path: str  # with {job}, {queued}, {failed}, {project}, {token}, {file_job}, {session}
     expect: tuple[int, int, int, int]  # anon, owner, other, admin
     body: dict | None = None
     json: bool = False
@@ -57,7 +59,7 @@ ROWS = [
     Row("/favicon.ico", "GET", "/favicon.ico", _by_kind(301, 301, 301, 301)),
     Row("/api/v1/openapi.json", "GET", "/api/v1/openapi.json", PUBLIC),
     # Pages and fragments
-    Row("/logout", "POST", "/logout", _by_kind(401, 303, 303, 303), own_session=True),
+    Row("/logout", "POST", "/logout", _by_kind(303, 303, 303, 303), own_session=True),
     Row("/", "GET", "/", USER_PAGE),
     Row("/jobs", "POST", "/jobs", _by_kind(401, 303, 303, 303),
         {"task": "countdown", "steps": "2"}),
@@ -80,7 +82,19 @@ ROWS = [
         {"name": "matrix"}),
     Row("/settings/tokens/<int:token_id>/revoke", "POST", "/settings/tokens/{token}/revoke",
         _by_kind(401, 303, 404, 404)),
+    Row("/settings/sessions", "GET", "/settings/sessions", USER_PAGE),
+    Row("/settings/sessions/<int:session_id>/revoke", "POST",
+        "/settings/sessions/{session}/revoke", _by_kind(401, 303, 404, 404)),
+    Row("/settings/sessions/revoke-all", "POST", "/settings/sessions/revoke-all",
+        _by_kind(401, 303, 303, 303), own_session=True),
+    Row("/settings/password", "GET", "/settings/password", USER_PAGE),
+    Row("/settings/password", "POST", "/settings/password", _by_kind(401, 303, 303, 303),
+        {"current_password": PASSWORD, "new_password": "a new pass phrase",
+         "confirm_password": "a new pass phrase"}, own_session=True),
     Row("/admin/audit", "GET", "/admin/audit", ADMIN_PAGE),
+    Row("/admin/users", "GET", "/admin/users", ADMIN_PAGE),
+    Row("/admin/users/<int:user_id>/limits", "POST", "/admin/users/{user}/limits",
+        _by_kind(401, 403, 403, 303), {"max_running_jobs": "3"}),
     # API
     Row("/api/v1/tasks", "GET", "/api/v1/tasks", _by_kind(401, 200, 200, 200)),
     Row("/api/v1/tasks/<name>", "POST", "/api/v1/tasks/countdown",
@@ -105,6 +119,12 @@ ROWS = [
     Row("/api/v1/projects/<int:project_id>/render", "POST",
         "/api/v1/projects/{project}/render", _by_kind(401, 202, 404, 202)),
     Row("/api/v1/audit", "GET", "/api/v1/audit", _by_kind(401, 403, 403, 200)),
+    Row("/api/v1/me", "GET", "/api/v1/me", _by_kind(401, 200, 200, 200)),
+    Row("/api/v1/users", "GET", "/api/v1/users", _by_kind(401, 403, 403, 200)),
+    Row("/api/v1/users/<int:user_id>", "GET", "/api/v1/users/{user}",
+        _by_kind(401, 403, 403, 200)),
+    Row("/api/v1/users/<int:user_id>", "PATCH", "/api/v1/users/{user}",
+        _by_kind(401, 403, 403, 200), {"limits": {"max_running_jobs": 3}}, json=True),
     # rq-dashboard
     Row("/rq/", "GET", "/rq/", RQ_PAGE),
     # Werkzeug redirects these to their canonical /rq/ before any guard runs.
@@ -177,10 +197,12 @@ def _objects(redis, ids: dict) -> dict:
     db.session.commit()
     make_token(owner, "owned")
     token = owner.tokens[0]
+    other_browser, _ = start_session(owner, timedelta(hours=1), "192.0.2.1", "matrix")
     for row_job in (job, failed):
         Job.create(print, id=str(row_job.id), connection=redis, origin="default").save()
     return {"ids": {"job": job.id, "queued": queued.id, "failed": failed.id,
-                    "file_job": file_job.id, "project": project.id, "token": token.id}}
+                    "file_job": file_job.id, "project": project.id, "token": token.id,
+                    "user": owner.id, "session": other_browser.id}}
 
 
 def _file_job(owner):

@@ -34,7 +34,7 @@ from webapp.tasks.video import FILES
 API = "/api/v1"
 HTTP_METHODS = {"get", "put", "post", "delete", "options", "head", "patch", "trace"}
 # A value for each path parameter, to find which route a documented path is.
-SAMPLES = {"job_id": str(uuid.uuid4()), "project_id": "1", "name": "video"}
+SAMPLES = {"job_id": str(uuid.uuid4()), "project_id": "1", "name": "video", "user_id": "1"}
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
           response_headers_conformance, response_schema_conformance]
 MAX_EXAMPLES = 50
@@ -120,7 +120,7 @@ def _seed(user, admin) -> dict[str, list]:
             make_job(user, status="started", worker_name="nobody")]
     audit.admin_action(admin, "project.update", "project", project.id, user.id)
     return {"job_id": [str(j.id) for j in jobs], "project_id": [project.id],
-            "Range": ["bytes=0-1023", "bytes=9000-"]}
+            "user_id": [user.id], "Range": ["bytes=0-1023", "bytes=9000-"]}
 
 
 def _strategy(operation, mode, seeds):
@@ -161,8 +161,9 @@ def _fuzz(operation, mode, seeds, headers, statuses: Counter) -> int:
 
 
 def test_the_app_conforms_to_its_document_under_fuzzing(app, db_session, capsys, monkeypatch):
-    """Every operation, positive and negative examples, as a user (and the audit log as an
-    admin): no server error, and every status, content type, header and body as documented."""
+    """Every operation, positive and negative examples, as a user (and the audit log and user
+    administration as an admin): no server error, and every status, content type, header
+    and body as documented."""
     # Answer errors as production does (a 500), rather than raising them into the test.
     monkeypatch.setitem(app.config, "PROPAGATE_EXCEPTIONS", False)
     user, admin = make_user(), make_user(admin=True)
@@ -173,7 +174,8 @@ def test_the_app_conforms_to_its_document_under_fuzzing(app, db_session, capsys,
     operations = sorted((result.ok() for result in schema.get_all_operations()),
                         key=lambda op: (ORDER.get(op.method.upper(), 1), op.path))
     runs = [(op, as_user) for op in operations]
-    runs += [(op, as_admin) for op in operations if op.path == "/audit"]
+    runs += [(op, as_admin) for op in operations
+             if op.path == "/audit" or op.path.startswith("/users")]
     statuses: Counter = Counter()
     failures, examples, started = [], 0, time.monotonic()
     try:

@@ -26,6 +26,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         app.config.from_mapping(test_config)
     _init_extensions(app)
     _init_jobs(app)
+    _init_routing(app)
     _register_blueprints(app)
     _init_security(app)
     _register_commands(app)
@@ -33,10 +34,12 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
 
 
 def _init_extensions(app: Flask) -> None:
-    from webapp import auth, templating
+    from webapp import auth, database, templating
     from webapp.extensions import db, htmx, login_manager, migrate
 
     db.init_app(app)
+    with app.app_context():
+        database.init_app(app, db.engine)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"))
     htmx.init_app(app)
     login_manager.init_app(app)
@@ -50,11 +53,20 @@ def _init_jobs(app: Flask) -> None:
     from webapp.jobs import connection
 
     connection.init_app(app)
-    ratelimit.init_app(app)
+    with app.app_context():
+        ratelimit.init_app(app, connection.get_redis())
+
+
+def _init_routing(app: Flask) -> None:
+    """Before any route exists: ids in paths are bounded, redirects stay on this site."""
+    from webapp import converters, navigation
+
+    converters.init_app(app)
+    navigation.init_app(app)
 
 
 def _register_blueprints(app: Flask) -> None:
-    from webapp import admin, api, auth, dashboard, health, projects, rq_admin
+    from webapp import admin, api, auth, dashboard, health, outages, projects, rq_admin
     from webapp.api import errors
 
     app.register_blueprint(health.bp)
@@ -64,6 +76,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(admin.bp)
     app.register_blueprint(api.bp)
     errors.register(app)
+    outages.init_app(app)
     rq_admin.init_app(app)
 
 
@@ -75,9 +88,11 @@ def _init_security(app: Flask) -> None:
 
 
 def _register_commands(app: Flask) -> None:
+    from webapp.admin.cli import limits_command
     from webapp.auth.cli import tokens_cli, users_cli
     from webapp.jobs.cli import jobs_cli
 
+    users_cli.add_command(limits_command)
     app.cli.add_command(users_cli)
     app.cli.add_command(tokens_cli)
     app.cli.add_command(jobs_cli)

@@ -10,6 +10,9 @@ import os
 from collections.abc import Mapping
 from pathlib import Path
 
+from webapp.database import engine_options
+from webapp.ratelimit import parse_limit
+
 ROOT = Path(__file__).resolve().parent.parent
 DEV_SECRET_KEY = "dev-only-insecure-secret-key"
 
@@ -87,10 +90,7 @@ def from_env(env: Mapping[str, str] | None = None) -> dict:
         "CUTROOM_ENV": environment,
         "SECRET_KEY": _secret_key(env, environment),
         "SQLALCHEMY_DATABASE_URI": normalize_database_url(database_url),
-        "SQLALCHEMY_ENGINE_OPTIONS": {
-            "pool_pre_ping": True,
-            "pool_size": _int(env, "DATABASE_POOL_SIZE", 5, minimum=1),
-        },
+        **_database(env),
         "REDIS_URL": redis_url,
         "MAX_CONTENT_LENGTH": _int(env, "MAX_REQUEST_BYTES", 1024 * 1024, minimum=1024),
         "JOBS_PER_PAGE": _int(env, "JOBS_PER_PAGE", 20, minimum=1),
@@ -104,8 +104,25 @@ def from_env(env: Mapping[str, str] | None = None) -> dict:
         "TASK_TIMEOUTS": _timeouts(env.get("TASK_TIMEOUTS", "")),
         **_reliability(env),
         **_worker(env),
+        **_quotas(env),
         **_security(env),
+        **_sign_in(env),
         **_video(env),
+    }
+
+
+def _database(env: Mapping[str, str]) -> dict:
+    """Pool and timeouts: no request waits on PostgreSQL for more than a few seconds."""
+    statement_timeout = _float(env, "DATABASE_STATEMENT_TIMEOUT", 5.0)
+    return {
+        "DATABASE_STATEMENT_TIMEOUT": statement_timeout,
+        "READY_TIMEOUT": _float(env, "READY_TIMEOUT", 2.0),
+        "SQLALCHEMY_ENGINE_OPTIONS": engine_options(
+            connect_timeout=_float(env, "DATABASE_CONNECT_TIMEOUT", 5.0),
+            statement_timeout=statement_timeout,
+            pool_size=_int(env, "DATABASE_POOL_SIZE", 5, minimum=1),
+            pool_timeout=_float(env, "DATABASE_POOL_TIMEOUT", 5.0),
+        ),
     }
 
 
@@ -121,7 +138,7 @@ def _timeouts(raw: str) -> dict[str, int]:
 
 
 def _security(env: Mapping[str, str]) -> dict:
-    """Cookies, CSRF, sign-in throttling and proxies."""
+    """Cookies, sessions, CSRF and proxies."""
     return {
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
@@ -130,11 +147,41 @@ def _security(env: Mapping[str, str]) -> dict:
         "PERMANENT_SESSION_LIFETIME": _int(env, "SESSION_HOURS", 12, minimum=1) * 3600,
         "WTF_CSRF_CHECK_DEFAULT": False,  # security.py checks, skipping bearer API calls
         "WTF_CSRF_TIME_LIMIT": None,  # a token lives as long as the session
-        "LOGIN_LIMIT_ACCOUNT": env.get("LOGIN_LIMIT_ACCOUNT", "5 per 15 minutes"),
-        "LOGIN_LIMIT_ADDRESS": env.get("LOGIN_LIMIT_ADDRESS", "30 per 15 minutes"),
-        "RATELIMIT_HEADERS_ENABLED": True,
         "TRUSTED_PROXIES": _int(env, "TRUSTED_PROXIES", 0),
         "MAX_JSON_DEPTH": _int(env, "MAX_JSON_DEPTH", 20, minimum=2),
+    }
+
+
+def _quotas(env: Mapping[str, str]) -> dict:
+    """Default per-user limits (webapp/quotas.py); admins can change them per user."""
+    return {
+        "USER_MAX_RUNNING": _int(env, "USER_MAX_RUNNING", 2, minimum=1),
+        "USER_MAX_WAITING": _int(env, "USER_MAX_WAITING", 100, minimum=0),
+        "USER_SUBMIT_RATE": _rate(env, "USER_SUBMIT_RATE", "60 per minute"),
+        "USER_MAX_PROJECTS": _int(env, "USER_MAX_PROJECTS", 100, minimum=0),
+        "USER_MAX_RENDER_SECONDS": _int(env, "USER_MAX_RENDER_SECONDS", 600, minimum=1),
+    }
+
+
+def _rate(env: Mapping[str, str], name: str, default: str) -> str:
+    """A rate in the `limits` notation ("5 per 15 minutes", "1 per 5 seconds")."""
+    value = env.get(name) or default
+    try:
+        parse_limit(value)
+    except ValueError:
+        raise ConfigError(f"{name} must be a rate such as '5 per 15 minutes', got {value!r}"
+                          ) from None
+    return value
+
+
+def _sign_in(env: Mapping[str, str]) -> dict:
+    """Sign-in throttling (webapp/auth/throttle.py) and the trusted-device cookie."""
+    return {
+        "LOGIN_LIMIT_PAIR": _rate(env, "LOGIN_LIMIT_PAIR", "5 per 15 minutes"),
+        "LOGIN_LIMIT_ADDRESS": _rate(env, "LOGIN_LIMIT_ADDRESS", "30 per 15 minutes"),
+        "LOGIN_SLOWDOWN_AFTER": _rate(env, "LOGIN_SLOWDOWN_AFTER", "10 per 15 minutes"),
+        "LOGIN_SLOWDOWN": _rate(env, "LOGIN_SLOWDOWN", "1 per 5 seconds"),
+        "TRUSTED_DEVICE_DAYS": _int(env, "TRUSTED_DEVICE_DAYS", 90, minimum=1),
     }
 
 

@@ -1,18 +1,26 @@
-"""Health endpoints for load balancers: /healthz (the process answers), /readyz (it can work)."""
+"""Health endpoints for load balancers: /healthz (the process answers), /readyz (it can work).
+
+/healthz touches neither PostgreSQL nor Redis, so it answers while they are down. /readyz
+checks both through connections of its own with a short deadline (READY_TIMEOUT each), so a
+pool held by stuck requests or a silent network cannot make the probe itself hang.
+"""
 
 from __future__ import annotations
 
 from functools import cache
 
 from alembic.script import ScriptDirectory
-from flask import Blueprint, jsonify
-from sqlalchemy import text
+from flask import Blueprint, Flask, current_app, jsonify
+from redis import Redis
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import Engine
 
+from webapp import database
 from webapp.config import ROOT
-from webapp.extensions import db
-from webapp.jobs.connection import get_redis
 
 bp = Blueprint("health", __name__)
+
+_PROBES = "cutroom.health_probes"
 
 
 @cache
@@ -20,11 +28,43 @@ def _migration_heads() -> frozenset[str]:
     return frozenset(ScriptDirectory(str(ROOT / "migrations")).get_heads())
 
 
+class Probes:
+    """One PostgreSQL connection and one Redis client for readiness checks, per process."""
+
+    def __init__(self, app: Flask):
+        timeout = app.config["READY_TIMEOUT"]
+        self.engine: Engine = create_engine(
+            app.config["SQLALCHEMY_DATABASE_URI"], pool_size=1, max_overflow=0,
+            pool_timeout=timeout, pool_pre_ping=True,
+            connect_args={"connect_timeout": max(2, round(timeout))})
+        database.init_app(app, self.engine, deadline=timeout)
+        self.redis = Redis.from_url(app.config["REDIS_URL"], socket_connect_timeout=timeout,
+                                    socket_timeout=timeout)
+
+    def close(self) -> None:
+        self.engine.dispose()
+        self.redis.close()
+
+
+def close_probes(app: Flask) -> None:
+    """Release this app's probe connections (tests make many apps)."""
+    probes = app.extensions.pop(_PROBES, None)
+    if probes is not None:
+        probes.close()
+
+
+def _probes() -> Probes:
+    probes = current_app.extensions.get(_PROBES)
+    if probes is None:
+        probes = current_app.extensions[_PROBES] = Probes(current_app)
+    return probes
+
+
 def _database() -> tuple[bool, str]:
     try:
-        versions = set(db.session.scalars(text("SELECT version_num FROM alembic_version")))
+        with _probes().engine.connect() as conn:
+            versions = set(conn.scalars(text("SELECT version_num FROM alembic_version")))
     except Exception as exc:
-        db.session.rollback()
         return False, f"unreachable or not migrated: {type(exc).__name__}"
     if versions != _migration_heads():
         return False, f"migrations not current (run `flask db upgrade`): at {sorted(versions)}"
@@ -33,7 +73,7 @@ def _database() -> tuple[bool, str]:
 
 def _redis() -> tuple[bool, str]:
     try:
-        get_redis().ping()
+        _probes().redis.ping()
         return True, "ok"
     except Exception as exc:
         return False, f"unreachable: {type(exc).__name__}"
@@ -41,7 +81,7 @@ def _redis() -> tuple[bool, str]:
 
 @bp.get("/healthz")
 def healthz():
-    """The process is up."""
+    """The process is up (touches neither PostgreSQL nor Redis)."""
     return jsonify({"status": "ok"})
 
 
@@ -52,4 +92,7 @@ def readyz():
     ready = all(ok for ok, _ in checks.values())
     body = {"status": "ready" if ready else "unavailable",
             "checks": {name: detail for name, (_, detail) in checks.items()}}
-    return jsonify(body), 200 if ready else 503
+    response = jsonify(body)
+    response.status_code = 200 if ready else 503
+    response.headers["Cache-Control"] = "no-store"
+    return response

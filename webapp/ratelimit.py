@@ -17,8 +17,7 @@ from flask import Flask, current_app
 from limits import RateLimitItem, parse
 from limits.storage import RedisStorage
 from limits.strategies import MovingWindowRateLimiter
-
-from webapp.jobs.connection import get_redis
+from redis import Redis
 
 _KEY = "cutroom.ratelimits"
 PREFIX = "cutroom:limits"
@@ -68,11 +67,9 @@ class RateLimits:
         self.limiter.clear(parse_limit(limit), *keys)
 
 
-def init_app(app: Flask) -> None:
-    """Share the app's Redis connection pool (and its timeouts) with the limiter."""
-    with app.app_context():
-        pool = get_redis().connection_pool
-    storage = RedisStorage("redis://", connection_pool=pool, key_prefix=PREFIX)
+def init_app(app: Flask, redis: Redis) -> None:
+    """Count in the app's Redis, sharing its client's connection pool (and timeouts)."""
+    storage = RedisStorage("redis://", connection_pool=redis.connection_pool, key_prefix=PREFIX)
     app.extensions[_KEY] = RateLimits(storage)
 
 

@@ -1,35 +1,32 @@
-"""Protections for browsers: CSRF tokens, sign-in throttling, cookies, security headers.
+"""Protections for browsers: CSRF tokens, cookies, security headers.
 
 - CSRF: every state-changing request checks a token (a hidden form field, or the X-CSRFToken
   header that htmx sends from <body hx-headers>), except API calls that authenticate with a
   bearer token: no cookie rides along with those, so there is nothing to forge.
-- Throttling: Flask-Limiter with Redis storage, so limits hold across web processes.
-- Cookies: HttpOnly, SameSite=Lax, and Secure whenever the request came over HTTPS.
-- Headers: a Content-Security-Policy without inline script, nosniff, a referrer policy,
-  frame denial, and HSTS over HTTPS.
+- Cookies: HttpOnly, SameSite=Lax, and Secure whenever the request came over HTTPS; a
+  signed-in session's cookie expires when its server-side session does (webapp/sessions.py),
+  however often it is re-issued. Sign-in throttling lives in webapp/auth/throttle.py.
+- Headers: a Content-Security-Policy without inline script (rq-dashboard's pages: only its
+  own inline script, by nonce), nosniff, a referrer policy, frame denial, and HSTS over HTTPS.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from datetime import UTC, datetime
+
 from flask import Flask, Request, Response, current_app, render_template, request
-from flask.sessions import SecureCookieSessionInterface
-from flask_limiter import Limiter
-from flask_limiter.util import get_remote_address
+from flask.sessions import SecureCookieSessionInterface, SessionMixin
 from flask_wtf.csrf import CSRFError
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from webapp.api.errors import API_PREFIX, error_response, wants_json
-from webapp.auth.views import throttle_sign_in
 from webapp.extensions import csrf
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
        "media-src 'self'; font-src 'self'; connect-src 'self'; object-src 'none'; "
        "base-uri 'self'; form-action 'self'; frame-ancestors 'none'")
-# rq-dashboard (admins only) ships inline scripts and templates compiled with new Function.
-RQ_DASHBOARD_CSP = CSP.replace("script-src 'self'",
-                               "script-src 'self' 'unsafe-inline' 'unsafe-eval'").replace(
-    "style-src 'self'", "style-src 'self' 'unsafe-inline'")
 HEADERS = {
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "same-origin",
@@ -39,18 +36,32 @@ HEADERS = {
 }
 
 
+# Where a signed-in session keeps its absolute expiry (a Unix time), set at sign-in.
+SESSION_EXPIRES_KEY = "_expires"
+
+
 class HttpsAwareSessionInterface(SecureCookieSessionInterface):
-    """Marks the session cookie Secure whenever the request itself came over HTTPS."""
+    """Marks the session cookie Secure whenever the request itself came over HTTPS, and gives
+    a signed-in session's cookie its fixed expiry, so re-issuing it (a flash, say) never
+    extends it."""
 
     def get_cookie_secure(self, app: Flask) -> bool:
         return bool(app.config["SESSION_COOKIE_SECURE"] or request.is_secure)
 
+    def get_expiration_time(self, app: Flask, session: SessionMixin) -> datetime | None:
+        expires = session.get(SESSION_EXPIRES_KEY)
+        if isinstance(expires, int):
+            return datetime.fromtimestamp(expires, UTC)
+        return super().get_expiration_time(app, session)
 
-def _limits_uri(redis_url: str) -> str:
-    """The `limits` library spells a unix-socket Redis redis+unix://."""
-    if redis_url.startswith("unix://"):
-        return "redis+unix://" + redis_url[len("unix://"):]
-    return redis_url
+
+def rq_dashboard_csp(nonce: str, style_hashes: Iterable[str]) -> str:
+    """The policy of an rq-dashboard page (admins only): its inline script by nonce,
+    'unsafe-eval' because its underscore templates compile with new Function, and its
+    inline style attributes by hash. No inline event handler or other inline script runs."""
+    styles = "".join(f" '{digest}'" for digest in style_hashes)
+    return CSP.replace("script-src 'self'", f"script-src 'self' 'nonce-{nonce}' 'unsafe-eval'"
+                       ).replace("style-src 'self'", f"style-src 'self' 'unsafe-hashes'{styles}")
 
 
 def is_bearer_api_call(req: Request) -> bool:
@@ -59,13 +70,8 @@ def is_bearer_api_call(req: Request) -> bool:
 
 
 def init_app(app: Flask) -> None:
-    """Install CSRF checks, the limiter, the cookie policy and the headers."""
+    """Install CSRF checks, the cookie policy and the headers."""
     csrf.init_app(app)
-    app.config.setdefault("RATELIMIT_STORAGE_URI", _limits_uri(app.config["REDIS_URL"]))
-    # One limiter per app: a Limiter keeps one storage, so a shared one would follow
-    # whichever app was made last.
-    limiter = Limiter(key_func=get_remote_address, app=app)
-    throttle_sign_in(app, limiter)
     app.session_interface = HttpsAwareSessionInterface()
     if app.config["TRUSTED_PROXIES"]:
         hops = app.config["TRUSTED_PROXIES"]
@@ -96,15 +102,15 @@ def _too_many(exc):
     message = "Too many attempts. Wait a few minutes, then try again."
     if wants_json() or request.path.startswith(API_PREFIX):
         return error_response(429, message, "too_many_requests")
-    # Flask-Limiter adds Retry-After and the X-RateLimit-* headers to this response.
+    # For a 429 raised with abort(); sign-in answers its own (webapp/auth/throttle.py).
     return render_template("errors/too_many.html", message=message), 429
 
 
 def _add_headers(response: Response) -> Response:
     for name, value in HEADERS.items():
         response.headers.setdefault(name, value)
-    rq_page = request.blueprint == "rq_dashboard"
-    response.headers.setdefault("Content-Security-Policy", RQ_DASHBOARD_CSP if rq_page else CSP)
+    # rq-dashboard's pages come with their own (webapp/rq_admin/pages.py).
+    response.headers.setdefault("Content-Security-Policy", CSP)
     if request.is_secure:
         response.headers.setdefault("Strict-Transport-Security",
                                     "max-age=63072000; includeSubDomains")

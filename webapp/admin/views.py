@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from flask import abort, render_template, request
+from flask import abort, render_template
 from flask_login import current_user, login_required
 
 from webapp import audit
 from webapp.admin import bp
+from webapp.pagination import page_number
 
 PER_PAGE = 50
 
@@ -17,7 +18,7 @@ def audit_log():
     """Admin actions on other users' jobs and projects, newest first."""
     if not current_user.is_admin:
         abort(403)
-    page = max(request.args.get("page", 1, type=int) or 1, 1)
+    page = page_number()
     events, total = audit.recent(page, PER_PAGE)
     return render_template("admin/audit.html", events=events, total=total, page=page,
                            pages=max(1, -(-total // PER_PAGE)))

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Flask, jsonify, request
+from flask import Flask, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException
+
+from webapp.quotas import QuotaExceeded
 
 API_PREFIX = "/api/"
 
@@ -64,6 +66,18 @@ def register(app: Flask) -> None:
     @app.errorhandler(ApiError)
     def handle_api_error(exc: ApiError):
         return error_response(exc.status, exc.message, exc.code, exc.details)
+
+    @app.errorhandler(QuotaExceeded)
+    def handle_over_limit(exc: QuotaExceeded):
+        if wants_json():
+            response = error_response(429, exc.message, "limit_exceeded",
+                                      details=[{"field": exc.limit, "message": exc.message}])
+        else:
+            response = app.make_response(
+                (render_template("errors/limit.html", message=exc.message), 429))
+        if exc.retry_after:
+            response.headers["Retry-After"] = str(exc.retry_after)
+        return response
 
     @app.errorhandler(HTTPException)
     def handle_http_error(exc: HTTPException):

@@ -15,13 +15,24 @@ from typing import Any
 from flask import current_app, jsonify, request
 
 from webapp.api import bp
-from webapp.api.inputs import MAX_PAGE
+from webapp.api.openapi_parts import (
+    BODY_ERRORS,
+    ERRORS,
+    error_headers,
+    errors,
+    items,
+    json_content,
+    page_param,
+    per_page_param,
+    response,
+)
 from webapp.api.openapi_schemas import (
     model_schemas,
     output_schemas,
     project_input,
     ref,
 )
+from webapp.api.openapi_users import user_paths, user_schemas
 from webapp.api.views import MAX_PER_PAGE
 from webapp.jobs.idempotency import HEADER as IDEMPOTENCY_HEADER
 from webapp.jobs.registry import launchable_tasks
@@ -31,61 +42,23 @@ from webapp.render.files import MIMETYPES
 from webapp.tasks.video import FILES
 
 
-def _json(schema: Mapping[str, Any]) -> dict[str, Any]:
-    return {"application/json": {"schema": dict(schema)}}
-
-
-def _response(description: str, schema: Mapping[str, Any] | None = None,
-              headers: Mapping[str, Any] | None = None) -> dict[str, Any]:
-    response: dict[str, Any] = {"description": description}
-    if schema is not None:
-        response["content"] = _json(schema)
-    if headers:
-        response["headers"] = dict(headers)
-    return response
-
-
-def _errors(*statuses: int) -> dict[str, Any]:
-    """References to the shared error responses, by status."""
-    return {str(status): {"$ref": f"#/components/responses/{ERRORS[status][0]}"}
-            for status in statuses}
-
-
-# status: (component name, when it happens)
-ERRORS: dict[int, tuple[str, str]] = {
-    400: ("MalformedJson", "`malformed_json`: the body is not valid JSON."),
-    401: ("Unauthorized", "`unauthorized`: no credentials, or a wrong or revoked token."),
-    403: ("Forbidden", "`forbidden`: only admins may do this."),
-    404: ("NotFound", "`not_found`: no such object, or it is not yours."),
-    409: ("Conflict", "`conflict`: the object's state does not allow this action."),
-    413: ("PayloadTooLarge", "`payload_too_large`: the body is over MAX_REQUEST_BYTES."),
-    415: ("UnsupportedMediaType",
-          "`unsupported_media_type`: a body that is not `application/json`."),
-    416: ("RangeNotSatisfiable", "The `Range` lies outside the file."),
-    422: ("InvalidParameters",
-          "`invalid_parameters`: bad parameters, query arguments or headers; `details` "
-          "names each field."),
-    503: ("QueueUnavailable", "`queue_unavailable`: the job queue (Redis) is unreachable."),
-}
-BODY_ERRORS = (400, 413, 415, 422)
-
-
 def build_document(config: Mapping[str, Any], base: str = "/api/v1") -> dict[str, Any]:
     """The whole OpenAPI document; `config` supplies the project input limits."""
-    schemas = {**output_schemas(), **project_input(Limits.from_config(config))}
+    schemas = {**output_schemas(), **project_input(Limits.from_config(config)),
+               **user_schemas()}
     paths = {
         "/openapi.json": {"get": {
             "operationId": "openapi", "summary": "This document.", "security": [],
             "tags": ["meta"],
-            "responses": {"200": _response("The OpenAPI document.", {"type": "object"})},
+            "responses": {"200": response("The OpenAPI document.", {"type": "object"})},
         }},
-        **_task_paths(schemas), **_job_paths(), **_project_paths(),
+        **_task_paths(schemas), **_job_paths(), **_project_paths(), **user_paths(),
         "/audit": {"get": {
             "operationId": "listAudit", "tags": ["audit"],
             "summary": "Admins: admin actions on other users' jobs and projects, newest first.",
-            "parameters": [_page(), _per_page(50, 200)],
-            "responses": {"200": _response("A page of audit events.", ref("AuditPage")),
-                          **_errors(401, 403, 422)},
+            "parameters": [page_param(), per_page_param(50, 200)],
+            "responses": {"200": response("A page of audit events.", ref("AuditPage")),
+                          **errors(401, 403, 422)},
         }},
     }
     return {
@@ -106,7 +79,7 @@ def build_document(config: Mapping[str, Any], base: str = "/api/v1") -> dict[str
 def _components(schemas: dict[str, Any]) -> dict[str, Any]:
     return {
         "schemas": schemas,
-        "responses": {name: _response(text, ref("Error"), _www_authenticate(status))
+        "responses": {name: response(text, ref("Error"), error_headers(status))
                       for status, (name, text) in ERRORS.items()},
         "parameters": {
             "JobId": {"name": "job_id", "in": "path", "required": True,
@@ -136,33 +109,12 @@ def _components(schemas: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _www_authenticate(status: int) -> dict[str, Any] | None:
-    if status != 401:
-        return None
-    return {"WWW-Authenticate": {"required": True, "schema": {"type": "string"}}}
-
-
-def _items(item: Mapping[str, Any]) -> dict[str, Any]:
-    return {"type": "object", "required": ["items"], "additionalProperties": False,
-            "properties": {"items": {"type": "array", "items": dict(item)}}}
-
-
-def _page() -> dict[str, Any]:
-    return {"name": "page", "in": "query", "required": False,
-            "schema": {"type": "integer", "minimum": 1, "maximum": MAX_PAGE, "default": 1}}
-
-
-def _per_page(default: int, maximum: int) -> dict[str, Any]:
-    return {"name": "per_page", "in": "query", "required": False,
-            "schema": {"type": "integer", "minimum": 1, "maximum": maximum, "default": default}}
-
-
 def _task_paths(schemas: dict[str, Any]) -> dict[str, Any]:
     """GET /tasks, and one POST per launchable task, its body that task's parameter model."""
     paths: dict[str, Any] = {"/tasks": {"get": {
         "operationId": "listTasks", "summary": "Every task with its parameter schema.",
         "tags": ["tasks"],
-        "responses": {"200": _response("The tasks.", _items(ref("Task"))), **_errors(401)},
+        "responses": {"200": response("The tasks.", items(ref("Task"))), **errors(401)},
     }}}
     for task in launchable_tasks():
         for name, schema in model_schemas(task.params).items():
@@ -185,10 +137,10 @@ def _submit_operation(task, model: str) -> dict[str, Any]:
             {"$ref": "#/components/parameters/IdempotencyKey"},
         ],
         "requestBody": {"required": False, "description": "The parameters; an empty body "
-                        "means the defaults.", "content": _json(ref(model))},
+                        "means the defaults.", "content": json_content(ref(model))},
         "responses": {
-            "202": _response("The job, queued.", ref("Job"), _job_created_headers()),
-            **_errors(401, *BODY_ERRORS, 503),
+            "202": response("The job, queued.", ref("Job"), _job_created_headers()),
+            **errors(401, *BODY_ERRORS, 429, 503),
         },
     }
 
@@ -210,32 +162,32 @@ def _job_paths() -> dict[str, Any]:
                  "schema": {"type": "string", "enum": [s.value for s in STATUSES]}},
                 {"name": "task", "in": "query", "required": False,
                  "schema": {"type": "string"}},
-                _page(), _per_page(20, MAX_PER_PAGE),
+                page_param(), per_page_param(20, MAX_PER_PAGE),
             ],
-            "responses": {"200": _response("A page of jobs.", ref("JobPage")),
-                          **_errors(401, 422)},
+            "responses": {"200": response("A page of jobs.", ref("JobPage")),
+                          **errors(401, 422)},
         }},
         "/jobs/{job_id}": {
             "parameters": [job_id],
             "get": {"operationId": "getJob", "tags": ["jobs"], "summary": "One job.",
-                    "responses": {"200": _response("The job.", job), **_errors(401, 404)}},
+                    "responses": {"200": response("The job.", job), **errors(401, 404)}},
             "delete": {"operationId": "deleteJob", "tags": ["jobs"],
                        "summary": "Delete a finished, failed, stopped or canceled job.",
-                       "responses": {"204": _response("Deleted."),
-                                     **_errors(401, 404, 409, 503)}},
+                       "responses": {"204": response("Deleted."),
+                                     **errors(401, 404, 409, 503)}},
         },
         "/jobs/{job_id}/cancel": {"post": {
             "operationId": "cancelJob", "tags": ["jobs"], "parameters": [job_id],
             "summary": "Cancel a waiting job, or ask a running one to stop.",
-            "responses": {"200": _response("Canceled.", job),
-                          "202": _response("Asked to stop (`cancel_requested`).", job),
-                          **_errors(401, 404, 409, 503)},
+            "responses": {"200": response("Canceled.", job),
+                          "202": response("Asked to stop (`cancel_requested`).", job),
+                          **errors(401, 404, 409, 503)},
         }},
         "/jobs/{job_id}/retry": {"post": {
             "operationId": "retryJob", "tags": ["jobs"], "parameters": [job_id],
             "summary": "Run a failed, stopped or canceled job again, under the same id.",
-            "responses": {"202": _response("The job, queued again.", job),
-                          **_errors(401, 404, 409, 503)},
+            "responses": {"202": response("The job, queued again.", job),
+                          **errors(401, 404, 409, 429, 503)},
         }},
         "/jobs/{job_id}/files/{name}": {"get": _file_operation(job_id)},
     }
@@ -261,7 +213,7 @@ def _file_operation(job_id: Mapping[str, Any]) -> dict[str, Any]:
             "206": {"description": "Part of the file.", "content": binary, "headers": {
                 "Content-Range": {"required": True, "schema": {"type": "string"}}}},
             "304": {"description": "Not modified (`If-None-Match`, `If-Modified-Since`)."},
-            **_errors(401, 404, 416),
+            **errors(401, 404, 416),
         },
     }
 
@@ -273,41 +225,42 @@ def _project_paths() -> dict[str, Any]:
         "/projects": {
             "get": {"operationId": "listProjects", "tags": ["projects"],
                     "summary": "Your projects (everyone's for admins), newest first.",
-                    "parameters": [_page(), _per_page(20, MAX_PER_PAGE)],
-                    "responses": {"200": _response("A page of projects.", ref("ProjectPage")),
-                                  **_errors(401, 422)}},
+                    "parameters": [page_param(), per_page_param(20, MAX_PER_PAGE)],
+                    "responses": {"200": response("A page of projects.", ref("ProjectPage")),
+                                  **errors(401, 422)}},
             "post": {"operationId": "createProject", "tags": ["projects"],
                      "summary": "Create a project: a title, and a topic or a script.",
-                     "requestBody": {"required": True, "content": _json(ref("ProjectCreate"))},
+                     "requestBody": {"required": True,
+                                     "content": json_content(ref("ProjectCreate"))},
                      "responses": {
-                         "201": _response("The project.", project, {
+                         "201": response("The project.", project, {
                              "Location": {"$ref": "#/components/headers/Location"}}),
-                         **_errors(401, *BODY_ERRORS)}},
+                         **errors(401, *BODY_ERRORS, 429)}},
         },
         "/projects/{project_id}": {
             "parameters": [project_id],
             "get": {"operationId": "getProject", "tags": ["projects"],
                     "summary": "One project, with its latest renders and video.",
-                    "responses": {"200": _response("The project.", project),
-                                  **_errors(401, 404)}},
+                    "responses": {"200": response("The project.", project),
+                                  **errors(401, 404)}},
             "patch": {"operationId": "updateProject", "tags": ["projects"],
                       "summary": "Change the fields sent; `script: null` clears the script.",
-                      "requestBody": {"required": False, "content": _json(ref("ProjectIn"))},
-                      "responses": {"200": _response("The project.", project),
-                                    **_errors(401, 404, *BODY_ERRORS)}},
+                      "requestBody": {"required": False, "content": json_content(ref("ProjectIn"))},
+                      "responses": {"200": response("The project.", project),
+                                    **errors(401, 404, *BODY_ERRORS)}},
             "delete": {"operationId": "deleteProject", "tags": ["projects"],
                        "summary": "Delete a project, its jobs and files (stops its renders).",
-                       "responses": {"204": _response("Deleted."),
-                                     **_errors(401, 404, 503)}},
+                       "responses": {"204": response("Deleted."),
+                                     **errors(401, 404, 503)}},
         },
         "/projects/{project_id}/render": {"post": {
             "operationId": "renderProject", "tags": ["projects"], "parameters": [
                 project_id, {"$ref": "#/components/parameters/IdempotencyKey"}],
             "summary": "Start a render: one job per stage.",
             "responses": {
-                "202": _response("The render and its stage jobs.", ref("Render"),
+                "202": response("The render and its stage jobs.", ref("Render"),
                                  _job_created_headers()),
-                **_errors(401, 404, 409, 422, 503)},
+                **errors(401, 404, 409, 422, 429, 503)},
         }},
     }
 

@@ -124,7 +124,10 @@ def _job_schemas() -> dict[str, Any]:
             "traceback": _nullable(TEXT), "attempt": {"type": "integer", "minimum": 0},
             "max_attempts": _nullable(INTEGER), "project_id": _nullable(INTEGER),
             "user_id": INTEGER, "worker_name": _nullable(TEXT),
-            "cancel_requested": {"type": "boolean"}, "created_at": TIME,
+            "cancel_requested": {"type": "boolean"},
+            "held": {"type": "boolean", "description": "Waiting for one of your running "
+                                                      "jobs to end (max_running_jobs)."},
+            "created_at": TIME,
             "enqueued_at": _nullable(TIME), "started_at": _nullable(TIME),
             "ended_at": _nullable(TIME), "heartbeat_at": _nullable(TIME), "links": LINKS,
         }),

@@ -13,10 +13,10 @@ from webapp.api.errors import ApiError
 from webapp.api.inputs import int_arg, job_or_404, json_body, page_arg
 from webapp.api.serialize import project_to_dict, render_to_dict
 from webapp.jobs import idempotency, queries, service
-from webapp.jobs.registry import ParamsError
 from webapp.projects import service as projects
 from webapp.render import files, pipeline
 from webapp.render.pipeline import summarize
+from webapp.validation import ParamsError
 
 
 def _project_or_404(project_id: int):

@@ -7,8 +7,9 @@ from typing import Any
 
 from flask import url_for
 
+from webapp.api.auth import api_user
 from webapp.jobs.registry import Task, get_task
-from webapp.models import BackgroundJob
+from webapp.models import BackgroundJob, User
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -28,8 +29,11 @@ def task_to_dict(task: Task) -> dict[str, Any]:
     }
 
 
-def job_to_dict(job: BackgroundJob) -> dict[str, Any]:
+def job_to_dict(job: BackgroundJob, viewer: User | None = None) -> dict[str, Any]:
+    """A job as the API shows it; the traceback only to admins (`viewer`; default: the caller),
+    since it names the server's files and code."""
     task = get_task(job.task)
+    viewer = viewer if viewer is not None else api_user()
     return {
         "id": job.rq_id,
         "task": job.task,
@@ -41,13 +45,14 @@ def job_to_dict(job: BackgroundJob) -> dict[str, Any]:
         "result": job.result,
         "error": job.error,
         "error_code": job.error_code,
-        "traceback": job.traceback,
+        "traceback": job.traceback if viewer.is_admin else None,
         "attempt": job.attempt,
         "max_attempts": task.max_attempts if task else None,
         "project_id": job.project_id,
         "user_id": job.user_id,
         "worker_name": job.worker_name,
         "cancel_requested": job.cancel_requested_at is not None,
+        "held": job.held,
         "created_at": _iso(job.created_at),
         "enqueued_at": _iso(job.enqueued_at),
         "started_at": _iso(job.started_at),

@@ -14,6 +14,7 @@ from webapp.auth.services import (
     create_user,
     find_user,
     revoke_token,
+    set_password,
 )
 from webapp.extensions import db
 from webapp.models import User
@@ -34,6 +35,22 @@ def create_user_command(email: str, password: str, admin: bool) -> None:
         raise click.ClickException(str(exc)) from None
     db.session.commit()
     click.echo(f"Created {'admin ' if admin else ''}account {user.email}")
+
+
+@users_cli.command("set-password")
+@click.argument("email")
+@click.option("--password", prompt="New password", hide_input=True, confirmation_prompt=True)
+def set_password_command(email: str, password: str) -> None:
+    """Set an account's password and sign out all its sessions (API tokens keep working)."""
+    user = find_user(email)
+    if user is None:
+        raise click.ClickException(f"No account for {email}.")
+    try:
+        ended = set_password(user, password)
+    except AccountError as exc:
+        raise click.ClickException(str(exc)) from None
+    db.session.commit()
+    click.echo(f"Changed the password of {user.email}; signed out {ended} session(s).")
 
 
 @users_cli.command("bootstrap-admin")

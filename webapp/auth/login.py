@@ -1,13 +1,23 @@
-"""Flask-Login wiring: loading the session's user and answering the unauthenticated."""
+"""Flask-Login wiring: the session cookie names a server-side session (webapp/sessions.py),
+and a cookie counts only while that session is live.
+
+The cookie keeps Flask-Login's user id beside the session's secret and its absolute expiry.
+Sign-in starts a new cookie session (the old one, its CSRF token with it, is dropped), so a
+cookie saved before sign-in or sign-out is worth nothing after.
+"""
 
 from __future__ import annotations
 
-from flask import redirect, request, url_for
-from flask_login import LoginManager
+from flask import current_app, g, redirect, request, session, url_for
+from flask_login import LoginManager, current_user, login_user, logout_user
 
 from webapp.api.errors import error_response, wants_json
-from webapp.extensions import db
 from webapp.models import User
+from webapp.security import SESSION_EXPIRES_KEY
+from webapp.sessions import revoke_session, start_session, user_for_session
+
+SESSION_SECRET_KEY = "_session"
+_SIGN_IN_KEYS = ("_user_id", "_fresh", "_id", SESSION_SECRET_KEY, SESSION_EXPIRES_KEY)
 
 
 def init_login(manager: LoginManager) -> None:
@@ -17,10 +27,43 @@ def init_login(manager: LoginManager) -> None:
 
     @manager.user_loader
     def load_user(user_id: str) -> User | None:
-        return db.session.get(User, int(user_id)) if user_id.isdigit() else None
+        found = user_for_session(user_id, session.get(SESSION_SECRET_KEY))
+        if found is None:
+            # Signed out, revoked or expired: drop the dead sign-in from the cookie too.
+            for key in _SIGN_IN_KEYS:
+                session.pop(key, None)
+            return None
+        user, g.user_session_id = found
+        return user
 
     @manager.unauthorized_handler
     def unauthorized():
         if wants_json() or request.method != "GET":
             return error_response(401, "Sign in to continue.")
         return redirect(url_for("auth.login", next=request.full_path.rstrip("?")), 303)
+
+
+def begin_session(user: User) -> None:
+    """Sign `user` in on a new server-side session, in a new cookie session with a new CSRF
+    token; the caller commits."""
+    session.clear()
+    g.pop("csrf_token", None)  # Flask-WTF caches the old session's token here
+    record, secret = start_session(user, current_app.permanent_session_lifetime,
+                                   request.remote_addr, request.user_agent.string)
+    session[SESSION_SECRET_KEY] = secret
+    session[SESSION_EXPIRES_KEY] = int(record.expires_at.timestamp())
+    login_user(user)
+    g.user_session_id = record.id
+
+
+def current_session_id() -> int | None:
+    """The id of the session this request is signed in with."""
+    return g.get("user_session_id") if current_user.is_authenticated else None
+
+
+def end_session() -> None:
+    """Sign this browser out: its server-side session ends for good; the caller commits."""
+    if (session_id := current_session_id()) is not None:
+        revoke_session(current_user, session_id)
+    logout_user()
+    session.clear()

@@ -1,4 +1,4 @@
-"""Accounts and API tokens: creation, password checks, token lookup."""
+"""Accounts and API tokens: creation, password checks and changes, token lookup."""
 
 from __future__ import annotations
 
@@ -7,13 +7,16 @@ import secrets
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from webapp.extensions import db
 from webapp.models import ApiToken, User
+from webapp.sessions import revoke_all_sessions
 
 TOKEN_PREFIX = "crt_"
 MIN_PASSWORD_LENGTH = 8
+MAX_PASSWORD_LENGTH = 1024  # longer ones are cut there at sign-in
 # Last-used times are refreshed at most this often, so tokens do not cost a write per call.
 LAST_USED_RESOLUTION = timedelta(minutes=1)
 # Compared against when the email is unknown, so a miss costs as much as a hit.
@@ -21,7 +24,12 @@ _DUMMY_HASH = generate_password_hash("not-a-real-password")
 
 
 class AccountError(ValueError):
-    """An account could not be created or changed; the message says why."""
+    """An account could not be created or changed; the message says why (and `field`, of a
+    form, which field)."""
+
+    def __init__(self, message: str, field: str | None = None):
+        super().__init__(message)
+        self.field = field
 
 
 def normalize_email(email: str) -> str:
@@ -42,14 +50,34 @@ def create_user(email: str, password: str, is_admin: bool = False) -> User:
     if ("@" not in email or len(email) > 254 or email.startswith("@") or email.endswith("@")
             or any(ord(c) < 33 for c in email)):
         raise AccountError(f"{email!r} is not an email address.")
-    if len(password) < MIN_PASSWORD_LENGTH:
-        raise AccountError(f"The password must have at least {MIN_PASSWORD_LENGTH} characters.")
+    _check_new_password(password)
     if find_user(email) is not None:
         raise AccountError(f"An account for {email} already exists.")
     user = User(email=email, password_hash=generate_password_hash(password), is_admin=is_admin)
-    db.session.add(user)
-    db.session.flush()
+    try:
+        with db.session.begin_nested():  # the unique email decides a race, not the check above
+            db.session.add(user)
+    except IntegrityError:
+        raise AccountError(f"An account for {email} already exists.") from None
     return user
+
+
+def _check_new_password(password: str, field: str | None = None) -> None:
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise AccountError(f"The password must have at least {MIN_PASSWORD_LENGTH} characters.",
+                           field)
+    if len(password) > MAX_PASSWORD_LENGTH:
+        raise AccountError(f"The password must have at most {MAX_PASSWORD_LENGTH} characters.",
+                           field)
+
+
+def set_password(user: User, password: str, field: str | None = None) -> int:
+    """Give the user a new password and end all their sessions (API tokens stay); returns how
+    many sessions ended. Flushes, the caller commits."""
+    _check_new_password(password, field)
+    user.password_hash = generate_password_hash(password)
+    db.session.flush()
+    return revoke_all_sessions(user)
 
 
 def authenticate(email: str, password: str) -> User | None:
@@ -58,7 +86,12 @@ def authenticate(email: str, password: str) -> User | None:
     if user is None:
         check_password_hash(_DUMMY_HASH, password)
         return None
-    return user if check_password_hash(user.password_hash, password) else None
+    return user if check_password(user, password) else None
+
+
+def check_password(user: User, password: str) -> bool:
+    """Whether `password` is the user's password."""
+    return check_password_hash(user.password_hash, password[:MAX_PASSWORD_LENGTH])
 
 
 def _digest(token: str) -> str:

@@ -1,16 +1,17 @@
-"""Sign-in and sign-out pages."""
+"""Sign-in and sign-out pages, and the API tokens page."""
 
 from __future__ import annotations
 
-from flask import Flask, abort, current_app, flash, redirect, render_template, request, url_for
-from flask_limiter import Limiter
-from flask_login import current_user, login_required, login_user, logout_user
+from flask import abort, flash, make_response, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
 
-from webapp.auth import bp
+from webapp.api.errors import error_response, wants_json
+from webapp.auth import bp, throttle
+from webapp.auth.login import begin_session, end_session
 from webapp.auth.services import (
+    MAX_PASSWORD_LENGTH,
     AccountError,
     authenticate,
-    normalize_email,
 )
 from webapp.auth.services import (
     create_token as make_token,
@@ -28,51 +29,47 @@ def safe_next(target: str | None) -> str:
     return local_path(target, url_for("dashboard.home"))
 
 
-def _failed_sign_in(response) -> bool:
-    return response.status_code == 401
-
-
-def _account_key() -> str:
-    return "account:" + normalize_email(request.form.get("email", "")[:254])
-
-
-def throttle_sign_in(app: Flask, limiter: Limiter) -> None:
-    """Limit failed sign-ins per account and per address (only failures count; past a limit
-    every attempt is refused with 429 until the window passes)."""
-    view = app.view_functions["auth.login"]
-    view = limiter.limit(lambda: current_app.config["LOGIN_LIMIT_ACCOUNT"],
-                         key_func=_account_key, methods=["POST"],
-                         deduct_when=_failed_sign_in, scope="sign-in-account")(view)
-    view = limiter.limit(lambda: current_app.config["LOGIN_LIMIT_ADDRESS"], methods=["POST"],
-                         deduct_when=_failed_sign_in, scope="sign-in-address")(view)
-    app.view_functions["auth.login"] = view
-
-
 @bp.route("/login", methods=["GET", "POST"])
 def login():
-    """Show the sign-in form; sign in on POST."""
+    """Show the sign-in form; on POST count the attempt, then check the password."""
     if current_user.is_authenticated:
         return redirect(safe_next(request.args.get("next")), 303)
-    error = None
-    email = ""
-    if request.method == "POST":
-        email = request.form.get("email", "")[:254]
-        user = authenticate(email, request.form.get("password", "")[:1024])
-        if user is not None:
-            login_user(user)
-            return redirect(safe_next(request.form.get("next")), 303)
-        error = "Wrong email or password."
-    status = 401 if error else 200
-    return render_template(
-        "auth/login.html", error=error, email=email, next=request.values.get("next", "")
-    ), status
+    if request.method == "GET":
+        return _login_page()
+    email = request.form.get("email", "")[:254]
+    refused = throttle.admit(email)
+    if refused is not None:
+        return _login_page(email, refused.message, refused.status, refused.retry_after)
+    user = authenticate(email, request.form.get("password", "")[:MAX_PASSWORD_LENGTH])
+    if user is None:
+        return _login_page(email, "Wrong email or password.", 401)
+    begin_session(user)
+    db.session.commit()
+    response = redirect(safe_next(request.form.get("next")), 303)
+    throttle.signed_in(email, response)
+    return response
+
+
+def _login_page(email: str = "", error: str | None = None, status: int = 200,
+                retry_after: int | None = None):
+    """The sign-in form, or for a client that asks for JSON, the error as JSON."""
+    if error and wants_json():
+        response = error_response(status, error)
+    else:
+        response = make_response(render_template(
+            "auth/login.html", error=error, email=email, next=request.values.get("next", "")),
+            status)
+    if retry_after is not None:
+        response.headers["Retry-After"] = str(retry_after)
+    return response
 
 
 @bp.post("/logout")
-@login_required
 def logout():
-    """Sign out and go to the sign-in page."""
-    logout_user()
+    """Sign out for good (the session ends on the server) and go to the sign-in page; a
+    browser whose session already ended elsewhere lands there too."""
+    end_session()
+    db.session.commit()
     flash("You are signed out.")
     return redirect(url_for("auth.login"), 303)
 

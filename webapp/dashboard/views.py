@@ -18,6 +18,7 @@ from webapp.jobs import queries, service
 from webapp.jobs.registry import ParamsError, Task, get_task, launchable_tasks
 from webapp.models import BackgroundJob
 from webapp.navigation import local_path
+from webapp.pagination import page_number
 from webapp.render import files
 
 
@@ -50,7 +51,7 @@ def _launch_form(task: Task, details: list[dict] | None = None, values: dict | N
 
 def _home(status: int = 200, failed: Task | None = None, details=None, values=None):
     """The home page; `failed` is a task whose form comes back with its errors."""
-    page = max(request.args.get("page", 1, type=int) or 1, 1)
+    page = page_number()
     listing = queries.list_jobs(current_user, page=page,
                                 per_page=current_app.config["JOBS_PER_PAGE"])
     forms = [_launch_form(t, details, values) if t is failed else _launch_form(t)
@@ -85,6 +86,12 @@ def start_job():
         job, _ = service.submit(task, raw, current_user)
     except ParamsError as exc:
         return _launch_failed(task, exc.details, raw)
+    except service.QuotaExceeded as exc:
+        response = _launch_failed(task, [{"field": "(limit)", "message": exc.message}], raw,
+                                  429)
+        if exc.retry_after:
+            response.headers["Retry-After"] = str(exc.retry_after)
+        return response
     except service.QueueUnavailable as exc:
         return _launch_failed(task, [{"field": "(queue)", "message": str(exc)}], raw, 503)
     if _is_fragment_request():
@@ -97,7 +104,8 @@ def _launch_failed(task, details, raw, status: int = 422):
     """Show the launch form again with each bad field marked."""
     if _is_fragment_request():
         form = _launch_form(task, details, raw)
-        return render_template("dashboard/_launch_form.html", form=form), status
+        html = render_template("dashboard/_launch_form.html", form=form)
+        return current_app.make_response((html, status))
     return _home(status, task, details, raw)
 
 
@@ -144,6 +152,9 @@ def _act(job_id: uuid.UUID, name: str, action: Callable[[BackgroundJob], str]):
         audit.admin_action(current_user, f"job.{name}", "job", job.id, job.user_id)
     except service.JobConflict as exc:
         error, status = str(exc), 409
+    except service.QuotaExceeded as exc:
+        db.session.rollback()
+        error, status = exc.message, 429
     except service.QueueUnavailable as exc:
         error, status = str(exc), 503
     db.session.refresh(job)

@@ -15,7 +15,6 @@ from collections.abc import Callable
 from types import TracebackType
 from typing import Any
 
-from rq import Callback
 from rq.exceptions import AbandonedJobError
 from rq.job import Job, JobStatus
 from rq.timeouts import JobTimeoutException
@@ -23,10 +22,6 @@ from rq.timeouts import JobTimeoutException
 from webapp.jobs import outcomes
 
 log = logging.getLogger(__name__)
-
-SUCCESS = Callback("webapp.jobs.callbacks.on_success")
-FAILURE = Callback("webapp.jobs.callbacks.on_failure")
-STOPPED = Callback("webapp.jobs.callbacks.on_stopped")
 
 
 def jsonable(value: Any) -> Any:

@@ -41,7 +41,8 @@ def check_rows(redis: Redis, since: timedelta = timedelta(days=1)) -> list[Findi
     rows = db.session.execute(
         select(BackgroundJob.id, BackgroundJob.status)
         .where(or_(BackgroundJob.status.in_(sorted(ACTIVE_STATUSES)),
-                   BackgroundJob.updated_at > recent))
+                   BackgroundJob.updated_at > recent),
+               BackgroundJob.held.is_(False))  # held rows have no RQ job by design
         .limit(LIMIT)).all()
     ids = [str(row.id) for row in rows]
     findings = []

@@ -10,8 +10,8 @@ from flask import current_app
 from sqlalchemy import select, update
 
 from webapp.extensions import db
-from webapp.jobs.registry import ParamsError
 from webapp.models import BackgroundJob, User
+from webapp.validation import ParamsError
 
 HEADER = "Idempotency-Key"
 _VALID = re.compile(r"^[\x21-\x7e]{1,200}$")

@@ -1,7 +1,8 @@
 """What the worker and the callbacks record about a job, with what follows from it.
 
 Each outcome is one conditional transition plus its consequences (a failed pipeline step
-cancels the later ones; a finished one lets the next show as queued), committed at once.
+cancels the later ones; a finished one lets the next show as queued), committed at once;
+a job that ended frees a slot of its owner's, so their oldest held job is dispatched.
 `record()` runs an outcome and never raises. When PostgreSQL cannot be reached it queues the
 outcome in Redis instead (webapp.jobs.events), and the reconciler applies the queue in order
 once PostgreSQL is back: a job's result is never lost because the database blinked.
@@ -16,7 +17,7 @@ from typing import Any
 from sqlalchemy.exc import DBAPIError
 
 from webapp.extensions import db
-from webapp.jobs import events, pipelines, transitions
+from webapp.jobs import dispatch, events, pipelines, transitions
 from webapp.jobs.connection import get_redis
 
 log = logging.getLogger(__name__)
@@ -38,13 +39,16 @@ def finished(job_id: str, result: Any) -> bool:
     if not transitions.mark_finished(job_id, result):
         return _commit_if(False)
     pipelines.mark_next_step_queued(job_id)
-    return _commit_if(True)
+    _commit_if(True)
+    dispatch.release_after(job_id)
+    return True
 
 
 def failed(job_id: str, message: str, code: str, traceback: str | None = None) -> bool:
     if not transitions.mark_failed(job_id, message, code, traceback):
         return _commit_if(False)
     pipelines.end_pipeline_after(job_id, "failed", get_redis())
+    dispatch.release_after(job_id)
     return True
 
 
@@ -57,6 +61,7 @@ def stopped(job_id: str) -> bool:
     if not transitions.mark_stopped(job_id):
         return _commit_if(False)
     pipelines.end_pipeline_after(job_id, "was stopped", get_redis())
+    dispatch.release_after(job_id)
     return True
 
 

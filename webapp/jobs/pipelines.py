@@ -61,7 +61,7 @@ def cancel_later_steps(job_id: uuid.UUID | str, outcome: str) -> list[str]:
             _jobs.c.status.in_(sorted(transitions.WAITING)),
         )
         .values(status=transitions.CANCELED, error=reason, ended_at=func.now(),
-                updated_at=func.now())
+                held=False, updated_at=func.now())
         .returning(_jobs.c.id)
     )
     return [str(row_id) for row_id in db.session.scalars(stmt)]

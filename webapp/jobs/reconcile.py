@@ -8,9 +8,10 @@ Each pass, in this order (a queued outcome may explain what a later check would 
    `failed/abandoned`);
 5. repair waiting rows whose RQ job Redis lost (re-enqueue idempotent tasks, else
    `failed/lost`);
-6. sweep scratch folders (a stage's output being built) whose job is over, which a
+6. dispatch held jobs whose owner has room again (a safety net for fair sharing);
+7. sweep scratch folders (a stage's output being built) whose job is over, which a
    work-horse killed or stopped mid-stage leaves behind, anywhere under MEDIA_ROOT;
-7. prune old final rows (retention).
+8. prune old final rows (retention).
 Every repair writes a log line and increments a counter in Redis (`cutroom:reconciler:repairs`).
 One pass runs at a time across all processes (a Redis lock), so running a reconciler next to
 every worker is safe.
@@ -33,12 +34,13 @@ from sqlalchemy import and_, delete, func, or_, select
 from sqlalchemy.exc import DBAPIError
 
 from webapp.extensions import db
-from webapp.jobs import events, outcomes, rqstate, scratch, transitions
+from webapp.jobs import dispatch, events, outcomes, rqstate, scratch, transitions
 from webapp.jobs.callbacks import jsonable
 from webapp.jobs.connection import get_redis
+from webapp.jobs.dispatch import push_to_rq
 from webapp.jobs.registry import Task, get_task
-from webapp.jobs.service import push_to_rq
 from webapp.models import ACTIVE_STATUSES, BackgroundJob
+from webapp.sessions import prune_sessions
 
 log = logging.getLogger(__name__)
 
@@ -70,8 +72,8 @@ class Pass:
 
     def run(self) -> Counter[str]:
         for step in (self.apply_outcomes, self.enqueue_created, self.settle_stop_requests,
-                     self.recover_abandoned, self.recover_lost, self.sweep_scratch_folders,
-                     self.prune):
+                     self.recover_abandoned, self.recover_lost, self.dispatch_held,
+                     self.sweep_scratch_folders, self.prune):
             try:
                 step()
             except DBAPIError:
@@ -130,18 +132,42 @@ class Pass:
                       f"{detail}; now {status.value}")
 
     def enqueue_created(self) -> None:
+        admitted: set = set()  # pipelines handed on whole in this pass
         for row in self.rows(BackgroundJob.status == transitions.CREATED,
                              BackgroundJob.created_at < self.ago(self.config["RECOVER_AFTER"]),
                              order=(BackgroundJob.pipeline_step.nulls_first(),
                                     BackgroundJob.created_at)):
+            if row.pipeline_id is not None and row.pipeline_id in admitted:
+                continue
             task = get_task(row.task)
             if task is None:
                 outcomes.record("failed", row.id, f"Unknown task {row.task!r}.", "lost")
                 self.repaired("created_failed", row.id, "its task no longer exists")
                 continue
             existing = rqstate.fetch(self.redis, row.rq_id)
+            if existing is None and not row.pipeline_step:
+                self._admit(row)  # a whole unit never handed on: fair share applies
+                admitted.add(row.pipeline_id)
+                continue
             status = existing.get_status() if existing else self._push(row, task)
             self._settle(row, status, transitions.mark_queued, "created", "left created")
+
+    def _admit(self, head: BackgroundJob) -> None:
+        """Dispatch or hold a unit the web process committed but never handed on."""
+        unit = [head] if head.pipeline_id is None else [
+            r for r in self.rows(BackgroundJob.pipeline_id == head.pipeline_id,
+                                 order=(BackgroundJob.pipeline_step,))
+            if r.status == transitions.CREATED]
+        went = dispatch.admit(unit)
+        self.repaired("created_enqueued" if went else "created_held", head.id,
+                      "left created; " + ("now queued" if went else "held: owner at limit"))
+
+    def dispatch_held(self) -> None:
+        """Safety net: dispatch held units whose owner has room (a release missed while Redis
+        was down, or limits an admin raised)."""
+        for user_id in dispatch.users_with_held():
+            if count := dispatch.release(user_id):
+                self.repaired("held_dispatched", f"user {user_id}", f"{count} unit(s)")
 
     def settle_stop_requests(self) -> None:
         timeout = self.config["CANCEL_CONFIRM_TIMEOUT"]
@@ -203,7 +229,7 @@ class Pass:
     def recover_lost(self) -> None:
         waiting = (transitions.QUEUED, transitions.DEFERRED, transitions.SCHEDULED)
         since = func.coalesce(BackgroundJob.enqueued_at, BackgroundJob.created_at)
-        rows = self.rows(BackgroundJob.status.in_(waiting),
+        rows = self.rows(BackgroundJob.status.in_(waiting), BackgroundJob.held.is_(False),
                          since < self.ago(self.config["RECOVER_AFTER"]),
                          order=(BackgroundJob.pipeline_step.nulls_first(),
                                 BackgroundJob.created_at))
@@ -226,17 +252,8 @@ class Pass:
                      f"was {row.status}")
 
     def sweep_scratch_folders(self) -> None:
-        """Remove scratch folders whose job row is final or gone; keep those of active jobs
-        (a live stage may be writing), and those that name no job until they are stale."""
-        folders = {path: scratch.builder(path.name)
-                   for path in scratch.find(Path(self.config["MEDIA_ROOT"]))}
-        builders = {job_id for job_id in folders.values() if job_id}
-        active = set(map(str, db.session.scalars(select(BackgroundJob.id).where(
-            BackgroundJob.id.in_(builders), BackgroundJob.status.in_(ACTIVE_STATUSES))))
-        ) if builders else set()
-        for path, job_id in folders.items():
-            if job_id in active or (job_id is None and not scratch.is_stale(path)):
-                continue
+        """Scratch folders that work-horses killed or stopped mid-stage left behind."""
+        for path, job_id in scratch.leftovers(Path(self.config["MEDIA_ROOT"]), _active):
             scratch.remove(path)
             self.repaired("scratch_swept", job_id or "-", f"removed {path}")
 
@@ -251,10 +268,19 @@ class Pass:
                      BackgroundJob.ended_at < self.ago(
                          self.config["RETAIN_FAILED_DAYS"] * 86400))))
         pruned = db.session.execute(stmt).rowcount
+        if ended := prune_sessions(self.now):  # and sign-in sessions that ended days ago
+            self.counts["sessions_pruned"] += ended
         db.session.commit()
         if pruned:
             log.info("reconciler: pruned %d old job rows", pruned)
             self.counts["pruned"] += pruned
+
+
+def _active(job_ids: set[str]) -> set[str]:
+    """Which of these jobs are not final (a live stage may be writing their folders)."""
+    stmt = select(BackgroundJob.id).where(BackgroundJob.id.in_(job_ids),
+                                          BackgroundJob.status.in_(ACTIVE_STATUSES))
+    return {str(job_id) for job_id in db.session.scalars(stmt)}
 
 
 def _rq_error(rq_job) -> str:

@@ -15,7 +15,7 @@ import secrets
 import shutil
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 PREFIX = ".tmp-"
@@ -49,6 +49,18 @@ def find(root: Path, depth: int = MAX_DEPTH) -> Iterator[Path]:
                 yield Path(entry.path)
             elif depth > 1:
                 yield from find(Path(entry.path), depth - 1)
+
+
+def leftovers(root: Path, active: Callable[[set[str]], set[str]]
+              ) -> list[tuple[Path, str | None]]:
+    """Scratch folders under `root` that no live job writes, with their job's id: their job
+    is not active (`active` says which of the ids given are), or they name none and are stale.
+    """
+    folders = {path: builder(path.name) for path in find(root)}
+    ids = {job_id for job_id in folders.values() if job_id}
+    live = active(ids) if ids else set()
+    return [(path, job_id) for path, job_id in folders.items()
+            if (job_id not in live if job_id else is_stale(path))]
 
 
 def is_stale(folder: Path) -> bool:

@@ -6,7 +6,6 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
-from flask import current_app
 from redis.exceptions import RedisError
 from rq.command import send_command
 from rq.exceptions import NoSuchJobError
@@ -14,20 +13,21 @@ from rq.job import Job
 from sqlalchemy.exc import IntegrityError
 
 from webapp.extensions import db
-from webapp.jobs import callbacks, idempotency, pipelines, transitions
-from webapp.jobs.connection import get_queue, get_redis
+from webapp.jobs import dispatch, idempotency, pipelines, transitions
+from webapp.jobs.connection import get_redis
+from webapp.jobs.dispatch import QueueUnavailable
 from webapp.jobs.registry import Task, get_task
 from webapp.models import BackgroundJob, User
+from webapp.quotas import QuotaExceeded, check_submit_rate
+
+__all__ = ["JobConflict", "QueueUnavailable", "QuotaExceeded", "cancel", "delete", "retry",
+           "submit"]
 
 log = logging.getLogger(__name__)
 
 
 class JobConflict(Exception):
     """The job's state does not allow the action (HTTP 409)."""
-
-
-class QueueUnavailable(Exception):
-    """Redis could not take the request (HTTP 503)."""
 
 
 def submit(
@@ -37,14 +37,17 @@ def submit(
     project_id: int | None = None,
     idempotency_key: str | None = None,
 ) -> tuple[BackgroundJob, bool]:
-    """Validate, record, then enqueue (outbox order); returns (job, replayed).
+    """Validate, check the user's limits, record, then dispatch (outbox order); returns
+    (job, replayed).
 
     With an idempotency key seen before, returns the first job and True instead.
-    Raises ParamsError or QueueUnavailable.
+    Raises ParamsError, QuotaExceeded or QueueUnavailable.
     """
     params = task.validate(raw_params)
     if idempotency_key and (earlier := idempotency.find(user, idempotency_key)):
         return idempotency.ensure_same(earlier, task.name, params), True
+    check_submit_rate(user)
+    dispatch.check_room(user)
     job = BackgroundJob(
         task=task.name,
         queue=task.queue,
@@ -64,54 +67,20 @@ def submit(
         if earlier is None:
             raise
         return idempotency.ensure_same(earlier, task.name, params), True
-    enqueue(job, task)
+    dispatch.admit([job])
     return job, False
-
-
-def enqueue(job: BackgroundJob, task: Task, depends_on: str | None = None) -> bool:
-    """Hand a committed `created` row to RQ, then mark it queued (or deferred).
-
-    Returns False when the row stopped being `created` meanwhile (canceled, or already
-    picked up by a fast worker); the caller decides whether that matters.
-    """
-    try:
-        rq_job = push_to_rq(job, task, depends_on)
-    except RedisError as exc:
-        log.warning("Could not enqueue job %s: %s", job.id, exc)
-        transitions.mark_enqueue_failed(job.id, "The job queue (Redis) is unreachable.")
-        db.session.commit()
-        raise QueueUnavailable("The job queue is unreachable; the job was not started.") from exc
-    queued = transitions.mark_queued(job.id, rq_job.get_status(refresh=False).value)
-    db.session.commit()
-    return queued
-
-
-def push_to_rq(job: BackgroundJob, task: Task, depends_on: str | None = None) -> Job:
-    """Create the RQ job for a row, under the row's id, with callbacks, timeout and retries."""
-    config = current_app.config
-    return get_queue(task.queue).enqueue_call(
-        task.func,
-        kwargs=job.params,
-        job_id=job.rq_id,
-        depends_on=depends_on,
-        timeout=config["TASK_TIMEOUTS"].get(task.name, task.timeout),
-        retry=task.retry.to_rq() if task.retry else None,
-        result_ttl=config["JOB_RESULT_TTL"],
-        failure_ttl=config["JOB_FAILURE_TTL"],
-        meta={"task": task.name, "progress": 0, "stage": None},
-        on_success=callbacks.SUCCESS,
-        on_failure=callbacks.FAILURE,
-        on_stopped=callbacks.STOPPED,
-    )
 
 
 def cancel(job: BackgroundJob) -> str:
     """Cancel a waiting job or ask a running one to stop; returns 'canceled' or 'stopping'."""
+    was_held = job.held
     if job.status in transitions.WAITING and transitions.mark_canceled(job.id):
         later = pipelines.cancel_later_steps(job.id, "was canceled")
         db.session.commit()
         # A worker that already popped the job discards it anyway: its row is final.
         pipelines.cancel_in_rq([job.rq_id, *later], get_redis())
+        if not was_held:
+            dispatch.release_after(job.id)  # its slot is free for the owner's next job
         return transitions.CANCELED
     db.session.rollback()
     db.session.refresh(job)
@@ -151,12 +120,16 @@ def retry(job: BackgroundJob) -> BackgroundJob:
     if job.pipeline_id is not None:
         raise JobConflict("This job is one stage of a render: render the project again "
                           "(unchanged stages are reused).")
+    owner = db.session.get(User, job.user_id)
+    check_submit_rate(owner)
     _forget_in_rq(job, "retried")
+    dispatch.check_room(owner)
     if not transitions.reset_for_retry(job.id):
         db.session.rollback()
         raise JobConflict("The job changed state; reload and try again.")
     db.session.commit()
-    enqueue(job, task)
+    db.session.refresh(job)
+    dispatch.admit([job])
     return job
 
 

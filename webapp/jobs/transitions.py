@@ -43,10 +43,11 @@ def _as_uuid(job_id: uuid.UUID | str) -> uuid.UUID:
 _jobs = BackgroundJob.__table__
 
 
-def _move(job_id: uuid.UUID | str, allowed_from: frozenset[str], **values: Any) -> bool:
+def _move(job_id: uuid.UUID | str, allowed_from: frozenset[str], *also: Any,
+          **values: Any) -> bool:
     stmt = (
         update(_jobs)
-        .where(_jobs.c.id == _as_uuid(job_id), _jobs.c.status.in_(sorted(allowed_from)))
+        .where(_jobs.c.id == _as_uuid(job_id), _jobs.c.status.in_(sorted(allowed_from)), *also)
         .values(updated_at=func.now(), **values)
     )
     return db.session.execute(stmt).rowcount == 1
@@ -61,6 +62,17 @@ def current_status(job_id: uuid.UUID | str) -> str | None:
 def mark_queued(job_id: uuid.UUID | str, status: str = QUEUED) -> bool:
     """created -> queued (or deferred, when it waits on dependencies), after RQ took it."""
     return _move(job_id, frozenset({CREATED}), status=status, enqueued_at=func.now())
+
+
+def mark_held(job_id: uuid.UUID | str, status: str, reason: str) -> bool:
+    """created -> queued (or deferred) without going to RQ: its owner has no free slot."""
+    return _move(job_id, frozenset({CREATED}), status=status, held=True, stage=reason[:200])
+
+
+def mark_dispatched(job_id: uuid.UUID | str, status: str) -> bool:
+    """held -> queued (or deferred) in RQ: a slot of its owner's came free."""
+    return _move(job_id, frozenset({QUEUED, DEFERRED}), _jobs.c.held.is_(True), status=status,
+                 held=False, stage=None, enqueued_at=func.now())
 
 
 def mark_requeued(job_id: uuid.UUID | str, status: str = QUEUED) -> bool:
@@ -177,8 +189,8 @@ def mark_stopped(job_id: uuid.UUID | str) -> bool:
 
 
 def mark_canceled(job_id: uuid.UUID | str) -> bool:
-    """waiting -> canceled: the job never started."""
-    return _move(job_id, WAITING, status=CANCELED, ended_at=func.now())
+    """waiting (or held) -> canceled: the job never started."""
+    return _move(job_id, WAITING, status=CANCELED, held=False, ended_at=func.now())
 
 
 def request_stop(job_id: uuid.UUID | str) -> bool:

@@ -3,7 +3,7 @@
 from webapp.models.audit import AuditEvent
 from webapp.models.job import ACTIVE_STATUSES, FINAL_STATUSES, STATUSES, BackgroundJob
 from webapp.models.project import Project
-from webapp.models.user import ApiToken, User
+from webapp.models.user import ApiToken, User, UserSession
 
 __all__ = [
     "ACTIVE_STATUSES",
@@ -14,4 +14,5 @@ __all__ = [
     "BackgroundJob",
     "Project",
     "User",
+    "UserSession",
 ]

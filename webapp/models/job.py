@@ -8,6 +8,7 @@ from typing import Any
 
 from rq.job import JobStatus
 from sqlalchemy import (
+    Boolean,
     CheckConstraint,
     DateTime,
     ForeignKey,
@@ -45,6 +46,7 @@ FINAL_STATUSES = frozenset(
 ACTIVE_STATUSES = frozenset(s.value for s in STATUSES) - FINAL_STATUSES
 
 _status_list = ", ".join(f"'{s.value}'" for s in STATUSES)
+_active_list = ", ".join(f"'{s.value}'" for s in STATUSES if s.value in ACTIVE_STATUSES)
 
 
 class BackgroundJob(db.Model):
@@ -57,6 +59,9 @@ class BackgroundJob(db.Model):
         Index("ix_background_jobs_user_recent", "user_id", "created_at"),
         Index("ix_background_jobs_status_recent", "status", "created_at"),
         Index("ix_background_jobs_recent", "created_at"),
+        # Each user's unfinished jobs: counted on every submit, searched for held ones.
+        Index("ix_background_jobs_user_active", "user_id", "created_at",
+              postgresql_where=text(f"status IN ({_active_list})")),
         # One job per (user, Idempotency-Key); keys are forgotten after IDEMPOTENCY_TTL_HOURS.
         Index("uq_background_jobs_idempotency", "user_id", "idempotency_key", unique=True,
               postgresql_where=text("idempotency_key IS NOT NULL")),
@@ -82,6 +87,10 @@ class BackgroundJob(db.Model):
     pipeline_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, index=True)
     pipeline_step: Mapped[int | None] = mapped_column(SmallInteger)
     idempotency_key: Mapped[str | None] = mapped_column(String(200))
+    # Waiting in PostgreSQL, not yet handed to RQ: its owner has as many jobs running as
+    # allowed (webapp/jobs/admission.py). Such a row is `queued` (or `deferred` for the later
+    # stages of a render) and has no RQ job until it is dispatched.
+    held: Mapped[bool] = mapped_column(Boolean, default=False, server_default="false")
     worker_name: Mapped[str | None] = mapped_column(String(128))
     created_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now()

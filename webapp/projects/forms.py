@@ -7,7 +7,7 @@ from typing import Any
 
 from werkzeug.datastructures import MultiDict
 
-from webapp.jobs.registry import ParamsError
+from webapp.validation import ParamsError
 
 SETTINGS = ("title", "topic", "outline", "format", "voice", "music_level")
 COLOURS = ("background", "background_end", "text", "accent")

@@ -12,7 +12,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
 
-from webapp.jobs.registry import ParamsError, describe_errors, unstorable_text
+from webapp.validation import ParamsError, describe_errors, unstorable_text
 from webapp.video.formats import FORMATS
 from webapp.video.themes import DEFAULT_THEME, FONTS, THEMES, parse_colour
 from webapp.video.voices import VOICES
@@ -90,7 +90,7 @@ class ThemeIn(BaseModel):
     def _colour(cls, value: str | None) -> str | None:
         if value is not None:
             parse_colour(value)  # raises ValueError with a clear message
-            return value.lower()
+            return value.strip().lower()
         return value
 
     @field_validator("font")

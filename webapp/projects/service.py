@@ -9,10 +9,11 @@ from flask import current_app
 from sqlalchemy import func, select
 
 from webapp.extensions import db
-from webapp.jobs.registry import ParamsError
 from webapp.models import Project, User
 from webapp.projects.schemas import Limits, ThemeIn, parse_project
+from webapp.quotas import QuotaExceeded, lock_user, quotas_for
 from webapp.render import pipeline, storage
+from webapp.validation import ParamsError
 
 
 def _limits() -> Limits:
@@ -35,10 +36,23 @@ def create_project(user: User, data: Mapping[str, Any]) -> Project:
         missing.append({"field": "topic", "message": "Give a topic, or a script."})
     if missing:
         raise ParamsError(missing)
+    _check_room(user)
     project = Project(user_id=user.id, **{**defaults(), **values})
     db.session.add(project)
     db.session.commit()
     return project
+
+
+def _check_room(user: User) -> None:
+    """Refuse a project past the user's limit (counted under their lock, so parallel
+    creates cannot pass it)."""
+    lock_user(user.id)
+    limit = quotas_for(user).max_projects
+    count = db.session.scalar(select(func.count()).select_from(Project)
+                              .where(Project.user_id == user.id)) or 0
+    if count >= limit:
+        raise QuotaExceeded("max_projects", f"You have {count} projects and may have at most "
+                            f"{limit}: delete one to make room.")
 
 
 def update_project(project: Project, data: Mapping[str, Any]) -> Project:

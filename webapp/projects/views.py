@@ -9,12 +9,13 @@ from jinja2_fragments.flask import render_blocks
 from webapp import audit
 from webapp.extensions import db, htmx
 from webapp.jobs import queries, service
-from webapp.jobs.registry import ParamsError
 from webapp.models import Project
+from webapp.pagination import page_number
 from webapp.projects import bp, forms
 from webapp.projects import service as projects
 from webapp.projects.schemas import Limits
 from webapp.render import pipeline, providers
+from webapp.validation import ParamsError
 from webapp.video.formats import FORMATS
 from webapp.video.themes import FONTS, THEMES
 from webapp.video.voices import VOICES
@@ -44,7 +45,7 @@ def index():
 
 
 def _index_page(errors: dict | None = None, values: dict | None = None, status: int = 200):
-    page = max(request.args.get("page", 1, type=int) or 1, 1)
+    page = page_number()
     items, total = projects.list_projects(current_user, page, per_page=24)
     videos = {p.id: pipeline.latest_video(p) for p in items}
     return render_template("projects/index.html", projects=items, total=total, page=page,
@@ -61,6 +62,9 @@ def create():
         project = projects.create_project(current_user, data)
     except ParamsError as exc:
         return _index_page(forms.errors_by_field(exc), forms.values_from_form(request.form), 422)
+    except service.QuotaExceeded as exc:
+        db.session.rollback()
+        return _index_page({"title": exc.message}, forms.values_from_form(request.form), 429)
     flash(f"Created {project.title}.")
     return redirect(url_for("projects.project_page", project_id=project.id), 303)
 
@@ -130,7 +134,8 @@ def render(project_id: int):
         flash("Rendering started.")
     except ParamsError as exc:
         return _page(project, forms.errors_by_field(exc), 422)
-    except (pipeline.RenderConflict, service.QueueUnavailable) as exc:
+    except (pipeline.RenderConflict, service.QueueUnavailable, service.QuotaExceeded) as exc:
+        db.session.rollback()
         flash(str(exc), "error")
     return redirect(url_for("projects.project_page", project_id=project.id), 303)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import mimetypes
 
 from flask import Response, request, send_file
+from werkzeug.http import parse_range_header
 
 from webapp.models import BackgroundJob
 from webapp.render import storage
@@ -26,11 +27,22 @@ def job_file_path(job: BackgroundJob, name: str):
     return path if path.is_file() else None
 
 
+def _ignore_unusable_range() -> None:
+    """A Range header that is malformed, not in bytes, or asks for several ranges is ignored
+    (RFC 9110 14.2: a server may ignore it), so the whole file is sent with 200; only one
+    well-formed range that lies outside the file is answered 416."""
+    parsed = parse_range_header(request.headers.get("Range"))
+    if "Range" in request.headers and (parsed is None or parsed.units != "bytes"
+                                       or len(parsed.ranges) != 1):
+        request.environ.pop("HTTP_RANGE", None)
+
+
 def send_job_file(job: BackgroundJob, name: str) -> Response | None:
     """The file as a conditional, range-capable response; `?download=1` saves it."""
     path = job_file_path(job, name)
     if path is None:
         return None
+    _ignore_unusable_range()
     mimetype = MIMETYPES.get(path.suffix) or mimetypes.guess_type(path.name)[0]
     download = request.args.get("download") == "1"
     response = send_file(path, mimetype=mimetype, conditional=True, etag=True,

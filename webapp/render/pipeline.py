@@ -9,10 +9,12 @@ from flask import current_app
 from sqlalchemy import func, select
 
 from webapp.extensions import db
-from webapp.jobs import idempotency, pipelines, service, transitions
+from webapp.jobs import dispatch, idempotency, pipelines, service, transitions
 from webapp.jobs.registry import ParamsError, get_task
 from webapp.models import ACTIVE_STATUSES, BackgroundJob, Project, User
 from webapp.projects.schemas import Limits, parse_project
+from webapp.quotas import check_submit_rate, quotas_for
+from webapp.video.script import Scene, estimated_seconds
 
 STAGES = ("write-script", "narrate", "render-scenes", "assemble-video")
 
@@ -48,8 +50,11 @@ def start_render(project: Project, user: User, idempotency_key: str | None = Non
                  ) -> tuple[list[BackgroundJob], bool]:
     """Create and enqueue the stage jobs of one render; returns (them in order, replayed).
 
-    With an idempotency key seen before, returns the stages of that earlier render.
+    With an idempotency key seen before, returns the stages of that earlier render. The
+    project's row stays locked until the stages are committed, so of simultaneous requests
+    exactly one starts a render and the others find it (409, or the replay of their key).
     """
+    _lock(project)
     if idempotency_key and (earlier := idempotency.find(user, idempotency_key)):
         if earlier.pipeline_id is None or earlier.project_id != project.id:
             raise idempotency.KeyReused([{"field": idempotency.HEADER, "message":
@@ -58,6 +63,9 @@ def start_render(project: Project, user: User, idempotency_key: str | None = Non
     stages = _check_renderable(project)
     if active_render(project) is not None:
         raise RenderConflict("This project is already rendering; wait for it or cancel it.")
+    _check_length(project, user)
+    check_submit_rate(user)
+    dispatch.check_room(user)
     pipeline_id = uuid.uuid4()
     jobs = [
         BackgroundJob(task=name, queue=get_task(name).queue, params={"project_id": project.id},
@@ -68,26 +76,32 @@ def start_render(project: Project, user: User, idempotency_key: str | None = Non
     jobs[0].idempotency_key = idempotency_key
     db.session.add_all(jobs)
     db.session.commit()
-    _enqueue_chain(jobs)
+    dispatch.admit(jobs)
     return jobs, False
+
+
+def _check_length(project: Project, user: User) -> None:
+    """Refuse a script whose narration would pass the user's limit (checked again on the
+    real audio by the narrate stage, for scripts written from a topic)."""
+    if not project.script:
+        return
+    limit = quotas_for(user).max_render_seconds
+    seconds = estimated_seconds([Scene(s["heading"], s["narration"]) for s in project.script])
+    if seconds > limit:
+        raise ParamsError([{"field": "script", "message":
+                            f"The narration would last about {seconds / 60:.1f} minutes; "
+                            f"renders may have at most {limit / 60:g} minutes of narration."}])
+
+
+def _lock(project: Project) -> None:
+    """Lock the project's row for this transaction: renders of one project start in turn."""
+    db.session.execute(select(Project.id).where(Project.id == project.id).with_for_update())
 
 
 def stages_of(pipeline_id: uuid.UUID) -> list[BackgroundJob]:
     return list(db.session.scalars(select(BackgroundJob)
                                    .where(BackgroundJob.pipeline_id == pipeline_id)
                                    .order_by(BackgroundJob.pipeline_step)))
-
-
-def _enqueue_chain(jobs: list[BackgroundJob]) -> None:
-    previous: str | None = None
-    for job in jobs:
-        try:
-            service.enqueue(job, get_task(job.task), depends_on=previous)
-        except service.QueueUnavailable:
-            pipelines.cancel_later_steps(job.id, "could not be queued")
-            db.session.commit()
-            raise
-        previous = job.rq_id
 
 
 @dataclass

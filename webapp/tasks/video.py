@@ -16,15 +16,16 @@ from sqlalchemy import select, update
 from webapp.extensions import db
 from webapp.jobs import progress, task
 from webapp.jobs.context import current_job_id, current_job_row
-from webapp.jobs.registry import ParamsError
-from webapp.models import BackgroundJob, Project
+from webapp.models import BackgroundJob, Project, User
 from webapp.projects.schemas import Limits, parse_project
+from webapp.quotas import quotas_for
 from webapp.render import storage
 from webapp.render.providers import provider_settings
+from webapp.validation import ParamsError
 from webapp.video import ffmpeg, frames, subtitles, writers
 from webapp.video.audio import build_narration, write_wav
 from webapp.video.formats import FORMATS, FPS
-from webapp.video.script import Scene, split_sentences
+from webapp.video.script import Scene, estimated_seconds, split_sentences
 from webapp.video.themes import DEFAULT_THEME, FONTS, FONTS_DIR, THEMES, Theme
 from webapp.video.voices import VoiceUnavailable, get_synthesizer
 
@@ -127,7 +128,9 @@ def narrate(project_id: int) -> dict:
     folder, manifest = storage.locate(project.id, "narration", {
         "v": NARRATION_VERSION, "voice": project.voice, "fps": FPS,
         "model": settings.piper_model, "sentences": sentences})
+    _check_length(estimated_seconds(scenes), "would last about")
     if manifest is not None:
+        _check_length(manifest["summary"]["duration"], "lasts")
         return _reused("narration", folder, manifest)
     try:
         synth = get_synthesizer(project.voice, settings)
@@ -144,6 +147,7 @@ def narrate(project_id: int) -> dict:
                                         f"sentence {done} of {total}")
         clips.append(scene_clips)
     narration = build_narration(clips, FPS)
+    _check_length(narration.audio.duration, "lasts")
     summary = {"duration": narration.audio.duration, "scenes": len(scenes), "voice": project.voice}
     with storage.building(project.id, "narration", folder.name, current_job_id()) as temp:
         write_wav(temp / "narration.wav", narration.audio)
@@ -151,6 +155,17 @@ def narrate(project_id: int) -> dict:
             "summary": summary, "scene_durations": narration.scene_durations,
             "cues": [asdict(c) for c in narration.cues]})
     return {"output": storage.relative(folder), "reused": False, **summary}
+
+
+def _check_length(seconds: float, verb: str) -> None:
+    """The render's owner may have at most so many seconds of narration per render."""
+    row = current_job_row()
+    owner = db.session.get(User, row.user_id) if row else None
+    limit = quotas_for(owner).max_render_seconds if owner else None
+    if limit is not None and seconds > limit:
+        raise StageError(f"The narration {verb} {seconds / 60:.1f} minutes; renders may have "
+                         f"at most {limit / 60:g} minutes of narration (an admin can raise "
+                         "your limit).")
 
 
 def _theme(project: Project) -> Theme:

@@ -1,0 +1,51 @@
+"""rq-dashboard mounted at /rq, for admins only, hardened around its own code.
+
+- guard.py: admins only, the CSRF check on its POSTs, no change by GET, URL arguments
+  checked up front (inputs.py: 404 unknown, 400 malformed), and its buttons that change jobs
+  done as Cutroom operations recorded in PostgreSQL and the audit log (actions.py).
+- escaping.py: every string in the JSON its pages render is HTML-escaped, because its
+  client-side templates insert job fields (user input) without escaping.
+- pages.py: its HTML gets our CSRF token and a CSP that runs only its own inline script.
+- errors.py: what its views raise answers 4xx (503 when Redis is down), never 500.
+- jobinfo.py: its job page's data, which its own view cannot give under rq 3.
+Every hook is on the app, not on rq-dashboard's module-level blueprint: a hook there would
+break every app created after the first.
+"""
+
+from __future__ import annotations
+
+import rq_dashboard
+from flask import Flask, Response, request
+
+from webapp.rq_admin import errors, escaping, guard, jobinfo, pages
+
+PREFIX = "/rq"
+
+
+def init_app(app: Flask) -> None:
+    """Mount rq-dashboard on this app's Redis and guard it."""
+    app.config.setdefault("RQ_DASHBOARD_REDIS_URL", app.config["REDIS_URL"])
+    app.register_blueprint(rq_dashboard.blueprint, url_prefix=PREFIX)
+    rq_dashboard.web.setup_rq_connection(app)
+    app.view_functions[jobinfo.ENDPOINT] = jobinfo.job_info
+    for endpoint, view in list(app.view_functions.items()):
+        if endpoint.startswith(f"{guard.BLUEPRINT}."):
+            app.view_functions[endpoint] = errors.translated(view)
+    app.before_request(guard.admins_only)
+    app.after_request(_finish)
+
+    @app.context_processor
+    def _rq_dashboard_defaults():
+        # Its job page renders a navbar that reads `active_tab` without passing it.
+        return {"active_tab": "jobs"} if request.blueprint == guard.BLUEPRINT else {}
+
+
+def _finish(response: Response) -> Response:
+    """Its pages get the token and their CSP; its JSON gets every string escaped."""
+    if request.blueprint != guard.BLUEPRINT:
+        return response
+    if response.mimetype == "text/html":
+        return pages.finish_page(response)
+    if response.is_json and response.status_code == 200:
+        return escaping.escape_json_response(response, request.endpoint or "")
+    return response
