@@ -39,7 +39,7 @@ def worker_redis(url: str, read_timeout: float) -> Redis:
     above it: the worker sizes its dequeue from `read_timeout`, so every other call also
     gives up after `read_timeout` instead of hanging on a dead connection. One retry, on a
     reset connection only: redis-py's default of ten, each allowed a full read timeout,
-    could hang for minutes; the worker waits outages out itself (webapp.jobs.outage).
+    could hang for minutes; the worker waits outages out itself (webapp.jobs.redis_outage).
     """
     options = {
         "socket_connect_timeout": WORKER_CONNECT_TIMEOUT,

@@ -9,7 +9,7 @@ from flask import current_app
 from rq import get_current_job
 
 from webapp.extensions import db
-from webapp.jobs import outage, transitions
+from webapp.jobs import redis_outage, transitions
 
 log = logging.getLogger(__name__)
 
@@ -29,13 +29,13 @@ def _due(job_id: str, stage: str | None, now: float, force: bool) -> bool:
 
 def _mirror(job, percent: int, stage: str | None) -> None:
     """Copy progress into the RQ job's meta, for rq-dashboard; skipped during an outage."""
-    redis = outage.current()
+    redis = redis_outage.current()
     if not redis.usable():
         return
     try:
         job.meta.update(progress=percent, stage=stage)
         job.save_meta()
-    except outage.UNREACHABLE as exc:
+    except redis_outage.UNREACHABLE as exc:
         redis.failed(exc)
     except Exception:
         log.warning("Could not mirror progress of job %s into Redis", job.id, exc_info=True)

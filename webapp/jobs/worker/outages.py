@@ -3,9 +3,9 @@
 RQ's work loop quits on most Redis errors (a read of the job's status after the horse died,
 a heartbeat, the state written before a dequeue...), its dequeue loop logs every retry, its
 pubsub thread ends on a timeout, and a work-horse that cannot reach Redis as the job ends
-fails the job. Here every Redis call of those loops is guarded (webapp.jobs.outage): what
-can be skipped is skipped during an outage, what cannot waits for Redis with back-off, and
-each process logs one line when the outage starts and one when it ends.
+fails the job. Here every Redis call of those loops is guarded (webapp.jobs.redis_outage):
+what can be skipped is skipped during an outage, what cannot waits for Redis with back-off,
+and each process logs one line when the outage starts and one when it ends.
 """
 
 from __future__ import annotations
@@ -20,8 +20,8 @@ from rq.job import Job, JobStatus
 from rq.queue import Queue
 from rq.utils import now
 
-from webapp.jobs import outage as outages
-from webapp.jobs.outage import UNREACHABLE, GaveUp
+from webapp.jobs import redis_outage
+from webapp.jobs.redis_outage import UNREACHABLE, GaveUp
 
 
 class RedisOutage(Exception):
@@ -47,7 +47,7 @@ class OutageSafeWorker(Worker):
 
     def __init__(self, *args: Any, **kwargs: Any):
         super().__init__(*args, **kwargs)
-        self.outage = outages.track("worker", self.connection)
+        self.outage = redis_outage.track("worker", self.connection)
         self._horse_exit: tuple[Any, Any, Any] = (None, None, None)
 
     def _shutting_down(self) -> bool:
@@ -170,7 +170,7 @@ class OutageSafeWorker(Worker):
     # --- one job, in the work-horse ------------------------------------------------------
 
     def perform_job(self, job: Job, queue: Queue, execution: Any) -> bool:
-        self.outage = outages.track("work-horse", self.connection)
+        self.outage = redis_outage.track("work-horse", self.connection)
         return super().perform_job(job, queue, execution)
 
     def prepare_job_execution(self, job: Job, remove_from_intermediate_queue: bool = False

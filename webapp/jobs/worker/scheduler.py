@@ -16,7 +16,7 @@ import time
 from redis.exceptions import RedisError
 from rq.scheduler import RQScheduler
 
-from webapp.jobs import outage as outages
+from webapp.jobs import redis_outage
 from webapp.processes import die_with_parent
 
 # Seconds a scheduler told to stop may take to release its locks before it just exits.
@@ -40,7 +40,7 @@ class CutroomScheduler(RQScheduler):
             return
         signal.signal(signal.SIGALRM, signal.SIG_DFL)
         self._install_signal_handlers()
-        outage = outages.track("scheduler", self.connection)
+        outage = redis_outage.track("scheduler", self.connection)
         born = False
         while not self._stop_requested:
             try:
