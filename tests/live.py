@@ -98,9 +98,14 @@ class HttpUser:
         return self.token
 
     def sign_in(self, email: str, password: str = PASSWORD) -> httpx.Response:
+        """Sign in through the form; on success, keep the new session's CSRF token (signing
+        in rotates it)."""
         token = self.csrf("/login")
-        return self.http.post("/login", data={"email": email, "password": password,
-                                              "csrf_token": token})
+        response = self.http.post("/login", data={"email": email, "password": password,
+                                                  "csrf_token": token})
+        if response.status_code == 303:
+            self.csrf("/")
+        return response
 
     def post(self, path: str, **kwargs) -> httpx.Response:
         """A form or JSON POST with this session's CSRF token in the header."""

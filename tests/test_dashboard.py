@@ -97,14 +97,18 @@ def test_final_cards_carry_no_polling_trigger(signed_in, user, status):
         assert '<pre class="result">{"steps": 1}</pre>' in html
 
 
-def test_job_page_shows_params_result_error_and_traceback(signed_in, user):
+def test_job_page_shows_params_result_and_error_and_admins_the_traceback(signed_in, user, app):
     job = make_job(user, status="failed", params={"steps": 7}, attempt=3, error="RuntimeError: x",
                    error_code="exception", traceback="Traceback (most recent call last):\n...")
     html = signed_in.get(f"/jobs/{job.id}").get_data(as_text=True)
     assert "<th>steps</th>" in html and "7" in html
     assert "RuntimeError: x" in html and "<code>exception</code>" in html
-    assert "Traceback (most recent call last)" in html
+    assert "Traceback (most recent call last)" not in html  # it names the server's files
     assert "hx-trigger" not in html
+    admin = app.test_client()
+    login(admin, make_user(admin=True))
+    assert "Traceback (most recent call last)" in admin.get(f"/jobs/{job.id}").get_data(
+        as_text=True)
 
 
 def test_job_page_fragment_is_the_live_detail_block(signed_in, user):

@@ -87,6 +87,10 @@ def test_postgres_resetting_connections_gives_503_and_loses_nothing(
     _assert_unavailable_json(api.post("/api/v1/tasks/countdown", json={"steps": 1}))
     started = browser.post("/jobs", data={"task": "countdown", "steps": "1"})
     _assert_unavailable_page(started)
+    # An error page of another kind (a stale form's CSRF error) needs PostgreSQL too: 503.
+    token, browser.token = browser.token, "stale"
+    _assert_unavailable_page(browser.post("/jobs", data={"task": "countdown", "steps": "1"}))
+    browser.token = token
     signing_in = HttpUser(web.url)
     _assert_unavailable_page(signing_in.sign_in("someone@example.com"))
     signing_in.close()

@@ -75,7 +75,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(projects.bp)
     app.register_blueprint(admin.bp)
     app.register_blueprint(api.bp)
-    errors.register(app)
+    errors.register(app, unavailable_for=outages.unavailable_for)
     outages.init_app(app)
     rq_admin.init_app(app)
 

@@ -48,6 +48,15 @@ def _retry_after(response):
     return response
 
 
+def unavailable_for(exc: BaseException | None):
+    """The 503 response if `exc` is a PostgreSQL or Redis outage, else None."""
+    if isinstance(exc, DATABASE_ERRORS):
+        return _database_down(exc)
+    if isinstance(exc, RedisError):
+        return _redis_down(exc)
+    return None
+
+
 def _database_down(exc: Exception):
     log.warning("PostgreSQL unreachable during %s %s: %s", request.method, request.path,
                 _first_line(exc))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Flask, jsonify, render_template, request
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, InternalServerError
 
 from webapp.quotas import QuotaExceeded
 
@@ -60,8 +60,11 @@ def wants_json() -> bool:
     ]
 
 
-def register(app: Flask) -> None:
-    """Answer errors as JSON on API paths; other paths keep Flask's HTML pages."""
+def register(app: Flask, unavailable_for=lambda exc: None) -> None:
+    """Answer errors as JSON on API paths; other paths keep Flask's HTML pages.
+
+    `unavailable_for(exception)` gives the 503 for an outage of PostgreSQL or Redis (None for
+    any other exception)."""
 
     @app.errorhandler(ApiError)
     def handle_api_error(exc: ApiError):
@@ -91,7 +94,11 @@ def register(app: Flask) -> None:
         return response
 
     @app.errorhandler(500)
-    def handle_internal_error(exc: Exception):
+    def handle_internal_error(exc: InternalServerError):
+        # An outage that surfaced while another error page was being made (its layout loads
+        # the signed-in user) is still an outage: 503, not 500.
+        if outage := unavailable_for(getattr(exc, "original_exception", None)):
+            return outage
         if not request.path.startswith(API_PREFIX):
             return exc
         return error_response(500, "Something went wrong on our side; it has been logged.")
