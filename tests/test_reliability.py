@@ -155,3 +155,14 @@ def test_reconcile_command_runs_one_pass(runner, user, eager):
 def test_transitions_for_requeue_only_touch_waiting_rows(user):
     done = make_job(user, status="finished")
     assert not transitions.mark_requeued(done.id)
+
+
+def test_a_backlog_of_old_rows_is_pruned_in_batches_over_passes(app, user, monkeypatch):
+    monkeypatch.setattr(reconcile, "PRUNE_BATCH", 2)
+    monkeypatch.setattr(reconcile, "PRUNE_BATCHES_PER_PASS", 2)
+    old = datetime.now(UTC) - timedelta(days=40)
+    for _ in range(5):
+        make_job(user, status="canceled", ended_at=old)
+    assert reconcile.Pass().run()["pruned"] == 4  # two batches of two in this pass
+    assert reconcile.Pass().run()["pruned"] == 1  # the rest in the next
+    assert BackgroundJob.query.filter_by(user_id=user.id).count() == 0

@@ -47,6 +47,8 @@ log = logging.getLogger(__name__)
 COUNTERS = "cutroom:reconciler:repairs"
 LOCK = "cutroom:reconciler:lock"
 BATCH = 500
+PRUNE_BATCH = 5000
+PRUNE_BATCHES_PER_PASS = 20
 
 
 class Pass:
@@ -258,16 +260,26 @@ class Pass:
             self.repaired("scratch_swept", job_id or "-", f"removed {path}")
 
     def prune(self) -> None:
-        """Delete old final rows that belong to no project (project renders stay)."""
+        """Delete old final rows that belong to no project (project renders stay), in
+        batches: each DELETE stays well inside the statement timeout however many rows have
+        piled up, and a long backlog is worked off over several passes."""
         finished = (transitions.FINISHED, transitions.CANCELED, transitions.STOPPED)
-        stmt = delete(BackgroundJob).where(
+        old = select(BackgroundJob.id).where(
             BackgroundJob.project_id.is_(None),
             or_(and_(BackgroundJob.status.in_(finished),
                      BackgroundJob.ended_at < self.ago(self.config["RETAIN_DAYS"] * 86400)),
                 and_(BackgroundJob.status == transitions.FAILED,
                      BackgroundJob.ended_at < self.ago(
-                         self.config["RETAIN_FAILED_DAYS"] * 86400))))
-        pruned = db.session.execute(stmt).rowcount
+                         self.config["RETAIN_FAILED_DAYS"] * 86400)))).limit(PRUNE_BATCH)
+        pruned = 0
+        for _ in range(PRUNE_BATCHES_PER_PASS):
+            deleted = db.session.execute(
+                delete(BackgroundJob).where(BackgroundJob.id.in_(old.scalar_subquery()))
+            ).rowcount
+            db.session.commit()
+            pruned += deleted
+            if deleted < PRUNE_BATCH:
+                break
         if ended := prune_sessions(self.now):  # and sign-in sessions that ended days ago
             self.counts["sessions_pruned"] += ended
         db.session.commit()
