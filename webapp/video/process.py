@@ -23,6 +23,21 @@ class FfmpegError(Exception):
         self.stderr = stderr
 
 
+class _Child(subprocess.Popen):
+    """Popen that kills its child when it is interrupted while starting it: an exception from
+    a signal handler (a job timeout) can arrive after the fork and before Popen returns,
+    when no one holds the Popen object yet to kill the child."""
+
+    def _execute_child(self, *args, **kwargs):  # type: ignore[override]
+        try:
+            super()._execute_child(*args, **kwargs)
+        except BaseException:
+            if getattr(self, "pid", None):
+                self.kill()
+                self.wait()
+            raise
+
+
 def ffmpeg_exe() -> str:
     """The path of the static ffmpeg shipped by imageio-ffmpeg."""
     return imageio_ffmpeg.get_ffmpeg_exe()
@@ -39,7 +54,7 @@ def run_ffmpeg(
     """
     # die_with_parent: if the work-horse is killed (SIGKILL, OOM), ffmpeg goes with it
     # instead of writing on, orphaned.
-    process = subprocess.Popen(
+    process = _Child(
         args, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
         preexec_fn=die_with_parent,
     )
