@@ -1,5 +1,7 @@
 # `make dev` runs the whole app; `make test` runs every test. Both install what they need.
 PYTHON ?= python3
+# Test processes side by side (most tests wait on real workers, servers and timeouts).
+TEST_PROCESSES ?= 2
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
@@ -22,7 +24,7 @@ test: install
 	  echo "!! No Chromium found (apt-get install chromium): the headless browser"; \
 	  echo "!! test will be SKIPPED. Everything else runs."; \
 	  echo "!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!"; }
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(TEST_PROCESSES) --dist loadfile $(PYTEST_ARGS)
 
 lint: install
 	$(BIN)/ruff check webapp tests bench migrations wsgi.py

@@ -2,8 +2,9 @@
 
 With DATABASE_URL / REDIS_URL unset, an embedded PostgreSQL and Redis start in a temporary
 directory. With them set, the tests use that PostgreSQL server but their own database
-(`<name>_test`, dropped and recreated) and that Redis server with database 9, which they
-flush: never point REDIS_URL at a server whose database 9 you need.
+(`<name>_test`, dropped and recreated; `<name>_test0`, `<name>_test1` for the two processes
+of `make test`) and that Redis server with database 9 (9 and 10), which they flush: never
+point REDIS_URL at a server whose databases 9 and 10 you need.
 """
 
 from __future__ import annotations
@@ -32,6 +33,10 @@ from webapp.extensions import db
 pytest_plugins = ["tests.browser"]
 
 TEST_REDIS_DB = 9
+# Under pytest-xdist (`make test` runs two processes), each process has its own database and
+# Redis database number on a configured server (embedded services are per process anyway).
+WORKER = int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw") or 0)
+DATABASE_SUFFIX = f"_test{WORKER}" if "PYTEST_XDIST_WORKER" in os.environ else "_test"
 TABLES = ("background_jobs", "projects", "api_tokens", "users")
 
 
@@ -42,11 +47,12 @@ def _postgres(stack: list, base: Path) -> tuple[str, str]:
         url = make_url(configured.replace("postgres://", "postgresql://", 1))
         url = url.set(drivername="postgresql")
         admin = url.set(database="postgres").render_as_string(hide_password=False)
-        test = url.set(database=f"{url.database}_test").render_as_string(hide_password=False)
+        test = url.set(database=f"{url.database}{DATABASE_SUFFIX}").render_as_string(
+            hide_password=False)
         return admin, test
     server = start_postgres(base / "postgres")
     stack.append(server)
-    return server.admin_url, server.url_for("cutroom_test")
+    return server.admin_url, server.url_for(f"cutroom{DATABASE_SUFFIX}")
 
 
 def _redis(stack: list, base: Path) -> str:
@@ -59,8 +65,9 @@ def _redis(stack: list, base: Path) -> str:
     parts = urlsplit(configured)
     if parts.scheme == "unix":
         query = [q for q in parts.query.split("&") if q and not q.startswith("db=")]
-        return urlunsplit(parts._replace(query="&".join([*query, f"db={TEST_REDIS_DB}"])))
-    return urlunsplit(parts._replace(path=f"/{TEST_REDIS_DB}"))
+        return urlunsplit(parts._replace(query="&".join([*query,
+                                                          f"db={TEST_REDIS_DB + WORKER}"])))
+    return urlunsplit(parts._replace(path=f"/{TEST_REDIS_DB + WORKER}"))
 
 
 @pytest.fixture(scope="session")

@@ -87,7 +87,10 @@ class HttpUser:
     """A browser-like client of a live server: keeps cookies, sends CSRF tokens."""
 
     def __init__(self, base_url: str, timeout: float = 20):
-        self.http = httpx.Client(base_url=base_url, timeout=timeout, follow_redirects=False)
+        # A new connection per request: gunicorn closes idle keep-alive connections after 2 s,
+        # and a request racing that close fails with "server disconnected".
+        self.http = httpx.Client(base_url=base_url, timeout=timeout, follow_redirects=False,
+                                 limits=httpx.Limits(max_keepalive_connections=0))
         self.token: str | None = None
 
     def csrf(self, path: str = "/login") -> str:

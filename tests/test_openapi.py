@@ -160,6 +160,7 @@ def _fuzz(operation, mode, seeds, headers, statuses: Counter) -> int:
     return ran
 
 
+@pytest.mark.timeout(600)  # about 2,500 examples: 2 minutes on a quiet machine
 def test_the_app_conforms_to_its_document_under_fuzzing(app, db_session, capsys, monkeypatch):
     """Every operation, positive and negative examples, as a user (and the audit log and user
     administration as an admin): no server error, and every status, content type, header
