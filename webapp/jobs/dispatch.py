@@ -141,8 +141,8 @@ def admit(unit: list[BackgroundJob]) -> bool:
     if running(owner.id) < limit:
         _chain(unit)
         return True
-    reason = (f"Waiting for a free slot: {limit} of your jobs are already running, "
-              "the most you may have at once.")
+    reason = (f"Waiting for a free slot: you have {limit} jobs queued or running, the most "
+              "allowed at once.")
     for job in unit:
         transitions.mark_held(job.id, transitions.QUEUED if job is head
                               else transitions.DEFERRED, reason)
