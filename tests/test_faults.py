@@ -229,3 +229,27 @@ def test_a_lost_stop_request_is_sent_again_to_a_live_worker(api, app, workers,
     db.session.commit()
     row = _until(job_id, "stopped", timeout=30, reconcile_too=True)
     assert reconcile.counters()["stop_resent"] >= 1 and row.progress < 100
+
+
+def test_a_timeout_that_fires_inside_a_progress_write_still_ends_the_job(api, app, workers,
+                                                                         monkeypatch):
+    """The alarm is one shot: landing inside the progress write (which swallows its own
+    errors, so that a task never fails for want of a progress bar) it must still end the job,
+    not be lost and let the job run on to the end."""
+    from sqlalchemy import text
+
+    from webapp.extensions import db
+
+    monkeypatch.setitem(app.config, "TASK_TIMEOUTS", {"countdown": 2})
+    workers()
+    job_id = _submit(api, "countdown", steps=10)
+    started = _until(job_id, "started").started_at
+    # Hold the row: the next progress write (each second) waits, and the alarm fires in it.
+    with db.engine.connect() as connection, connection.begin():
+        connection.execute(text("SELECT 1 FROM background_jobs WHERE id = :id FOR UPDATE"),
+                           {"id": job_id})
+        time.sleep(4)
+    row = _until(job_id, "failed", "finished", timeout=30)
+    assert (row.status, row.error_code) == ("failed", "timeout"), (row.status, row.error)
+    assert "time limit of 2 seconds" in row.error
+    assert (row.ended_at - started).total_seconds() < 9  # not the countdown's full 10 s

@@ -17,9 +17,9 @@ from typing import Any
 
 from rq.exceptions import AbandonedJobError
 from rq.job import Job, JobStatus
-from rq.timeouts import JobTimeoutException
 
 from webapp.jobs import outcomes
+from webapp.jobs.timeouts import TIMEOUTS
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +51,7 @@ def describe_exception(
     detail = safe_str(str, exc_value) if exc_value is not None else ""
     message = f"{name}: {detail}" if detail else name
     code = "exception"
-    if exc_type is not None and issubclass(exc_type, JobTimeoutException):
+    if exc_type is not None and issubclass(exc_type, TIMEOUTS):
         code = "timeout"
     elif exc_type is not None and issubclass(exc_type, AbandonedJobError):
         code, message = "abandoned", "The worker running it disappeared (abandoned)."

@@ -81,8 +81,11 @@ OUTCOMES: dict[str, Callable[..., bool]] = {
 def record(name: str, job_id: str, *args: Any) -> bool:
     """Record an outcome now; if PostgreSQL is unreachable, queue it for the reconciler.
 
-    Returns True when the row changed now. Never raises.
+    Returns True when the row changed now. Never raises. An outcome is a transaction of its
+    own: whatever the task left in the session (uncommitted changes of a failed task, or a
+    transaction broken by a timeout that interrupted a query) is rolled back first.
     """
+    _rollback()
     try:
         return OUTCOMES[name](str(job_id), *args)
     except DBAPIError as exc:

@@ -23,6 +23,7 @@ from rq.worker import WorkerStatus
 from webapp.extensions import db
 from webapp.jobs import outcomes, rqstate, transitions
 from webapp.jobs.callbacks import retry_status
+from webapp.jobs.timeouts import DeathPenalty
 from webapp.jobs.worker.outages import OutageSafeWorker
 from webapp.jobs.worker.scheduler import CutroomScheduler
 from webapp.jobs.worker.stops import StopSafeWorker
@@ -135,6 +136,7 @@ class CutroomWorker(StopSafeWorker, RecordingWorker, OutageSafeWorker):
     job's life is recorded in PostgreSQL (RecordingWorker), Redis outages are waited out
     (OutageSafeWorker), and its scheduler process dies with it (CutroomScheduler)."""
 
+    death_penalty_class = DeathPenalty
     _scheduler_checked = 0.0
 
     def _start_scheduler(self, burst: bool = False, logging_level: Any = "INFO",
