@@ -127,7 +127,7 @@ def main() -> None:
         from webapp.auth.services import create_user
         from webapp.extensions import db
         from webapp.models import Project
-        from webapp.render.pipeline import start_render
+        from webapp.projects.renders import start_render
 
         app = create_app({"TESTING": False})
         with app.app_context():

@@ -18,7 +18,7 @@ from sqlalchemy.engine import make_url
 
 from tests.support import WorkerProcess, child_env, job_row, login, make_user, wait_for
 from tests.tcp_proxy import TcpProxy
-from webapp.jobs import callbacks, events, reconcile, registry
+from webapp.jobs import callbacks, pending_outcomes, reconcile, registry
 
 pytestmark = pytest.mark.e2e
 
@@ -138,7 +138,7 @@ def test_postgres_unreachable_while_a_job_finishes(api, app, redis, live_db, ser
         job_id = _submit(api, "countdown", steps=3)
         _until(job_id, "started")
         proxy.cut()
-        wait_for(lambda: events.pending() > 0, timeout=20,
+        wait_for(lambda: pending_outcomes.pending() > 0, timeout=20,
                  message="the outcome to be queued in Redis")
         assert job_row(job_id).status == "started"  # PostgreSQL never heard of the end
         assert Job.fetch(job_id, connection=redis).get_status() == JobStatus.FINISHED

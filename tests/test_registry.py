@@ -6,7 +6,8 @@ from werkzeug.datastructures import MultiDict
 
 import webapp.tasks  # noqa: F401  (registers the tasks)
 from webapp.dashboard.forms import form_fields, params_from_form
-from webapp.jobs.registry import ParamsError, all_tasks, get_task, queue_names, task
+from webapp.jobs.registry import all_tasks, get_task, queue_names, task
+from webapp.validation import ParamsError
 
 
 def test_the_demo_tasks_are_registered():

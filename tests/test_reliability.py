@@ -8,7 +8,7 @@ from rq.job import Job, JobStatus
 from tests.support import close_app, job_row, make_job, make_token, make_user
 from webapp import create_app
 from webapp.extensions import db
-from webapp.jobs import events, reconcile, transitions
+from webapp.jobs import pending_outcomes, reconcile, transitions
 from webapp.jobs.doctor import diagnose
 from webapp.models import BackgroundJob, Project
 
@@ -106,14 +106,14 @@ def test_lost_waiting_jobs_are_requeued_when_idempotent(app, user, redis, eager)
 
 def test_queued_outcomes_are_applied_in_order(app, user):
     job = make_job(user, status="queued")
-    events.push("started", str(job.id), ["w9"])
-    events.push("finished", str(job.id), [{"late": True}])
-    events.push("failed", str(job.id), ["too late", "exception"])
+    pending_outcomes.push("started", str(job.id), ["w9"])
+    pending_outcomes.push("finished", str(job.id), [{"late": True}])
+    pending_outcomes.push("failed", str(job.id), ["too late", "exception"])
     assert reconcile.Pass().run()["outcome_applied"] == 3
     row = job_row(job.id)
     assert (row.status, row.result, row.attempt, row.error) == ("finished", {"late": True},
                                                                 1, None)
-    assert events.pending() == 0
+    assert pending_outcomes.pending() == 0
 
 
 def test_retention_prunes_old_rows_but_keeps_failed_ones_longer(app, user):

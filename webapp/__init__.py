@@ -66,8 +66,7 @@ def _init_routing(app: Flask) -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
-    from webapp import admin, api, auth, dashboard, health, outages, projects, rq_admin
-    from webapp.api import errors
+    from webapp import admin, api, auth, dashboard, errors, health, outages, projects, rq_admin
 
     app.register_blueprint(health.bp)
     app.register_blueprint(auth.bp)

@@ -17,7 +17,7 @@ from psycopg import OperationalError as PsycopgOperationalError
 from redis.exceptions import RedisError
 from sqlalchemy import exc as sa_exc
 
-from webapp.api.errors import error_response, wants_json
+from webapp.errors import error_response, wants_json
 from webapp.extensions import htmx, login_manager
 
 log = logging.getLogger(__name__)

@@ -20,7 +20,7 @@ from flask.sessions import SecureCookieSessionInterface, SessionMixin
 from flask_wtf.csrf import CSRFError
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from webapp.api.errors import API_PREFIX, error_response, wants_json
+from webapp.errors import API_PREFIX, error_response, wants_json
 from webapp.extensions import csrf
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})

@@ -6,8 +6,8 @@ from flask import g, request
 from flask_login import current_user
 
 from webapp.api import bp
-from webapp.api.errors import ApiError
 from webapp.auth.services import user_for_token
+from webapp.errors import ApiError
 from webapp.models import User
 
 # Endpoints anyone may read: the API's own documentation.

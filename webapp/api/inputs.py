@@ -9,7 +9,7 @@ from flask import current_app, request
 from werkzeug.exceptions import BadRequest
 
 from webapp.api.auth import api_user
-from webapp.api.errors import ApiError
+from webapp.errors import ApiError
 from webapp.jobs import queries
 from webapp.models import BackgroundJob
 

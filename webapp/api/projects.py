@@ -9,18 +9,19 @@ from flask import jsonify, request, url_for
 from webapp import audit
 from webapp.api import bp
 from webapp.api.auth import api_user
-from webapp.api.errors import ApiError
 from webapp.api.inputs import int_arg, job_or_404, json_body, page_arg
 from webapp.api.serialize import project_to_dict, render_to_dict
-from webapp.jobs import idempotency, queries, service
+from webapp.errors import ApiError
+from webapp.jobs import idempotency, service
+from webapp.projects import renders
 from webapp.projects import service as projects
-from webapp.render import files, pipeline
-from webapp.render.pipeline import summarize
+from webapp.projects.renders import summarize
+from webapp.render import files
 from webapp.validation import ParamsError
 
 
 def _project_or_404(project_id: int):
-    project = queries.get_project(api_user(), project_id)
+    project = projects.get_project(api_user(), project_id)
     if project is None:
         raise ApiError(404, "No such project.")
     return project
@@ -57,8 +58,8 @@ def create_project():
 def get_project(project_id: int):
     """One project with its latest renders and video."""
     project = _project_or_404(project_id)
-    return jsonify(project_to_dict(project, pipeline.renders_of(project),
-                                   pipeline.latest_video(project)))
+    return jsonify(project_to_dict(project, renders.renders_of(project),
+                                   renders.latest_video(project)))
 
 
 @bp.patch("/projects/<int:project_id>")
@@ -70,8 +71,8 @@ def update_project(project_id: int):
     except ParamsError as exc:
         raise _invalid(exc) from None
     audit.admin_action(api_user(), "project.update", "project", project.id, project.user_id)
-    return jsonify(project_to_dict(project, pipeline.renders_of(project),
-                                   pipeline.latest_video(project)))
+    return jsonify(project_to_dict(project, renders.renders_of(project),
+                                   renders.latest_video(project)))
 
 
 @bp.delete("/projects/<int:project_id>")
@@ -93,10 +94,10 @@ def render_project(project_id: int):
     project = _project_or_404(project_id)
     try:
         key = idempotency.check(request.headers.get(idempotency.HEADER))
-        stages, replayed = pipeline.start_render(project, api_user(), idempotency_key=key)
+        stages, replayed = renders.start_render(project, api_user(), idempotency_key=key)
     except ParamsError as exc:
         raise _invalid(exc) from None
-    except pipeline.RenderConflict as exc:
+    except renders.RenderConflict as exc:
         raise ApiError(409, str(exc)) from None
     except service.QueueUnavailable as exc:
         raise ApiError(503, str(exc), "queue_unavailable") from None

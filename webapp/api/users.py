@@ -7,8 +7,8 @@ from sqlalchemy import func, select
 
 from webapp.api import bp
 from webapp.api.auth import api_user
-from webapp.api.errors import ApiError
 from webapp.api.inputs import int_arg, json_body, page_arg, text_arg
+from webapp.errors import ApiError
 from webapp.extensions import db
 from webapp.jobs import dispatch
 from webapp.models import User

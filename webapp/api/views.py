@@ -10,13 +10,15 @@ from flask import jsonify, request, url_for
 from webapp import audit
 from webapp.api import bp
 from webapp.api.auth import api_user
-from webapp.api.errors import ApiError
 from webapp.api.inputs import int_arg, job_or_404, json_body, page_arg, text_arg
 from webapp.api.serialize import job_to_dict, task_to_dict
+from webapp.errors import ApiError
 from webapp.extensions import db
 from webapp.jobs import idempotency, queries, service
-from webapp.jobs.registry import ParamsError, get_task, launchable_tasks
+from webapp.jobs.registry import get_task, launchable_tasks
 from webapp.models import STATUSES, BackgroundJob
+from webapp.projects import service as projects
+from webapp.validation import ParamsError
 
 MAX_PER_PAGE = 100
 
@@ -26,7 +28,7 @@ def _project_arg(user) -> int | None:
     if raw is None or raw == "":
         return None
     digits = raw.isascii() and raw.isdigit() and len(raw) <= 10
-    project = queries.get_project(user, int(raw)) if digits else None
+    project = projects.get_project(user, int(raw)) if digits else None
     if project is None:
         raise ApiError(422, "No such project.",
                        details=[{"field": "project_id", "message": "No such project."}])

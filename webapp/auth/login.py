@@ -11,7 +11,7 @@ from __future__ import annotations
 from flask import current_app, g, redirect, request, session, url_for
 from flask_login import LoginManager, current_user, login_user, logout_user
 
-from webapp.api.errors import error_response, wants_json
+from webapp.errors import error_response, wants_json
 from webapp.models import User
 from webapp.security import SESSION_EXPIRES_KEY
 from webapp.sessions import revoke_session, start_session, user_for_session

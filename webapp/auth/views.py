@@ -5,7 +5,6 @@ from __future__ import annotations
 from flask import abort, flash, make_response, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
-from webapp.api.errors import error_response, wants_json
 from webapp.auth import bp, throttle
 from webapp.auth.login import begin_session, end_session
 from webapp.auth.services import (
@@ -19,6 +18,7 @@ from webapp.auth.services import (
 from webapp.auth.services import (
     revoke_token as revoke,
 )
+from webapp.errors import error_response, wants_json
 from webapp.extensions import db
 from webapp.models import ApiToken
 from webapp.navigation import local_path

@@ -15,11 +15,12 @@ from webapp.dashboard import bp
 from webapp.dashboard.forms import form_fields, params_from_form
 from webapp.extensions import db, htmx
 from webapp.jobs import queries, service
-from webapp.jobs.registry import ParamsError, Task, get_task, launchable_tasks
+from webapp.jobs.registry import Task, get_task, launchable_tasks
 from webapp.models import BackgroundJob
 from webapp.navigation import local_path
 from webapp.pagination import page_number
 from webapp.render import files
+from webapp.validation import ParamsError
 
 
 def _is_fragment_request() -> bool:

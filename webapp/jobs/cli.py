@@ -10,7 +10,7 @@ import click
 from flask import current_app
 from flask.cli import AppGroup
 
-from webapp.jobs import doctor, events, reconcile, registry
+from webapp.jobs import doctor, pending_outcomes, reconcile, registry
 from webapp.jobs.connection import get_redis, worker_redis
 from webapp.jobs.worker import CutroomWorker
 
@@ -94,7 +94,7 @@ def doctor_command() -> None:
     for f in findings:
         click.echo(f"{f.job_id}  row={f.row_status or '-':<9} rq={f.rq_status or '-':<9} "
                    f"{f.problem}")
-    pending = events.pending()
+    pending = pending_outcomes.pending()
     click.echo(f"{len(findings)} disagreement(s); {pending} queued outcome(s) waiting for "
                f"the reconciler; repairs so far: {reconcile.counters() or 'none'}")
     if findings:

@@ -4,8 +4,8 @@ Each outcome is one conditional transition plus its consequences (a failed pipel
 cancels the later ones; a finished one lets the next show as queued), committed at once;
 a job that ended frees a slot of its owner's, so their oldest held job is dispatched.
 `record()` runs an outcome and never raises. When PostgreSQL cannot be reached it queues the
-outcome in Redis instead (webapp.jobs.events), and the reconciler applies the queue in order
-once PostgreSQL is back: a job's result is never lost because the database blinked.
+outcome in Redis instead (webapp.jobs.pending_outcomes), and the reconciler applies the queue
+in order once PostgreSQL is back: a job's result is never lost because the database blinked.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy.exc import DBAPIError
 
 from webapp.extensions import db
-from webapp.jobs import dispatch, events, pipelines, transitions
+from webapp.jobs import dispatch, pending_outcomes, pipelines, transitions
 from webapp.jobs.connection import get_redis
 
 log = logging.getLogger(__name__)
@@ -92,7 +92,7 @@ def record(name: str, job_id: str, *args: Any) -> bool:
         _rollback()
         log.warning("PostgreSQL unreachable recording %s for job %s (%s); queued in Redis",
                     name, job_id, type(exc.orig).__name__ if exc.orig else exc)
-        events.push(name, str(job_id), list(args))
+        pending_outcomes.push(name, str(job_id), list(args))
         return False
     except Exception:
         _rollback()

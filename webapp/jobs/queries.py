@@ -9,10 +9,7 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.orm import selectinload
 
 from webapp.extensions import db
-from webapp.models import BackgroundJob, Project, User
-
-# Project ids are PostgreSQL integers: a larger number names no project (and fails the query).
-MAX_PROJECT_ID = 2**31 - 1
+from webapp.models import BackgroundJob, User
 
 
 @dataclass(frozen=True)
@@ -51,16 +48,6 @@ def get_job(user: User, job_id: uuid.UUID) -> BackgroundJob | None:
     if job is None or (job.user_id != user.id and not user.is_admin):
         return None
     return job
-
-
-def get_project(user: User, project_id: int) -> Project | None:
-    """The project if it exists and the user may see it, else None."""
-    if not 0 < project_id <= MAX_PROJECT_ID:
-        return None
-    project = db.session.get(Project, project_id)
-    if project is None or (project.user_id != user.id and not user.is_admin):
-        return None
-    return project
 
 
 def list_jobs(

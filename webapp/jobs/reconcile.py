@@ -34,7 +34,7 @@ from sqlalchemy import and_, delete, func, or_, select
 from sqlalchemy.exc import DBAPIError
 
 from webapp.extensions import db
-from webapp.jobs import dispatch, events, outcomes, rqstate, scratch, transitions
+from webapp.jobs import dispatch, outcomes, pending_outcomes, rqstate, scratch, transitions
 from webapp.jobs.callbacks import jsonable
 from webapp.jobs.connection import get_redis
 from webapp.jobs.dispatch import push_to_rq
@@ -89,12 +89,12 @@ class Pass:
 
     def apply_outcomes(self) -> None:
         """Outcomes queued while PostgreSQL was down, oldest first."""
-        while (item := events.take()) is not None:
+        while (item := pending_outcomes.take()) is not None:
             raw, event = item
             try:
                 outcomes.apply(event["outcome"], event["job_id"], event["args"])
             except DBAPIError:
-                events.put_back(raw)
+                pending_outcomes.put_back(raw)
                 raise
             except Exception:
                 log.exception("reconciler: dropping a malformed queued outcome %r", raw[:200])

@@ -17,8 +17,8 @@ from rq import Retry
 
 from webapp.validation import ParamsError, describe_errors, unstorable_text
 
-__all__ = ["ParamsError", "RetryPolicy", "Task", "all_tasks", "describe_errors", "get_task",
-           "launchable_tasks", "queue_names", "task", "unstorable_text"]
+__all__ = ["RetryPolicy", "Task", "all_tasks", "get_task", "launchable_tasks", "queue_names",
+           "task"]
 
 _NAME = re.compile(r"^[a-z][a-z0-9-]{1,62}$")
 _TASKS: dict[str, Task] = {}

@@ -8,12 +8,24 @@ from typing import Any
 from flask import current_app
 from sqlalchemy import func, select
 
+from webapp.converters import MAX_INT4
 from webapp.extensions import db
 from webapp.models import Project, User
+from webapp.projects import renders
 from webapp.projects.schemas import Limits, ThemeIn, parse_project
 from webapp.quotas import QuotaExceeded, lock_user, quotas_for
-from webapp.render import pipeline, storage
+from webapp.render import storage
 from webapp.validation import ParamsError
+
+
+def get_project(user: User, project_id: int) -> Project | None:
+    """The project if it exists and the user may see it, else None."""
+    if not 0 < project_id <= MAX_INT4:  # a larger number names no row (and fails the query)
+        return None
+    project = db.session.get(Project, project_id)
+    if project is None or (project.user_id != user.id and not user.is_admin):
+        return None
+    return project
 
 
 def _limits() -> Limits:
@@ -69,7 +81,7 @@ def update_project(project: Project, data: Mapping[str, Any]) -> Project:
 
 def delete_project(project: Project) -> None:
     """Stop its renders, delete its files, then the project and its jobs."""
-    pipeline.cancel_active(project)
+    renders.cancel_active(project)
     storage.delete_project_media(project.id)
     db.session.delete(project)
     db.session.commit()

@@ -8,13 +8,13 @@ from jinja2_fragments.flask import render_blocks
 
 from webapp import audit
 from webapp.extensions import db, htmx
-from webapp.jobs import queries, service
+from webapp.jobs import service
 from webapp.models import Project
 from webapp.pagination import page_number
-from webapp.projects import bp, forms
+from webapp.projects import bp, forms, renders
 from webapp.projects import service as projects
 from webapp.projects.schemas import Limits
-from webapp.render import pipeline, providers
+from webapp.render import providers
 from webapp.validation import ParamsError
 from webapp.video.formats import FORMATS
 from webapp.video.themes import FONTS, THEMES
@@ -22,7 +22,7 @@ from webapp.video.voices import VOICES
 
 
 def _project_or_404(project_id: int) -> Project:
-    project = queries.get_project(current_user, project_id)
+    project = projects.get_project(current_user, project_id)
     if project is None:
         abort(404)
     return project
@@ -47,7 +47,7 @@ def index():
 def _index_page(errors: dict | None = None, values: dict | None = None, status: int = 200):
     page = page_number()
     items, total = projects.list_projects(current_user, page, per_page=24)
-    videos = {p.id: pipeline.latest_video(p) for p in items}
+    videos = {p.id: renders.latest_video(p) for p in items}
     return render_template("projects/index.html", projects=items, total=total, page=page,
                            videos=videos, errors=errors or {}, values=values or {},
                            **_choices()), status
@@ -72,9 +72,9 @@ def create():
 def _page(project: Project, errors: dict | None = None, status: int = 200, form=None):
     """The project page; `form` is a posted form to show again with its errors."""
     part = form.get("part") if form else None
-    context = {"project": project, "renders": pipeline.renders_of(project),
-               "video": pipeline.latest_video(project), "errors": errors or {},
-               "rendering": pipeline.active_render(project) is not None,
+    context = {"project": project, "renders": renders.renders_of(project),
+               "video": renders.latest_video(project), "errors": errors or {},
+               "rendering": renders.active_render(project) is not None,
                "form_values": forms.values_from_form(form) if part == "settings" else None,
                "posted_scenes": forms.rows_from_form(form) if part == "script" else None,
                **_choices()}
@@ -88,8 +88,8 @@ def _page(project: Project, errors: dict | None = None, status: int = 200, form=
     return render_template("projects/page.html", **context), status
 
 
-def _wrote_script(renders) -> bool:
-    return bool(renders) and renders[0].stages[0].task == pipeline.STAGES[0]
+def _wrote_script(summaries: list[renders.RenderSummary]) -> bool:
+    return bool(summaries) and summaries[0].stages[0].task == renders.STAGES[0]
 
 
 @bp.get("/<int:project_id>")
@@ -128,13 +128,13 @@ def render(project_id: int):
     """Start a render of the project."""
     project = _project_or_404(project_id)
     try:
-        pipeline.start_render(project, current_user)  # forms have no idempotency key
+        renders.start_render(project, current_user)  # forms have no idempotency key
         audit.admin_action(current_user, "project.render", "project", project.id,
                            project.user_id)
         flash("Rendering started.")
     except ParamsError as exc:
         return _page(project, forms.errors_by_field(exc), 422)
-    except (pipeline.RenderConflict, service.QueueUnavailable, service.QuotaExceeded) as exc:
+    except (renders.RenderConflict, service.QueueUnavailable, service.QuotaExceeded) as exc:
         db.session.rollback()
         flash(str(exc), "error")
     return redirect(url_for("projects.project_page", project_id=project.id), 303)

@@ -29,7 +29,7 @@ from rq.registry import (
 from sqlalchemy import select
 
 from webapp import audit
-from webapp.api.errors import error_response
+from webapp.errors import error_response
 from webapp.extensions import db
 from webapp.jobs import service
 from webapp.jobs.connection import get_redis

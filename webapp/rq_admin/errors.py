@@ -11,7 +11,7 @@ from redis.exceptions import RedisError
 from rq.exceptions import NoSuchJobError
 from werkzeug.exceptions import HTTPException, ServiceUnavailable
 
-from webapp.api.errors import error_response, wants_json
+from webapp.errors import error_response, wants_json
 
 log = logging.getLogger(__name__)
 

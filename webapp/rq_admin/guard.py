@@ -14,7 +14,7 @@ from flask_login import current_user
 from redis.exceptions import RedisError
 from rq.registry import FailedJobRegistry
 
-from webapp.api.errors import error_response, wants_json
+from webapp.errors import error_response, wants_json
 from webapp.jobs.connection import get_redis
 from webapp.rq_admin import actions, inputs
 from webapp.rq_admin.errors import UNREACHABLE, refuse

@@ -10,7 +10,7 @@ from typing import IO
 
 import imageio_ffmpeg
 
-from webapp.processes import die_with_parent
+from webapp.parent_death import die_with_parent
 
 STDERR_TAIL_LINES = 20
 

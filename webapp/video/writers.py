@@ -6,10 +6,10 @@ import json
 import re
 from typing import Any
 
+from webapp.video.offline_script import template_script
 from webapp.video.remote import RemoteError, post_json
 from webapp.video.script import Scene
 from webapp.video.settings import ProviderSettings, ProviderStatus
-from webapp.video.templates import template_script
 
 WRITERS = {"template": "Templates (offline)", "openai": "OpenAI-compatible chat model"}
 _FENCE = re.compile(r"^\s*```[a-zA-Z]*\s*(.*?)\s*```\s*$", re.DOTALL)

@@ -27,7 +27,7 @@ from webapp.jobs.timeouts import DeathPenalty
 from webapp.jobs.worker.outages import OutageSafeWorker
 from webapp.jobs.worker.scheduler import CutroomScheduler
 from webapp.jobs.worker.stops import StopSafeWorker
-from webapp.processes import die_with_parent
+from webapp.parent_death import die_with_parent
 
 # How often a worker whose scheduler is not running tries to take the scheduler lock.
 SCHEDULER_RETRY = 15.0

@@ -17,7 +17,7 @@ from redis.exceptions import RedisError
 from rq.scheduler import RQScheduler
 
 from webapp.jobs import redis_outage
-from webapp.processes import die_with_parent
+from webapp.parent_death import die_with_parent
 
 # Seconds a scheduler told to stop may take to release its locks before it just exits.
 STOP_GRACE = 10

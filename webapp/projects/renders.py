@@ -10,10 +10,11 @@ from sqlalchemy import func, select
 
 from webapp.extensions import db
 from webapp.jobs import dispatch, idempotency, pipelines, service, transitions
-from webapp.jobs.registry import ParamsError, get_task
+from webapp.jobs.registry import get_task
 from webapp.models import ACTIVE_STATUSES, BackgroundJob, Project, User
 from webapp.projects.schemas import Limits, parse_project
 from webapp.quotas import check_submit_rate, quotas_for
+from webapp.validation import ParamsError
 from webapp.video.script import Scene, estimated_seconds
 
 STAGES = ("write-script", "narrate", "render-scenes", "assemble-video")
