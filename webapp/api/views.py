@@ -124,7 +124,7 @@ def _act(job_id: uuid.UUID, name: str, action) -> tuple[BackgroundJob, Any]:
 def cancel_job(job_id: uuid.UUID):
     """Cancel a waiting job (200) or ask a running one to stop (202)."""
     job, outcome = _act(job_id, "cancel", service.cancel)
-    return jsonify(job_to_dict(job)), 200 if outcome == "canceled" else 202
+    return jsonify(job_to_dict(job)), 200 if outcome is service.CancelResult.CANCELED else 202
 
 
 @bp.post("/jobs/<uuid:job_id>/retry")

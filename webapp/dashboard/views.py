@@ -8,7 +8,6 @@ from collections.abc import Callable
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from jinja2_fragments.flask import render_block
-from rq.job import JobStatus
 
 from webapp import audit
 from webapp.dashboard import bp
@@ -167,7 +166,8 @@ def _act(job_id: uuid.UUID, name: str, action: Callable[[BackgroundJob], str]):
 
 def _cancel(job: BackgroundJob) -> str:
     outcome = service.cancel(job)
-    return "Job canceled." if outcome == JobStatus.CANCELED.value else "Stopping the job…"
+    return ("Job canceled." if outcome is service.CancelResult.CANCELED
+            else "Stopping the job…")
 
 
 def _retry(job: BackgroundJob) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
+from enum import StrEnum
 from typing import Any
 
 from redis.exceptions import RedisError
@@ -20,14 +21,22 @@ from webapp.jobs.registry import Task, get_task
 from webapp.models import BackgroundJob, User
 from webapp.quotas import QuotaExceeded, check_submit_rate
 
-__all__ = ["JobConflict", "QueueUnavailable", "QuotaExceeded", "cancel", "delete", "retry",
-           "submit"]
+__all__ = ["CancelResult", "JobConflict", "QueueUnavailable", "QuotaExceeded", "cancel",
+           "delete", "retry", "submit"]
 
 log = logging.getLogger(__name__)
 
 
 class JobConflict(Exception):
     """The job's state does not allow the action (HTTP 409)."""
+
+
+class CancelResult(StrEnum):
+    """What a cancel did: the job ended before it ran, or its worker was asked to stop it
+    (the row says `stopped` once the worker confirms)."""
+
+    CANCELED = "canceled"
+    STOPPING = "stopping"
 
 
 def submit(
@@ -71,17 +80,17 @@ def submit(
     return job, False
 
 
-def cancel(job: BackgroundJob) -> str:
-    """Cancel a waiting job or ask a running one to stop; returns 'canceled' or 'stopping'."""
+def cancel(job: BackgroundJob) -> CancelResult:
+    """Cancel a waiting job or ask a running one to stop."""
     was_held = job.held
-    if job.status in transitions.WAITING and transitions.mark_canceled(job.id):
+    if job.is_waiting and transitions.mark_canceled(job.id):
         later = pipelines.cancel_later_steps(job.id, "was canceled")
         db.session.commit()
         # A worker that already popped the job discards it anyway: its row is final.
         pipelines.cancel_in_rq([job.rq_id, *later], get_redis())
         if not was_held:
             dispatch.release_after(job.id)  # its slot is free for the owner's next job
-        return transitions.CANCELED
+        return CancelResult.CANCELED
     db.session.rollback()
     db.session.refresh(job)
     if job.status != transitions.STARTED or not transitions.request_stop(job.id):
@@ -90,7 +99,7 @@ def cancel(job: BackgroundJob) -> str:
         raise JobConflict(f"A {job.status} job cannot be canceled.")
     db.session.commit()
     _send_stop(job)
-    return "stopping"
+    return CancelResult.STOPPING
 
 
 def _send_stop(job: BackgroundJob) -> None:
@@ -117,7 +126,7 @@ def retry(job: BackgroundJob) -> BackgroundJob:
         raise JobConflict(f"The task {job.task!r} no longer exists.")
     if job.status not in transitions.RETRYABLE:
         raise JobConflict(f"A {job.status} job cannot be retried.")
-    if job.pipeline_id is not None:
+    if not job.can_retry:
         raise JobConflict("This job is one stage of a render: render the project again "
                           "(unchanged stages are reused).")
     owner = db.session.get(User, job.user_id)
@@ -137,7 +146,7 @@ def delete(job: BackgroundJob) -> None:
     """Delete a final job's row and its RQ record; a render stage goes with its project."""
     if not job.is_final:
         raise JobConflict(f"A {job.status} job cannot be deleted; cancel it first.")
-    if job.pipeline_id is not None:
+    if not job.can_delete:
         raise JobConflict("This job is one stage of a render; delete the project instead.")
     _forget_in_rq(job, "deleted")
     db.session.delete(job)

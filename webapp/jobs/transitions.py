@@ -11,24 +11,28 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from rq.job import JobStatus
 from sqlalchemy import func, select, update
 
 from webapp.extensions import db
-from webapp.models import ACTIVE_STATUSES, BackgroundJob
 
-CREATED = JobStatus.CREATED.value
-QUEUED = JobStatus.QUEUED.value
-DEFERRED = JobStatus.DEFERRED.value
-SCHEDULED = JobStatus.SCHEDULED.value
-STARTED = JobStatus.STARTED.value
-FINISHED = JobStatus.FINISHED.value
-FAILED = JobStatus.FAILED.value
-STOPPED = JobStatus.STOPPED.value
-CANCELED = JobStatus.CANCELED.value
-
-WAITING = frozenset({CREATED, QUEUED, DEFERRED, SCHEDULED})
-RETRYABLE = frozenset({FAILED, STOPPED, CANCELED})
+# The status names and sets live with the model; they are re-exported here, where the moves
+# between them are.
+from webapp.models import (  # noqa: F401
+    ACTIVE_STATUSES,
+    CANCELED,
+    CREATED,
+    DEFERRED,
+    FAILED,
+    FINAL_STATUSES,
+    FINISHED,
+    QUEUED,
+    RETRYABLE,
+    SCHEDULED,
+    STARTED,
+    STOPPED,
+    WAITING,
+    BackgroundJob,
+)
 
 MAX_ERROR_CHARS = 2000
 MAX_TRACEBACK_CHARS = 20000

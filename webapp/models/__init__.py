@@ -1,14 +1,43 @@
 """Database models; import from here."""
 
 from webapp.models.audit import AuditEvent
-from webapp.models.job import ACTIVE_STATUSES, FINAL_STATUSES, STATUSES, BackgroundJob
+from webapp.models.job import (
+    ACTIVE_STATUSES,
+    CANCELED,
+    CREATED,
+    DEFERRED,
+    ENDED_BADLY,
+    FAILED,
+    FINAL_STATUSES,
+    FINISHED,
+    QUEUED,
+    RETRYABLE,
+    SCHEDULED,
+    STARTED,
+    STATUSES,
+    STOPPED,
+    WAITING,
+    BackgroundJob,
+)
 from webapp.models.project import Project
 from webapp.models.user import ApiToken, User, UserSession
 
 __all__ = [
     "ACTIVE_STATUSES",
+    "CANCELED",
+    "CREATED",
+    "DEFERRED",
+    "ENDED_BADLY",
+    "FAILED",
     "FINAL_STATUSES",
+    "FINISHED",
+    "QUEUED",
+    "RETRYABLE",
+    "SCHEDULED",
+    "STARTED",
     "STATUSES",
+    "STOPPED",
+    "WAITING",
     "ApiToken",
     "AuditEvent",
     "BackgroundJob",

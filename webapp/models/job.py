@@ -39,11 +39,26 @@ STATUSES: tuple[JobStatus, ...] = (
     JobStatus.STOPPED,
     JobStatus.CANCELED,
 )
-# Sets of plain strings: SQL parameters must be the values, never the Enum members.
-FINAL_STATUSES = frozenset(
-    s.value for s in (JobStatus.FINISHED, JobStatus.FAILED, JobStatus.STOPPED, JobStatus.CANCELED)
-)
+# The status names as plain strings (SQL parameters must be the values, never the Enum
+# members); everything else spells a status through these.
+CREATED = JobStatus.CREATED.value
+QUEUED = JobStatus.QUEUED.value
+DEFERRED = JobStatus.DEFERRED.value
+SCHEDULED = JobStatus.SCHEDULED.value
+STARTED = JobStatus.STARTED.value
+FINISHED = JobStatus.FINISHED.value
+FAILED = JobStatus.FAILED.value
+STOPPED = JobStatus.STOPPED.value
+CANCELED = JobStatus.CANCELED.value
+
+FINAL_STATUSES = frozenset({FINISHED, FAILED, STOPPED, CANCELED})
 ACTIVE_STATUSES = frozenset(s.value for s in STATUSES) - FINAL_STATUSES
+# Not started yet: in RQ's queue, held, waiting on an earlier stage, or on a retry's delay.
+WAITING = frozenset({CREATED, QUEUED, DEFERRED, SCHEDULED})
+# Ended without a result, so it may run again.
+RETRYABLE = frozenset({FAILED, STOPPED, CANCELED})
+# Ended badly, with an error message worth showing.
+ENDED_BADLY = frozenset({FAILED, STOPPED})
 
 _status_list = ", ".join(f"'{s.value}'" for s in STATUSES)
 _active_list = ", ".join(f"'{s.value}'" for s in STATUSES if s.value in ACTIVE_STATUSES)
@@ -110,6 +125,34 @@ class BackgroundJob(db.Model):
     def is_final(self) -> bool:
         """True once the job can no longer change state on its own."""
         return self.status in FINAL_STATUSES
+
+    @property
+    def is_waiting(self) -> bool:
+        """Not started yet (queued, held, deferred or scheduled)."""
+        return self.status in WAITING
+
+    @property
+    def is_stopping(self) -> bool:
+        """Running, and asked to stop: its worker has not confirmed yet."""
+        return self.status == STARTED and self.cancel_requested_at is not None
+
+    @property
+    def is_render_stage(self) -> bool:
+        """One stage of a project's render: acted on through its project, not alone."""
+        return self.pipeline_id is not None
+
+    @property
+    def can_cancel(self) -> bool:
+        """Waiting (it is canceled) or running and not yet asked to stop (it is stopped)."""
+        return not self.is_final and not self.is_stopping
+
+    @property
+    def can_retry(self) -> bool:
+        return self.status in RETRYABLE and not self.is_render_stage
+
+    @property
+    def can_delete(self) -> bool:
+        return self.is_final and not self.is_render_stage
 
     @property
     def rq_id(self) -> str:
