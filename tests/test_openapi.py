@@ -29,7 +29,7 @@ from webapp.extensions import db
 from webapp.jobs.registry import launchable_tasks
 from webapp.models import Project
 from webapp.render import storage
-from webapp.tasks.video import FILES
+from webapp.render.outputs import FILES
 
 API = "/api/v1"
 HTTP_METHODS = {"get", "put", "post", "delete", "options", "head", "patch", "trace"}

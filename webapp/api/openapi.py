@@ -38,7 +38,7 @@ from webapp.jobs.idempotency import HEADER as IDEMPOTENCY_HEADER
 from webapp.jobs.registry import launchable_tasks
 from webapp.models import STATUSES
 from webapp.projects.schemas import Limits
-from webapp.render.files import MIMETYPES
+from webapp.render.outputs import MIMETYPES
 from webapp.tasks.video import FILES
 
 

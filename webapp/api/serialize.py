@@ -10,6 +10,7 @@ from flask import url_for
 from webapp.api.auth import api_user
 from webapp.jobs.registry import Task, get_task
 from webapp.models import BackgroundJob, User
+from webapp.render.outputs import files_of
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -69,11 +70,7 @@ def job_to_dict(job: BackgroundJob, viewer: User | None = None) -> dict[str, Any
 
 def job_files(job: BackgroundJob, endpoint: str = "api.job_file") -> dict[str, str]:
     """URLs of a finished render's files (video, subtitles, thumbnail)."""
-    result = job.result if isinstance(job.result, dict) else {}
-    files = result.get("files") if job.status == "finished" else None
-    if not isinstance(files, dict):
-        return {}
-    return {name: url_for(endpoint, job_id=job.id, name=name) for name in files}
+    return {name: url_for(endpoint, job_id=job.id, name=name) for name in files_of(job)}
 
 
 def render_to_dict(summary) -> dict[str, Any]:

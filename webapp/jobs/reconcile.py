@@ -118,7 +118,8 @@ class Pass:
             transitions.mark_canceled(row.id)
             db.session.commit()
             return None
-        depends_on = previous.rq_id if previous and previous.status != "finished" else None
+        waits = previous is not None and previous.status != transitions.FINISHED
+        depends_on = previous.rq_id if waits else None
         return push_to_rq(row, task, depends_on).get_status(refresh=False)
 
     def _settle(self, row: BackgroundJob, status: JobStatus | None, transition, kind: str,

@@ -14,10 +14,9 @@ from webapp.jobs.registry import get_task
 from webapp.models import ACTIVE_STATUSES, BackgroundJob, Project, User
 from webapp.projects.schemas import Limits, parse_project
 from webapp.quotas import check_submit_rate, quotas_for
+from webapp.render.outputs import ASSEMBLE_VIDEO, STAGES
 from webapp.validation import ParamsError
 from webapp.video.script import Scene, estimated_seconds
-
-STAGES = ("write-script", "narrate", "render-scenes", "assemble-video")
 
 
 class RenderConflict(Exception):
@@ -119,7 +118,8 @@ class RenderSummary:
 def summarize(stages: list[BackgroundJob]) -> RenderSummary:
     """Overall status of one render from its stage jobs (ordered by step)."""
     first = stages[0]
-    summary = RenderSummary(pipeline_id=first.pipeline_id, stages=stages, status="queued")
+    summary = RenderSummary(pipeline_id=first.pipeline_id, stages=stages,
+                             status=transitions.QUEUED)
     statuses = [s.status for s in stages]
     for job in stages:
         if job.status in (transitions.FAILED, transitions.STOPPED):
@@ -160,7 +160,7 @@ def latest_video(project: Project) -> BackgroundJob | None:
     """The assemble job of the project's newest finished render."""
     return db.session.scalar(
         select(BackgroundJob)
-        .where(BackgroundJob.project_id == project.id, BackgroundJob.task == STAGES[-1],
+        .where(BackgroundJob.project_id == project.id, BackgroundJob.task == ASSEMBLE_VIDEO,
                BackgroundJob.status == transitions.FINISHED)
         .order_by(BackgroundJob.ended_at.desc())
         .limit(1)

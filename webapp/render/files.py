@@ -9,19 +9,15 @@ from werkzeug.http import parse_range_header
 
 from webapp.models import BackgroundJob
 from webapp.render import storage
-
-MIMETYPES = {".mp4": "video/mp4", ".vtt": "text/vtt", ".srt": "application/x-subrip",
-             ".png": "image/png"}
+from webapp.render.outputs import MIMETYPES, files_of
 
 
 def job_file_path(job: BackgroundJob, name: str):
     """Where a finished job's named file is on disk, or None."""
-    # A result is any JSON; only a finished render's object with "files" names files.
-    result = job.result if isinstance(job.result, dict) else {}
-    names = result.get("files") if job.status == "finished" else None
-    filename = names.get(name) if isinstance(names, dict) else None
-    folder = storage.resolve(result.get("output", "")) if isinstance(filename, str) else None
-    if folder is None or "/" in filename or filename.startswith("."):
+    filename = files_of(job).get(name)
+    output = job.result.get("output") if filename else None
+    folder = storage.resolve(output) if isinstance(output, str) else None
+    if folder is None:
         return None
     path = folder / filename
     return path if path.is_file() else None
@@ -43,7 +39,7 @@ def send_job_file(job: BackgroundJob, name: str) -> Response | None:
     if path is None:
         return None
     _ignore_unusable_range()
-    mimetype = MIMETYPES.get(path.suffix) or mimetypes.guess_type(path.name)[0]
+    mimetype = MIMETYPES.get(name) or mimetypes.guess_type(path.name)[0]
     download = request.args.get("download") == "1"
     response = send_file(path, mimetype=mimetype, conditional=True, etag=True,
                          as_attachment=download, download_name=f"{job.rq_id[:8]}-{path.name}",

@@ -16,10 +16,17 @@ from sqlalchemy import select, update
 from webapp.extensions import db
 from webapp.jobs import progress, task
 from webapp.jobs.context import current_job_id, current_job_row
-from webapp.models import BackgroundJob, Project, User
+from webapp.models import FINISHED, BackgroundJob, Project, User
 from webapp.projects.schemas import Limits, parse_project
 from webapp.quotas import quotas_for
 from webapp.render import storage
+from webapp.render.outputs import (
+    ASSEMBLE_VIDEO,
+    FILES,
+    NARRATE,
+    RENDER_SCENES,
+    WRITE_SCRIPT,
+)
 from webapp.render.providers import provider_settings
 from webapp.validation import ParamsError
 from webapp.video import ffmpeg, frames, subtitles, writers
@@ -71,7 +78,7 @@ def _sibling_result(task_name: str) -> dict:
     result = db.session.scalar(
         select(BackgroundJob.result).where(BackgroundJob.pipeline_id == row.pipeline_id,
                                            BackgroundJob.task == task_name,
-                                           BackgroundJob.status == "finished"))
+                                           BackgroundJob.status == FINISHED))
     if not result:
         raise StageError(f"The {task_name} stage of this render has no output.")
     return result
@@ -86,7 +93,7 @@ def _reuse_note(result: dict) -> str:
     return " (reused: inputs unchanged)" if result.get("reused") else ""
 
 
-@task("write-script", title="Write script", params=StageParams, queue="video", timeout=300,
+@task(WRITE_SCRIPT, title="Write script", params=StageParams, queue="video", timeout=300,
       launchable=False, idempotent=True,
       describe=lambda r: r.get("skipped") or f"{r['scenes']} scenes by the {r['provider']} writer")
 def write_script(project_id: int) -> dict:
@@ -116,7 +123,7 @@ def write_script(project_id: int) -> dict:
     return {"scenes": len(script), "provider": provider}
 
 
-@task("narrate", title="Narrate", params=StageParams, queue="video", timeout=900,
+@task(NARRATE, title="Narrate", params=StageParams, queue="video", timeout=900,
       launchable=False, idempotent=True,
       describe=lambda r: f"{r['duration']:.1f} s of narration{_reuse_note(r)}")
 def narrate(project_id: int) -> dict:
@@ -173,7 +180,7 @@ def _theme(project: Project) -> Theme:
     return Theme(**{**asdict(THEMES[DEFAULT_THEME]), **values})
 
 
-@task("render-scenes", title="Render scenes", params=StageParams, queue="video", timeout=600,
+@task(RENDER_SCENES, title="Render scenes", params=StageParams, queue="video", timeout=600,
       launchable=False, idempotent=True,
       describe=lambda r: f"{r['frames']} stills at {r['width']}×{r['height']}{_reuse_note(r)}")
 def render_scenes(project_id: int) -> dict:
@@ -203,15 +210,15 @@ def render_scenes(project_id: int) -> dict:
     return {"output": storage.relative(folder), "reused": False, **summary}
 
 
-@task("assemble-video", title="Assemble video", params=StageParams, queue="video", timeout=1800,
+@task(ASSEMBLE_VIDEO, title="Assemble video", params=StageParams, queue="video", timeout=1800,
       launchable=False, idempotent=True,
       describe=lambda r: f"{r['duration']:.1f} s video, {r['size'] / 1048576:.1f} MiB"
                          f"{_reuse_note(r)}")
 def assemble_video(project_id: int) -> dict:
     """Encode stills, narration, subtitles and music into one MP4 in one ffmpeg call."""
     project = _project(project_id)
-    narration_dir = storage.resolve(_sibling_result("narrate")["output"])
-    frames_dir = storage.resolve(_sibling_result("render-scenes")["output"])
+    narration_dir = storage.resolve(_sibling_result(NARRATE)["output"])
+    frames_dir = storage.resolve(_sibling_result(RENDER_SCENES)["output"])
     narration = storage.read_manifest(narration_dir)
     stills = storage.read_manifest(frames_dir)
     if narration is None or stills is None:
@@ -231,8 +238,6 @@ def assemble_video(project_id: int) -> dict:
             "files": dict(FILES)}
 
 
-FILES = {"video": "video.mp4", "srt": "subtitles.srt", "vtt": "subtitles.vtt",
-         "thumbnail": "thumbnail.png"}
 
 
 def _assemble(project, fmt, temp, narration_dir, narration, frames_dir, stills) -> dict:
