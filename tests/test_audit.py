@@ -77,3 +77,42 @@ def test_deleting_a_card_with_htmx_removes_it(client, owner):
     response = client.post(f"/jobs/{done.id}/delete", headers={"HX-Request": "true"})
     assert (response.status_code, response.get_data(as_text=True)) == (200, "")
     assert BackgroundJob.query.filter_by(id=done.id).count() == 0
+
+
+@pytest.fixture
+def audit_refused(db_session):
+    """PostgreSQL refuses every audit row (a trigger; rolled back with the test)."""
+    from sqlalchemy import text
+
+    db_session.execute(text(
+        "CREATE FUNCTION refuse_audit() RETURNS trigger LANGUAGE plpgsql AS "
+        "$$ BEGIN RAISE EXCEPTION 'audit refused'; END $$"))
+    db_session.execute(text("CREATE TRIGGER refuse_audit BEFORE INSERT ON audit_events "
+                            "FOR EACH ROW EXECUTE FUNCTION refuse_audit()"))
+
+
+def _attempt(call):
+    """Make the request; the refused audit row fails it (as a 500, or raised in tests)."""
+    try:
+        return call().status_code
+    except Exception as exc:  # TESTING propagates the database's error
+        assert "audit refused" in str(exc)
+        return 500
+
+
+def test_an_admin_action_and_its_audit_row_commit_together(client, owner, admin,
+                                                            audit_refused, db_session):
+    """If the audit row cannot be written, the action does not happen either."""
+    project = Project(user_id=owner.id, title="Theirs", topic="t", voice="silent", theme={})
+    db_session.add(project)
+    waiting = make_job(owner, status="queued")
+    db_session.commit()
+    auth = _bearer(admin)
+    assert _attempt(lambda: client.patch(f"/api/v1/projects/{project.id}",
+                                         json={"title": "Taken"}, headers=auth)) == 500
+    assert _attempt(lambda: client.post(f"/api/v1/jobs/{waiting.id}/cancel",
+                                        headers=auth)) == 500
+    db_session.rollback()
+    db_session.expire_all()
+    assert db_session.get(Project, project.id).title == "Theirs"
+    assert db_session.get(BackgroundJob, waiting.id).status == "queued"

@@ -10,16 +10,20 @@ from webapp.extensions import db
 from webapp.models import AuditEvent, User
 
 
-def admin_action(actor: User, action: str, target_type: str, target_id: Any, owner_id: int,
+def admin_action(actor: User | None, action: str, target_type: str, target_id: Any, owner_id: int,
                  always: bool = False, **detail: Any) -> bool:
-    """Record it (and commit) when an admin acts on someone else's object (on anyone's with
-    `always`, for actions only admins can take); else do nothing."""
-    if not actor.is_admin or (actor.id == owner_id and not always):
+    """Add an audit row to the current transaction when an admin acts on someone else's
+    object (on anyone's with `always`, for actions only admins can take); else do nothing.
+
+    Services call it beside the change itself, so the commit that makes the change also
+    writes its audit row: an action is never recorded without its audit, nor the reverse.
+    `actor` None is the system (the CLI, the reconciler): nothing is recorded.
+    """
+    if actor is None or not actor.is_admin or (actor.id == owner_id and not always):
         return False
     db.session.add(AuditEvent(actor_id=actor.id, actor_email=actor.email, action=action,
                               target_type=target_type, target_id=str(target_id),
                               owner_id=owner_id, detail=detail))
-    db.session.commit()
     return True
 
 

@@ -6,12 +6,12 @@ import uuid
 
 from flask import jsonify, request, url_for
 
-from webapp import audit
 from webapp.api import bp
 from webapp.api.auth import api_user
 from webapp.api.inputs import int_arg, job_or_404, json_body, page_arg
 from webapp.api.serialize import project_to_dict, render_to_dict
 from webapp.errors import ApiError
+from webapp.extensions import db
 from webapp.jobs import idempotency, service
 from webapp.projects import renders
 from webapp.projects import service as projects
@@ -48,6 +48,7 @@ def create_project():
         project = projects.create_project(api_user(), json_body())
     except ParamsError as exc:
         raise _invalid(exc) from None
+    db.session.commit()
     response = jsonify(project_to_dict(project, renders=[]))
     response.status_code = 201
     response.headers["Location"] = url_for("api.get_project", project_id=project.id)
@@ -67,10 +68,10 @@ def update_project(project_id: int):
     """Change some of a project's fields."""
     project = _project_or_404(project_id)
     try:
-        projects.update_project(project, json_body())
+        projects.update_project(project, json_body(), api_user())
     except ParamsError as exc:
         raise _invalid(exc) from None
-    audit.admin_action(api_user(), "project.update", "project", project.id, project.user_id)
+    db.session.commit()
     return jsonify(project_to_dict(project, renders.renders_of(project),
                                    renders.latest_video(project)))
 
@@ -79,12 +80,11 @@ def update_project(project_id: int):
 def delete_project(project_id: int):
     """Delete a project, its renders' jobs and its files (running stages are stopped)."""
     project = _project_or_404(project_id)
-    owner_id = project.user_id
     try:
-        projects.delete_project(project)
+        projects.delete_project(project, api_user())
     except service.QueueUnavailable as exc:
         raise ApiError(503, str(exc), "queue_unavailable") from None
-    audit.admin_action(api_user(), "project.delete", "project", project_id, owner_id)
+    db.session.commit()
     return "", 204
 
 
@@ -101,9 +101,6 @@ def render_project(project_id: int):
         raise ApiError(409, str(exc)) from None
     except service.QueueUnavailable as exc:
         raise ApiError(503, str(exc), "queue_unavailable") from None
-    if not replayed:
-        audit.admin_action(api_user(), "project.render", "project", project.id,
-                           project.user_id)
     response = jsonify(render_to_dict(summarize(stages)))
     response.status_code = 202
     response.headers["Location"] = url_for("api.get_job", job_id=stages[-1].id)

@@ -9,7 +9,6 @@ from flask import abort, current_app, flash, redirect, render_template, request,
 from flask_login import current_user, login_required
 from jinja2_fragments.flask import render_block
 
-from webapp import audit
 from webapp.dashboard import bp
 from webapp.dashboard.forms import form_fields, params_from_form
 from webapp.extensions import db, htmx
@@ -149,7 +148,6 @@ def _act(job_id: uuid.UUID, name: str, action: Callable[[BackgroundJob], str]):
     error, status = None, 200
     try:
         done = action(job)
-        audit.admin_action(current_user, f"job.{name}", "job", job.id, job.user_id)
     except service.JobConflict as exc:
         error, status = str(exc), 409
     except service.QuotaExceeded as exc:
@@ -165,13 +163,13 @@ def _act(job_id: uuid.UUID, name: str, action: Callable[[BackgroundJob], str]):
 
 
 def _cancel(job: BackgroundJob) -> str:
-    outcome = service.cancel(job)
+    outcome = service.cancel(job, current_user)
     return ("Job canceled." if outcome is service.CancelResult.CANCELED
             else "Stopping the job…")
 
 
 def _retry(job: BackgroundJob) -> str:
-    service.retry(job)
+    service.retry(job, current_user)
     return "Job queued again."
 
 
@@ -194,9 +192,8 @@ def retry_job(job_id: uuid.UUID):
 def delete_job(job_id: uuid.UUID):
     """Delete a final job; htmx removes its card, a plain form goes back."""
     job = _job_or_404(job_id)
-    owner_id = job.user_id
     try:
-        service.delete(job)
+        service.delete(job, current_user)
     except (service.JobConflict, service.QueueUnavailable) as exc:
         status = 409 if isinstance(exc, service.JobConflict) else 503
         if _is_fragment_request():
@@ -205,7 +202,6 @@ def delete_job(job_id: uuid.UUID):
                                    action_error=str(exc)), status
         flash(str(exc), "error")
         return redirect(safe_referrer(job), 303)
-    audit.admin_action(current_user, "job.delete", "job", job_id, owner_id)
     if _is_fragment_request():
         return ""
     flash("Job deleted.")

@@ -13,6 +13,7 @@ from rq.exceptions import NoSuchJobError
 from rq.job import Job
 from sqlalchemy.exc import IntegrityError
 
+from webapp import audit
 from webapp.extensions import db
 from webapp.jobs import dispatch, idempotency, pipelines, transitions
 from webapp.jobs.connection import get_redis
@@ -80,11 +81,13 @@ def submit(
     return job, False
 
 
-def cancel(job: BackgroundJob) -> CancelResult:
-    """Cancel a waiting job or ask a running one to stop."""
+def cancel(job: BackgroundJob, actor: User | None, **detail: Any) -> CancelResult:
+    """Cancel a waiting job or ask a running one to stop; audited (with `detail`) when an
+    admin acts on someone else's job."""
     was_held = job.held
     if job.is_waiting and transitions.mark_canceled(job.id):
         later = pipelines.cancel_later_steps(job.id, "was canceled")
+        _audit(actor, "job.cancel", job, detail)
         db.session.commit()
         # A worker that already popped the job discards it anyway: its row is final.
         pipelines.cancel_in_rq([job.rq_id, *later], get_redis())
@@ -97,6 +100,7 @@ def cancel(job: BackgroundJob) -> CancelResult:
         db.session.rollback()
         db.session.refresh(job)  # it ended (or went back to waiting) meanwhile
         raise JobConflict(f"A {job.status} job cannot be canceled.")
+    _audit(actor, "job.cancel", job, detail)
     db.session.commit()
     _send_stop(job)
     return CancelResult.STOPPING
@@ -119,7 +123,11 @@ def _send_stop(job: BackgroundJob) -> None:
         ) from exc
 
 
-def retry(job: BackgroundJob) -> BackgroundJob:
+def _audit(actor: User | None, action: str, job: BackgroundJob, detail: dict[str, Any]) -> None:
+    audit.admin_action(actor, action, "job", job.id, job.user_id, **detail)
+
+
+def retry(job: BackgroundJob, actor: User | None, **detail: Any) -> BackgroundJob:
     """Run a failed, stopped or canceled job again under the same id."""
     task = get_task(job.task)
     if task is None:
@@ -136,19 +144,21 @@ def retry(job: BackgroundJob) -> BackgroundJob:
     if not transitions.reset_for_retry(job.id):
         db.session.rollback()
         raise JobConflict("The job changed state; reload and try again.")
+    _audit(actor, "job.retry", job, detail)
     db.session.commit()
     db.session.refresh(job)
     dispatch.admit([job])
     return job
 
 
-def delete(job: BackgroundJob) -> None:
+def delete(job: BackgroundJob, actor: User | None, **detail: Any) -> None:
     """Delete a final job's row and its RQ record; a render stage goes with its project."""
     if not job.is_final:
         raise JobConflict(f"A {job.status} job cannot be deleted; cancel it first.")
     if not job.can_delete:
         raise JobConflict("This job is one stage of a render; delete the project instead.")
     _forget_in_rq(job, "deleted")
+    _audit(actor, "job.delete", job, detail)
     db.session.delete(job)
     db.session.commit()
 

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from flask import current_app
 from sqlalchemy import func, select
 
+from webapp import audit
 from webapp.extensions import db
 from webapp.jobs import dispatch, idempotency, pipelines, service, transitions
 from webapp.jobs.registry import get_task
@@ -75,6 +76,7 @@ def start_render(project: Project, user: User, idempotency_key: str | None = Non
     ]
     jobs[0].idempotency_key = idempotency_key
     db.session.add_all(jobs)
+    audit.admin_action(user, "project.render", "project", project.id, project.user_id)
     db.session.commit()
     dispatch.admit(jobs)
     return jobs, False
@@ -176,6 +178,6 @@ def cancel_active(project: Project) -> None:
     ).all()
     for job in jobs:
         try:
-            service.cancel(job)
+            service.cancel(job, None)  # the project's deletion is what is audited
         except service.JobConflict:
             continue  # it ended meanwhile

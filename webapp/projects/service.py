@@ -1,4 +1,8 @@
-"""Creating, changing and deleting projects."""
+"""Creating, changing and deleting projects.
+
+These flush and leave the commit to the caller (the request), so a change and its audit row
+(written here, when an admin acts on someone else's project) commit together.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +12,7 @@ from typing import Any
 from flask import current_app
 from sqlalchemy import func, select
 
+from webapp import audit
 from webapp.converters import MAX_INT4
 from webapp.extensions import db
 from webapp.models import Project, User
@@ -51,7 +56,7 @@ def create_project(user: User, data: Mapping[str, Any]) -> Project:
     _check_room(user)
     project = Project(user_id=user.id, **{**defaults(), **values})
     db.session.add(project)
-    db.session.commit()
+    db.session.flush()
     return project
 
 
@@ -67,24 +72,29 @@ def _check_room(user: User) -> None:
                             f"{limit}: delete one to make room.")
 
 
-def update_project(project: Project, data: Mapping[str, Any]) -> Project:
-    """Apply the fields that were sent (PATCH semantics)."""
+def update_project(project: Project, data: Mapping[str, Any], actor: User) -> Project:
+    """Apply the fields that were sent (PATCH semantics); nothing changes if they are bad."""
     values = parse_project(data, _limits())
+    topic, script = (values.get(name, getattr(project, name)) for name in ("topic", "script"))
+    if not topic and not script:
+        raise ParamsError([{"field": "topic", "message": "Keep a topic or a script."}])
     for name, value in values.items():
         setattr(project, name, value)
-    if not project.topic and not project.script:
-        db.session.rollback()
-        raise ParamsError([{"field": "topic", "message": "Keep a topic or a script."}])
-    db.session.commit()
+    audit.admin_action(actor, "project.update", "project", project.id, project.user_id)
+    db.session.flush()
     return project
 
 
-def delete_project(project: Project) -> None:
-    """Stop its renders, delete its files, then the project and its jobs."""
+def delete_project(project: Project, actor: User) -> None:
+    """Stop its renders (each committed as it goes), then delete the project, its jobs and
+    its files."""
+    project_id = project.id
     renders.cancel_active(project)
-    storage.delete_project_media(project.id)
+    audit.admin_action(actor, "project.delete", "project", project_id, project.user_id,
+                       title=project.title)
     db.session.delete(project)
-    db.session.commit()
+    db.session.flush()
+    storage.delete_project_media(project_id)
 
 
 def list_projects(user: User, page: int = 1, per_page: int = 20) -> tuple[list[Project], int]:

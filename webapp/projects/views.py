@@ -6,7 +6,6 @@ from flask import abort, current_app, flash, redirect, render_template, request,
 from flask_login import current_user, login_required
 from jinja2_fragments.flask import render_blocks
 
-from webapp import audit
 from webapp.extensions import db, htmx
 from webapp.jobs import service
 from webapp.models import Project
@@ -65,6 +64,7 @@ def create():
     except service.QuotaExceeded as exc:
         db.session.rollback()
         return _index_page({"title": exc.message}, forms.values_from_form(request.form), 429)
+    db.session.commit()
     flash(f"Created {project.title}.")
     return redirect(url_for("projects.project_page", project_id=project.id), 303)
 
@@ -110,13 +110,10 @@ def update(project_id: int):
     else:
         data = forms.project_from_form(request.form)
     try:
-        projects.update_project(project, data)
-        audit.admin_action(current_user, "project.update", "project", project.id,
-                           project.user_id)
+        projects.update_project(project, data, current_user)
     except ParamsError as exc:
-        db.session.rollback()
-        db.session.refresh(project)
         return _page(project, forms.errors_by_field(exc), 422, request.form)
+    db.session.commit()
     flash("Script saved." if part == "script" else "Settings saved.")
     anchor = "#script" if part == "script" else ""
     return redirect(url_for("projects.project_page", project_id=project.id) + anchor, 303)
@@ -129,8 +126,6 @@ def render(project_id: int):
     project = _project_or_404(project_id)
     try:
         renders.start_render(project, current_user)  # forms have no idempotency key
-        audit.admin_action(current_user, "project.render", "project", project.id,
-                           project.user_id)
         flash("Rendering started.")
     except ParamsError as exc:
         return _page(project, forms.errors_by_field(exc), 422)
@@ -145,13 +140,12 @@ def render(project_id: int):
 def delete(project_id: int):
     """Delete the project, its renders and its files."""
     project = _project_or_404(project_id)
-    title, owner_id = project.title, project.user_id
+    title = project.title
     try:
-        projects.delete_project(project)
+        projects.delete_project(project, current_user)
     except service.QueueUnavailable as exc:
         flash(str(exc), "error")
         return redirect(url_for("projects.project_page", project_id=project_id), 303)
-    audit.admin_action(current_user, "project.delete", "project", project_id, owner_id,
-                       title=title)
+    db.session.commit()
     flash(f"Deleted {title}.")
     return redirect(url_for("projects.index"), 303)

@@ -28,7 +28,6 @@ from rq.registry import (
 )
 from sqlalchemy import select
 
-from webapp import audit
 from webapp.errors import error_response
 from webapp.extensions import db
 from webapp.jobs import service
@@ -64,8 +63,7 @@ def requeue(job_ids: list[str], single: bool) -> Response:
 
 def _requeue_one(job_id: str, row: BackgroundJob | None) -> None:
     if row is not None:
-        service.retry(row)
-        audit.admin_action(current_user, "job.retry", "job", row.id, row.user_id, via=VIA)
+        service.retry(row, current_user, via=VIA)
         return
     try:
         requeue_job(job_id, connection=get_redis())
@@ -113,17 +111,13 @@ def discard(row: BackgroundJob) -> str:
 
     Raises JobConflict for a render stage, which only goes with its render or project.
     """
-    job_id, owner_id = row.id, row.user_id
     if row.is_final:
-        service.delete(row)  # refuses a render stage with the API's message
-        outcome, action = "deleted", "job.delete"
-    elif row.pipeline_id is not None:
+        service.delete(row, current_user, via=VIA)  # refuses a render stage (API's message)
+        return "deleted"
+    if row.is_render_stage:
         raise service.JobConflict("This job is one stage of a render; cancel the render on "
                                   "its project's page, or delete the project.")
-    else:
-        outcome, action = service.cancel(row), "job.cancel"
-    audit.admin_action(current_user, action, "job", job_id, owner_id, via=VIA)
-    return outcome
+    return service.cancel(row, current_user, via=VIA)
 
 
 def _holder(queue_name: str, registry_name: str) -> Queue | BaseRegistry:
