@@ -84,28 +84,28 @@ def wait_for_render(jobs, timeout: float = 900) -> None:
     raise SystemExit("render timed out")
 
 
-def ffmpeg_alone(jobs, fmt_key: str, burn_ass: Path, out_dir: Path) -> float:
+def ffmpeg_alone(jobs, fmt_key: str, out_dir: Path) -> float:
     """Run the assembly once more, outside the pipeline, on the same inputs; seconds taken."""
     from webapp.render import storage
     from webapp.video.ffmpeg import AssemblyPlan, run_assembly
     from webapp.video.formats import FORMATS
     from webapp.video.themes import FONTS_DIR
 
-    results = {j.task: j.result for j in jobs}
-    narration_dir = storage.resolve(results["narrate"]["output"])
-    frames_dir = storage.resolve(results["render-scenes"]["output"])
-    video_dir = storage.resolve(results["assemble-video"]["output"])
-    narration = storage.read_manifest(narration_dir)
-    stills = storage.read_manifest(frames_dir)
-    plan = AssemblyPlan(
-        frames=[frames_dir / name for name in stills["frames"]],
-        durations=narration["scene_durations"], narration=narration_dir / "narration.wav",
-        output=out_dir / "alone.mp4", fmt=FORMATS[fmt_key],
-        soft_subtitles=video_dir / "subtitles.srt", burn_subtitles=burn_ass,
-        fonts_dir=FONTS_DIR, music_level=20)
-    started = time.perf_counter()
-    run_assembly(plan)
-    return time.perf_counter() - started
+    outputs = {j.task: j.result["output"] for j in jobs if j.result and "output" in j.result}
+    narration = storage.read_manifest(outputs["narrate"])
+    stills = storage.read_manifest(outputs["render-scenes"])
+    with (storage.fetched(outputs["narrate"], ["narration.wav"]) as narration_dir,
+          storage.fetched(outputs["render-scenes"], stills["frames"]) as frames_dir,
+          storage.fetched(outputs["assemble-video"], ["subtitles.srt", "burn.ass"]) as video_dir):
+        plan = AssemblyPlan(
+            frames=[frames_dir / name for name in stills["frames"]],
+            durations=narration["scene_durations"], narration=narration_dir / "narration.wav",
+            output=out_dir / "alone.mp4", fmt=FORMATS[fmt_key],
+            soft_subtitles=video_dir / "subtitles.srt", burn_subtitles=video_dir / "burn.ass",
+            fonts_dir=FONTS_DIR, music_level=20)
+        started = time.perf_counter()
+        run_assembly(plan)
+        return time.perf_counter() - started
 
 
 def main() -> None:
@@ -152,8 +152,7 @@ def main() -> None:
             jobs = [db.session.get(type(j), j.id) for j in jobs]
             out = base / "alone"
             out.mkdir()
-            ass = next(Path(env["MEDIA_ROOT"]).glob("projects/*/video/*/burn.ass"))
-            alone = ffmpeg_alone(jobs, args.format, ass, out)
+            alone = ffmpeg_alone(jobs, args.format, out)
             report(jobs, pipeline_seconds, alone, memory.peak)
     finally:
         if worker is not None:

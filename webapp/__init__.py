@@ -34,7 +34,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
 
 
 def _init_extensions(app: Flask) -> None:
-    from webapp import auth, database, templating
+    from webapp import auth, database, storage, templating
     from webapp.extensions import db, htmx, login_manager, migrate
 
     db.init_app(app)
@@ -45,6 +45,7 @@ def _init_extensions(app: Flask) -> None:
     login_manager.init_app(app)
     auth.init_login(login_manager)
     templating.init_app(app)
+    storage.init_app(app)
 
 
 def _init_jobs(app: Flask) -> None:

@@ -213,7 +213,10 @@ def _file_operation(job_id: Mapping[str, Any]) -> dict[str, Any]:
             "206": {"description": "Part of the file.", "content": binary, "headers": {
                 "Content-Range": {"required": True, "schema": {"type": "string"}}}},
             "304": {"description": "Not modified (`If-None-Match`, `If-Modified-Since`)."},
-            **errors(401, 404, 416),
+            "307": {"description": "With `MEDIA_REDIRECT=1`: the file is at a presigned URL "
+                                   "valid for `MEDIA_REDIRECT_TTL` seconds (it honours Range).",
+                    "headers": {"Location": {"required": True, "schema": {"type": "string"}}}},
+            **errors(401, 404, 416, 503),
         },
     }
 

@@ -46,9 +46,9 @@ ERRORS: dict[int, tuple[str, str]] = {
           "`limit_exceeded`: one of your limits would be passed (`details[0].field` names "
           "it: `submit_rate`, `max_waiting_jobs`, `max_projects`); `Retry-After` says when "
           "to try again where waiting helps."),
-    503: ("QueueUnavailable", "`queue_unavailable` or `database_unavailable`: Redis or "
-                              "PostgreSQL is unreachable; try again after `Retry-After` "
-                              "seconds."),
+    503: ("QueueUnavailable", "`queue_unavailable`, `database_unavailable` or "
+                              "`storage_unavailable`: Redis, PostgreSQL or the media store "
+                              "is unreachable; try again after `Retry-After` seconds."),
 }
 BODY_ERRORS = (400, 413, 415, 422)
 

@@ -1,11 +1,16 @@
-"""Stage outputs on disk, keyed by a hash of their inputs.
+"""Stage outputs in the media store (webapp/storage/), keyed by a hash of their inputs.
 
-Layout: MEDIA_ROOT/projects/<project id>/<kind>/<input hash>/ with a manifest.json written
-last. A stage builds into a temporary folder beside it and renames it into place, so a
-folder with a manifest is always complete, and a re-render whose inputs did not change finds
-it and reuses it. The temporary folder is a job's scratch folder (webapp.jobs.scratch),
-named after the job that builds it: the reconciler sweeps those that work-horses killed
-mid-stage left behind.
+Keys: projects/<project id>/<kind>/<input hash>/<file>, with a manifest.json that is stored
+last: an output whose manifest exists is complete, and a re-render whose inputs did not
+change finds it and reuses it. A half-stored output (a stage killed while uploading) has no
+manifest, so it is never reused or served.
+
+A stage builds on this machine's disk, in a scratch folder (webapp.jobs.scratch) under
+MEDIA_ROOT named after the job that builds it, then publishes it: with local storage the
+folder is renamed into place, with S3 its files are uploaded, the manifest last. A stage
+that needs an earlier stage's files gets them as a local folder: the stored folder itself
+on local storage, else hard links into this machine's bounded cache (webapp.storage.cache).
+The reconciler sweeps the scratch folders that work-horses killed mid-stage left behind.
 """
 
 from __future__ import annotations
@@ -15,23 +20,30 @@ import hashlib
 import json
 import os
 import shutil
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
 from flask import current_app
 
 from webapp.jobs import scratch
+from webapp.storage import get_cache, get_store, is_key, read_bytes
 
 MANIFEST = "manifest.json"
 
 
 def media_root() -> Path:
+    """This machine's media folder: scratch folders, and the outputs with local storage."""
     return Path(current_app.config["MEDIA_ROOT"]).resolve()
 
 
+def project_prefix(project_id: int) -> str:
+    return f"projects/{int(project_id)}/"
+
+
 def project_dir(project_id: int) -> Path:
-    return media_root() / "projects" / str(int(project_id))
+    """This machine's folder of a project (its outputs, with local storage)."""
+    return media_root() / project_prefix(project_id)
 
 
 def input_hash(inputs: Any) -> str:
@@ -40,21 +52,30 @@ def input_hash(inputs: Any) -> str:
     return hashlib.sha256(blob.encode()).hexdigest()[:32]
 
 
-def output_dir(project_id: int, kind: str, digest: str) -> Path:
-    return project_dir(project_id) / kind / digest
+def output_key(project_id: int, kind: str, digest: str) -> str:
+    """The key prefix of one stage output (what a job's result calls its `output`)."""
+    return f"{project_prefix(project_id)}{kind}/{digest}"
 
 
-def locate(project_id: int, kind: str, inputs: Any) -> tuple[Path, dict[str, Any] | None]:
-    """Where the output for these inputs lives, and its manifest if it is already built."""
-    folder = output_dir(project_id, kind, input_hash(inputs))
-    return folder, read_manifest(folder)
+def digest_of(output: str) -> str:
+    """The input hash an output key ends with."""
+    return output.rsplit("/", 1)[-1]
 
 
-def read_manifest(folder: Path) -> dict[str, Any] | None:
-    """The folder's manifest, or None when the folder is missing or incomplete."""
+def locate(project_id: int, kind: str, inputs: Any) -> tuple[str, dict[str, Any] | None]:
+    """The output key for these inputs, and its manifest if it is already built."""
+    output = output_key(project_id, kind, input_hash(inputs))
+    return output, read_manifest(output)
+
+
+def read_manifest(output: str) -> dict[str, Any] | None:
+    """The output's manifest, or None when the output is missing or incomplete."""
+    if not is_key(output):
+        return None
+    data = read_bytes(get_store(), f"{output}/{MANIFEST}")
     try:
-        return json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
-    except (FileNotFoundError, NotADirectoryError, json.JSONDecodeError):
+        return json.loads(data) if data is not None else None
+    except json.JSONDecodeError:
         return None
 
 
@@ -62,43 +83,60 @@ def write_json(path: Path, data: Any) -> None:
     path.write_text(json.dumps(data, indent=1, ensure_ascii=False), encoding="utf-8")
 
 
+def _scratch_folder(output: str, job_id: str | None) -> Path:
+    parent = media_root() / output.rpartition("/")[0]
+    parent.mkdir(parents=True, exist_ok=True)
+    temp = parent / scratch.name(job_id, fallback=f"{digest_of(output)}-{os.getpid()}")
+    temp.mkdir()
+    return temp
+
+
 @contextlib.contextmanager
 def building(project_id: int, kind: str, digest: str, job_id: str | None = None
              ) -> Iterator[Path]:
     """A fresh scratch folder for a stage's output (named after `job_id`, the job that
-    builds it), moved into place on success.
+    builds it), published to the store, manifest last, on success.
 
     On any exception (a timeout included) the scratch folder is removed; a work-horse
     killed mid-stage leaves it to the reconciler.
     """
-    final = output_dir(project_id, kind, digest)
-    final.parent.mkdir(parents=True, exist_ok=True)
-    temp = final.parent / scratch.name(job_id, fallback=f"{digest}-{os.getpid()}")
-    temp.mkdir()
+    output = output_key(project_id, kind, digest)
+    temp = _scratch_folder(output, job_id)
     try:
         yield temp
-        if read_manifest(temp) is None:
+        if not (temp / MANIFEST).is_file():
             raise RuntimeError(f"{kind} output has no {MANIFEST}")
-        if final.exists():  # another render built the same thing meanwhile
-            shutil.rmtree(temp)
-        else:
-            os.replace(temp, final)
+        # False when another render built the same thing meanwhile: it is as good.
+        get_store().publish(output, temp, MANIFEST)
     except BaseException:
         shutil.rmtree(temp, ignore_errors=True)
         raise
 
 
-def relative(path: Path) -> str:
-    """A path under the media root, as stored in job results."""
-    return path.resolve().relative_to(media_root()).as_posix()
-
-
-def resolve(stored: str) -> Path | None:
-    """The absolute path of a stored relative path; None if it would leave the media root."""
-    root = media_root()
-    path = (root / stored).resolve()
-    return path if path.is_relative_to(root) else None
+@contextlib.contextmanager
+def fetched(output: str, names: Iterable[str], job_id: str | None = None) -> Iterator[Path]:
+    """A local folder holding the named files of a stored output, for as long as the
+    block runs: the output's own folder on local storage, else a scratch folder of hard
+    links into this machine's cache (downloading only what the cache lacks)."""
+    store = get_store()
+    folder = store.local_path(output)
+    if folder is not None:
+        yield folder
+        return
+    cache = get_cache()
+    temp = _scratch_folder(output, job_id)
+    try:
+        for name in names:
+            cache.link(store, f"{output}/{name}", temp / name)
+        cache.evict()
+        yield temp
+    finally:
+        shutil.rmtree(temp, ignore_errors=True)
 
 
 def delete_project_media(project_id: int) -> None:
-    shutil.rmtree(project_dir(project_id), ignore_errors=True)
+    """Every stored object of the project, and this machine's copies of them."""
+    prefix = project_prefix(project_id)
+    get_store().delete_prefix(prefix)
+    get_cache().delete_prefix(prefix)
+    shutil.rmtree(project_dir(project_id), ignore_errors=True)  # scratch folders

@@ -1,6 +1,7 @@
 """The render pipeline's stages, each a task: write-script -> narrate -> render-scenes ->
-assemble-video. Each reads the project, builds its output under a folder keyed by a hash of
-its inputs (reusing it when the inputs did not change) and reports progress as it goes.
+assemble-video. Each reads the project, builds its output in a scratch folder and stores it
+under a key made of a hash of its inputs (reusing it when the inputs did not change), and
+reports progress as it goes; assemble-video fetches the earlier stages' files first.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from webapp.render.outputs import (
     WRITE_SCRIPT,
 )
 from webapp.render.providers import provider_settings
+from webapp.storage import MissingObject
 from webapp.validation import ParamsError
 from webapp.video import ffmpeg, frames, subtitles, writers
 from webapp.video.audio import build_narration, write_wav
@@ -47,6 +49,7 @@ log = logging.getLogger(__name__)
 NARRATION_VERSION = 1
 FRAMES_VERSION = 1
 VIDEO_VERSION = 1
+NARRATION_WAV = "narration.wav"
 
 
 class StageError(RuntimeError):
@@ -84,9 +87,9 @@ def _sibling_result(task_name: str) -> dict:
     return result
 
 
-def _reused(kind: str, folder, manifest: dict) -> dict:
+def _reused(kind: str, output: str, manifest: dict) -> dict:
     progress(100, f"Reused: the {kind} inputs did not change", force=True)
-    return {"output": storage.relative(folder), "reused": True, **manifest.get("summary", {})}
+    return {"output": output, "reused": True, **manifest.get("summary", {})}
 
 
 def _reuse_note(result: dict) -> str:
@@ -132,13 +135,13 @@ def narrate(project_id: int) -> dict:
     scenes = _script(project)
     settings = provider_settings()
     sentences = [split_sentences(s.narration) or [s.narration] for s in scenes]
-    folder, manifest = storage.locate(project.id, "narration", {
+    output, manifest = storage.locate(project.id, "narration", {
         "v": NARRATION_VERSION, "voice": project.voice, "fps": FPS,
         "model": settings.piper_model, "sentences": sentences})
     _check_length(estimated_seconds(scenes), "would last about")
     if manifest is not None:
         _check_length(manifest["summary"]["duration"], "lasts")
-        return _reused("narration", folder, manifest)
+        return _reused("narration", output, manifest)
     try:
         synth = get_synthesizer(project.voice, settings)
     except VoiceUnavailable as exc:
@@ -156,12 +159,13 @@ def narrate(project_id: int) -> dict:
     narration = build_narration(clips, FPS)
     _check_length(narration.audio.duration, "lasts")
     summary = {"duration": narration.audio.duration, "scenes": len(scenes), "voice": project.voice}
-    with storage.building(project.id, "narration", folder.name, current_job_id()) as temp:
-        write_wav(temp / "narration.wav", narration.audio)
+    with storage.building(project.id, "narration", storage.digest_of(output),
+                          current_job_id()) as temp:
+        write_wav(temp / NARRATION_WAV, narration.audio)
         storage.write_json(temp / storage.MANIFEST, {
             "summary": summary, "scene_durations": narration.scene_durations,
             "cues": [asdict(c) for c in narration.cues]})
-    return {"output": storage.relative(folder), "reused": False, **summary}
+    return {"output": output, "reused": False, **summary}
 
 
 def _check_length(seconds: float, verb: str) -> None:
@@ -188,13 +192,14 @@ def render_scenes(project_id: int) -> dict:
     project = _project(project_id)
     scenes = _script(project)
     fmt, theme = FORMATS[project.format], _theme(project)
-    folder, manifest = storage.locate(project.id, "frames", {
+    output, manifest = storage.locate(project.id, "frames", {
         "v": FRAMES_VERSION, "title": project.title, "headings": [s.heading for s in scenes],
         "format": fmt.key, "theme": asdict(theme)})
     if manifest is not None:
-        return _reused("scene", folder, manifest)
+        return _reused("scene", output, manifest)
     names = []
-    with storage.building(project.id, "frames", folder.name, current_job_id()) as temp:
+    with storage.building(project.id, "frames", storage.digest_of(output),
+                          current_job_id()) as temp:
         for index, scene in enumerate(scenes, 1):
             image = frames.render_scene(scene, index=index, total=len(scenes),
                                         title=project.title, fmt=fmt, theme=theme)
@@ -207,7 +212,7 @@ def render_scenes(project_id: int) -> dict:
         summary = {"frames": len(names), "width": fmt.width, "height": fmt.height}
         storage.write_json(temp / storage.MANIFEST,
                            {"summary": summary, "frames": names, "title_card": "title.png"})
-    return {"output": storage.relative(folder), "reused": False, **summary}
+    return {"output": output, "reused": False, **summary}
 
 
 @task(ASSEMBLE_VIDEO, title="Assemble video", params=StageParams, queue="video", timeout=1800,
@@ -217,27 +222,33 @@ def render_scenes(project_id: int) -> dict:
 def assemble_video(project_id: int) -> dict:
     """Encode stills, narration, subtitles and music into one MP4 in one ffmpeg call."""
     project = _project(project_id)
-    narration_dir = storage.resolve(_sibling_result(NARRATE)["output"])
-    frames_dir = storage.resolve(_sibling_result(RENDER_SCENES)["output"])
-    narration = storage.read_manifest(narration_dir)
-    stills = storage.read_manifest(frames_dir)
+    narration_key = _sibling_result(NARRATE)["output"]
+    frames_key = _sibling_result(RENDER_SCENES)["output"]
+    narration = storage.read_manifest(narration_key)
+    stills = storage.read_manifest(frames_key)
     if narration is None or stills is None:
         raise StageError("An earlier stage's output is missing; render again.")
     if len(narration["scene_durations"]) != len(stills["frames"]):
         raise StageError("The script changed while rendering; render again.")
     fmt = FORMATS[project.format]
-    folder, manifest = storage.locate(project.id, "video", {
-        "v": VIDEO_VERSION, "narration": narration_dir.name, "frames": frames_dir.name,
-        "music": project.music_level, "burn": project.burn_subtitles, "format": fmt.key,
-        "font": _theme(project).font})
+    output, manifest = storage.locate(project.id, "video", {
+        "v": VIDEO_VERSION, "narration": storage.digest_of(narration_key),
+        "frames": storage.digest_of(frames_key), "music": project.music_level,
+        "burn": project.burn_subtitles, "format": fmt.key, "font": _theme(project).font})
     if manifest is not None:
-        return {**_reused("video", folder, manifest), "files": manifest["files"]}
-    with storage.building(project.id, "video", folder.name, current_job_id()) as temp:
-        summary = _assemble(project, fmt, temp, narration_dir, narration, frames_dir, stills)
-    return {"output": storage.relative(folder), "reused": False, **summary,
-            "files": dict(FILES)}
-
-
+        return {**_reused("video", output, manifest), "files": manifest["files"]}
+    job_id = current_job_id()
+    try:
+        with (storage.fetched(narration_key, [NARRATION_WAV], job_id) as narration_dir,
+              storage.fetched(frames_key, [*stills["frames"], stills["title_card"]],
+                              job_id) as frames_dir,
+              storage.building(project.id, "video", storage.digest_of(output),
+                               job_id) as temp):
+            summary = _assemble(project, fmt, temp, narration_dir, narration, frames_dir,
+                                stills)
+    except MissingObject:
+        raise StageError("An earlier stage's output is missing; render again.") from None
+    return {"output": output, "reused": False, **summary, "files": dict(FILES)}
 
 
 def _assemble(project, fmt, temp, narration_dir, narration, frames_dir, stills) -> dict:
@@ -254,7 +265,7 @@ def _assemble(project, fmt, temp, narration_dir, narration, frames_dir, stills) 
             text_colour="#ffffff"), encoding="utf-8")
     plan = ffmpeg.AssemblyPlan(
         frames=[frames_dir / name for name in stills["frames"]],
-        durations=narration["scene_durations"], narration=narration_dir / "narration.wav",
+        durations=narration["scene_durations"], narration=narration_dir / NARRATION_WAV,
         output=temp / FILES["video"], fmt=fmt, soft_subtitles=temp / FILES["srt"],
         burn_subtitles=burn, fonts_dir=FONTS_DIR, music_level=project.music_level)
     ffmpeg.run_assembly(plan, on_progress=lambda f: progress(min(99, 100 * f), "Encoding"))
