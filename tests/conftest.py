@@ -4,7 +4,8 @@ With DATABASE_URL / REDIS_URL unset, an embedded PostgreSQL and Redis start in a
 directory. With them set, the tests use that PostgreSQL server but their own database
 (`<name>_test`, dropped and recreated; `<name>_test0`, `<name>_test1` for the two processes
 of `make test`) and that Redis server with database 9 (9 and 10), which they flush: never
-point REDIS_URL at a server whose databases 9 and 10 you need.
+point REDIS_URL at a server whose databases 9 and 10 you need. Media is on local disk, or
+with MEDIA_STORAGE=s3 in S3 (tests/s3.py: an embedded SeaweedFS, or the configured store).
 """
 
 from __future__ import annotations
@@ -28,9 +29,10 @@ from tests.support import WorkerProcess, child_env, close_app, make_token, make_
 from webapp import create_app
 from webapp.devservices import ensure_database, start_postgres, start_redis
 from webapp.extensions import db
+from webapp.storage import get_store
 
 # The headless-browser fixtures (`server`, `browser`), shared by the browser tests.
-pytest_plugins = ["tests.browser"]
+pytest_plugins = ["tests.browser", "tests.s3"]
 
 TEST_REDIS_DB = 9
 # Under pytest-xdist (`make test` runs two processes), each process has its own database and
@@ -86,9 +88,13 @@ def services() -> Iterator[dict[str, str]]:
             "MEDIA_ROOT": str(base / "media"),
             "CUTROOM_ENV": "testing",
         })
+        from tests.s3 import session_s3_env  # a plugin: imported by pytest first
+
+        s3 = session_s3_env(stack, base, WORKER)
+        os.environ.update(s3)
         embedded_redis = next((s for s in stack if hasattr(s, "restart")), None)
         yield {"DATABASE_URL": database_url, "REDIS_URL": redis_url, "ADMIN_URL": admin_url,
-               "redis_server": embedded_redis}
+               "redis_server": embedded_redis, "s3": s3}
     finally:
         for service in reversed(stack):
             service.stop()
@@ -184,6 +190,9 @@ def live_db(app):
             conn.execute(text(f"TRUNCATE {', '.join(TABLES)} RESTART IDENTITY CASCADE"))
     # Ids restart with the tables, so files of an old project 1 must not meet a new one.
     shutil.rmtree(app.config["MEDIA_ROOT"], ignore_errors=True)
+    if app.config["MEDIA_STORAGE"] != "local":
+        with app.app_context():
+            get_store().delete_prefix("")
 
 
 @pytest.fixture

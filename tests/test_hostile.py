@@ -155,9 +155,14 @@ def test_a_hostile_script_renders_harmlessly(client, live_db, app, redis):
     with client.get(body["video"]["files"]["vtt"]) as response:
         cues = parse_vtt(response.get_data(as_text=True))
     assert cues[0].text == "Say [0:v]drawtext=text='x',subtitles=/etc/passwd; and {\\pos(0,0)}."
+    from webapp.storage import get_store
+
+    stored = [info.key for info in get_store().list("")]
+    assert stored and all(key.startswith("projects/") for key in stored)
     media = Path(app.config["MEDIA_ROOT"]).resolve()
     written = [p for p in media.rglob("*") if p.is_file()]
-    assert written and all(p.is_relative_to(media / "projects") for p in written)
+    assert all(p.is_relative_to(media / "projects") or p.is_relative_to(media / "cache/projects")
+               for p in written)
     assert not Path("/tmp/pwn").exists()
     page = client.get(body["links"]["page"]).get_data(as_text=True)
     assert "<b>" not in re.sub(r"<b>Subtitles</b>", "", page) or "&lt;b&gt;" in page

@@ -10,7 +10,6 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 from rq.job import Job
@@ -206,13 +205,11 @@ def _objects(redis, ids: dict) -> dict:
 
 
 def _file_job(owner):
-    from flask import current_app
+    from webapp.storage import get_store
 
-    root = Path(current_app.config["MEDIA_ROOT"]).resolve()
-    folder = root / "matrix" / uuid.uuid4().hex
-    folder.mkdir(parents=True)
-    (folder / "video.mp4").write_bytes(b"\x00\x00\x00\x18ftypmp42")
-    result = {"output": str(folder.relative_to(root)), "files": {"video": "video.mp4"}}
+    output = f"matrix/{uuid.uuid4().hex}"
+    get_store().put(f"{output}/video.mp4", b"\x00\x00\x00\x18ftypmp42")
+    result = {"output": output, "files": {"video": "video.mp4"}}
     return make_job(owner, task="assemble-video", status="finished", result=result)
 
 

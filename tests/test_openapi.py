@@ -4,7 +4,6 @@ it under schemathesis (against PostgreSQL and Redis, inside the test's transacti
 from __future__ import annotations
 
 import re
-import shutil
 import time
 import uuid
 from collections import Counter
@@ -30,6 +29,7 @@ from webapp.jobs.registry import launchable_tasks
 from webapp.models import Project
 from webapp.render import storage
 from webapp.render.outputs import FILES
+from webapp.storage import get_store
 
 API = "/api/v1"
 HTTP_METHODS = {"get", "put", "post", "delete", "options", "head", "patch", "trace"}
@@ -105,13 +105,12 @@ def _seed(user, admin) -> dict[str, list]:
                       voice="silent", theme={}, music_level=0, burn_subtitles=True)
     db.session.add(project)
     db.session.commit()
-    folder = storage.project_dir(project.id) / "video" / "fuzz"
-    folder.mkdir(parents=True, exist_ok=True)
+    output = storage.output_key(project.id, "video", "fuzz")
     for filename in FILES.values():
-        (folder / filename).write_bytes(b"\0" * 4096)
+        get_store().put(f"{output}/{filename}", b"\0" * 4096)
     rendered = make_job(user, task="assemble-video", status="finished", project_id=project.id,
                         params={"project_id": project.id},
-                        result={"output": storage.relative(folder), "files": dict(FILES),
+                        result={"output": output, "files": dict(FILES),
                                 "duration": 1.5, "width": 1280, "height": 720, "size": 4096})
     jobs = [rendered,
             make_job(user, status="finished", result=["any", "json"]),
@@ -189,7 +188,7 @@ def test_the_app_conforms_to_its_document_under_fuzzing(app, db_session, capsys,
                 except (Exception, FailureGroup) as exc:
                     failures.append(f"{operation.label} [{mode.value}]: {exc}")
     finally:
-        shutil.rmtree(storage.project_dir(seeds["project_id"][0]), ignore_errors=True)
+        storage.delete_project_media(seeds["project_id"][0])
     elapsed = time.monotonic() - started
     server_errors = sum(n for status, n in statuses.items() if status >= 500)
     with capsys.disabled():

@@ -152,14 +152,15 @@ def test_render_with_redis_down_is_503_and_leaves_nothing_waiting(db_session, us
 
 def test_delete_removes_the_project_its_jobs_and_files(client, auth, app):
     from webapp.render import storage
+    from webapp.storage import get_store
 
     project = _create(client, auth)
     stages = client.post(project["links"]["render"], headers=auth).get_json()["stages"]
-    folder = storage.project_dir(project["id"])
-    (folder / "video").mkdir(parents=True)
-    (folder / "video" / "x.mp4").write_bytes(b"data")
+    prefix = storage.project_prefix(project["id"])
+    get_store().put(f"{prefix}video/h/x.mp4", b"data")
     assert client.delete(project["links"]["self"], headers=auth).status_code == 204
-    assert not folder.exists()
+    assert list(get_store().list(prefix)) == []
+    assert not storage.project_dir(project["id"]).exists()
     assert client.get(project["links"]["self"], headers=auth).status_code == 404
     assert BackgroundJob.query.filter(
         BackgroundJob.id.in_([s["id"] for s in stages])).count() == 0

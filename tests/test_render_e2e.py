@@ -204,6 +204,7 @@ def test_render_with_the_espeak_voice(api, start_worker):
 def test_a_stage_past_its_timeout_fails_as_timeout_and_leaves_no_partial_files(
         api, start_worker, app, monkeypatch):
     from webapp.render import storage
+    from webapp.storage import get_store
 
     # The limit is set when the job is enqueued, by the web process: here, the test's app.
     monkeypatch.setitem(app.config, "TASK_TIMEOUTS", {"assemble-video": 1})
@@ -216,5 +217,6 @@ def test_a_stage_past_its_timeout_fails_as_timeout_and_leaves_no_partial_files(
     assert (assemble["status"], assemble["error_code"]) == ("failed", "timeout")
     with app.app_context():
         video_dir = storage.project_dir(project["id"]) / "video"
+        stored = list(get_store().list(f"{storage.project_prefix(project['id'])}video/"))
     leftovers = list(video_dir.glob("*")) if video_dir.exists() else []
-    assert leftovers == [], leftovers
+    assert leftovers == [] and stored == [], (leftovers, stored)

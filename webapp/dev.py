@@ -2,7 +2,8 @@
 
 When DATABASE_URL / REDIS_URL are unset (in the environment and in .env), an embedded
 PostgreSQL and Redis start with their data under instance/, so a restart keeps it; they
-stop again when you press Ctrl+C.
+stop again when you press Ctrl+C. Media stays on local disk unless MEDIA_STORAGE=s3: then,
+without S3_ENDPOINT_URL, an embedded SeaweedFS serves S3 from instance/seaweedfs/.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from pathlib import Path
 from dotenv import load_dotenv
 
 from webapp.config import ROOT
-from webapp.devservices import ensure_database, start_postgres, start_redis
+from webapp.devservices import ensure_database, start_postgres, start_redis, start_seaweedfs
 
 DEFAULT_BIND = "127.0.0.1:5000"
 
@@ -38,6 +39,12 @@ def _start_services(env: dict[str, str], instance: Path) -> list:
         env["REDIS_URL"] = redis.url
         services.append(redis)
         print(f"Embedded Redis: {redis.url}")
+    if env.get("MEDIA_STORAGE") == "s3" and not env.get("S3_ENDPOINT_URL"):
+        s3 = start_seaweedfs(instance / "seaweedfs", bucket=env.get("S3_BUCKET") or "cutroom-media")
+        env.update(s3.env())
+        services.append(s3)
+        print(f"Embedded SeaweedFS (S3): {s3.endpoint_url}, bucket {s3.bucket}, data in "
+              f"{s3.data_dir}")
     return services
 
 
@@ -54,7 +61,11 @@ def main() -> int:
     services = _start_services(env, ROOT / "instance")
     if services:
         print("To run flask commands against these services from another shell:")
-        print(f"  export DATABASE_URL='{env['DATABASE_URL']}' REDIS_URL='{env['REDIS_URL']}'")
+        names = ["DATABASE_URL", "REDIS_URL"]
+        if env.get("MEDIA_STORAGE") == "s3":
+            names += ["MEDIA_STORAGE", "S3_ENDPOINT_URL", "S3_BUCKET", "S3_ACCESS_KEY_ID",
+                      "S3_SECRET_ACCESS_KEY"]
+        print("  export " + " ".join(f"{name}='{env[name]}'" for name in names if env.get(name)))
     flask = [_bin("flask"), "--app", "wsgi"]
     try:
         subprocess.run([*flask, "db", "upgrade"], env=env, cwd=ROOT, check=True)

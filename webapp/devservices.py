@@ -163,6 +163,7 @@ class SeaweedFS:
     access_key_id: str
     secret_access_key: str
     bucket: str
+    grace: float = 5  # seconds stop() waits before it kills (0 for throw-away data)
 
     def env(self) -> dict[str, str]:
         """The settings that point Cutroom at it."""
@@ -171,14 +172,14 @@ class SeaweedFS:
                 "S3_ACCESS_KEY_ID": self.access_key_id,
                 "S3_SECRET_ACCESS_KEY": self.secret_access_key}
 
-    def stop(self, grace: float = 5) -> None:
+    def stop(self, grace: float | None = None) -> None:
         """SIGTERM, then SIGKILL after `grace` seconds: its filer's gRPC server waits 15 s
         for a stream that never ends; what it stores is synced by then."""
         if self.process is None or self.process.poll() is not None:
             return
         self.process.terminate()
         try:
-            self.process.wait(timeout=grace)
+            self.process.wait(timeout=self.grace if grace is None else grace)
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait(timeout=10)

@@ -55,8 +55,7 @@ def _made() -> tuple[MediaStore, MediaCache]:
     config = current_app.config
     settings = tuple(config.get(name) for name in SETTINGS)
     made = current_app.extensions.setdefault(EXTENSION, {})
-    if settings not in made:
-        made.clear()
+    if settings not in made:  # once in production; tests switch between a few
         made[settings] = (_store(config), MediaCache(config["MEDIA_CACHE_DIR"],
                                                      config["MEDIA_CACHE_BYTES"]))
     return made[settings]
