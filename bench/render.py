@@ -94,9 +94,12 @@ def ffmpeg_alone(jobs, fmt_key: str, out_dir: Path) -> float:
     outputs = {j.task: j.result["output"] for j in jobs if j.result and "output" in j.result}
     narration = storage.read_manifest(outputs["narrate"])
     stills = storage.read_manifest(outputs["render-scenes"])
-    with (storage.fetched(outputs["narrate"], ["narration.wav"]) as narration_dir,
-          storage.fetched(outputs["render-scenes"], stills["frames"]) as frames_dir,
-          storage.fetched(outputs["assemble-video"], ["subtitles.srt", "burn.ass"]) as video_dir):
+    names = {"narrate": ["narration.wav"], "render-scenes": stills["frames"],
+             "assemble-video": ["subtitles.srt", "burn.ass"]}
+    with (storage.fetched(outputs["narrate"], names["narrate"], out_dir) as narration_dir,
+          storage.fetched(outputs["render-scenes"], names["render-scenes"], out_dir) as frames_dir,
+          storage.fetched(outputs["assemble-video"], names["assemble-video"], out_dir)
+          as video_dir):
         plan = AssemblyPlan(
             frames=[frames_dir / name for name in stills["frames"]],
             durations=narration["scene_durations"], narration=narration_dir / "narration.wav",

@@ -106,6 +106,8 @@ def _stage_folder(tmp_path: Path, name: str, marker: bytes = b'{"done": true}') 
     (folder / "a.bin").write_bytes(DATA)
     (folder / "sub" / "b.txt").write_bytes(b"b")
     (folder / "manifest.json").write_bytes(marker)
+    (folder / ".inputs-x").mkdir()  # a stage's fetched inputs: not part of its output
+    (folder / ".inputs-x" / "narration.wav").write_bytes(b"in")
     return folder
 
 

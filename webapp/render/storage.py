@@ -9,7 +9,8 @@ A stage builds on this machine's disk, in a scratch folder (webapp.jobs.scratch)
 MEDIA_ROOT named after the job that builds it, then publishes it: with local storage the
 folder is renamed into place, with S3 its files are uploaded, the manifest last. A stage
 that needs an earlier stage's files gets them as a local folder: the stored folder itself
-on local storage, else hard links into this machine's bounded cache (webapp.storage.cache).
+on local storage, else hard links, inside its scratch folder, into this machine's bounded
+cache (webapp.storage.cache).
 The reconciler sweeps the scratch folders that work-horses killed mid-stage left behind.
 """
 
@@ -114,17 +115,19 @@ def building(project_id: int, kind: str, digest: str, job_id: str | None = None
 
 
 @contextlib.contextmanager
-def fetched(output: str, names: Iterable[str], job_id: str | None = None) -> Iterator[Path]:
+def fetched(output: str, names: Iterable[str], into: Path) -> Iterator[Path]:
     """A local folder holding the named files of a stored output, for as long as the
-    block runs: the output's own folder on local storage, else a scratch folder of hard
-    links into this machine's cache (downloading only what the cache lacks)."""
+    block runs: the output's own folder on local storage, else a folder inside `into` (the
+    stage's scratch folder; its dot name keeps it out of what is published) of hard links
+    into this machine's cache, which downloads only what it lacks."""
     store = get_store()
     folder = store.local_path(output)
     if folder is not None:
         yield folder
         return
     cache = get_cache()
-    temp = _scratch_folder(output, job_id)
+    temp = into / f".inputs-{digest_of(output)}"
+    temp.mkdir()
     try:
         for name in names:
             cache.link(store, f"{output}/{name}", temp / name)

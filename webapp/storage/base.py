@@ -85,8 +85,9 @@ class MediaStore(Protocol):
 
     def publish(self, prefix: str, folder: Path, last: str) -> bool:
         """Store every file of the local `folder` under `prefix/`, the file named `last`
-        after all the others, so `prefix/last` existing means all of them exist. The folder
-        is used up. False (and nothing changed) when `prefix/last` existed already."""
+        after all the others, so `prefix/last` existing means all of them exist (files under
+        a dot-named folder are not stored). The folder is used up. False (and nothing
+        changed) when `prefix/last` existed already."""
 
     def presign(self, key: str, expires: int, content_type: str | None = None,
                 disposition: str | None = None, cache_control: str | None = None

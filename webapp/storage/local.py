@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
-from webapp.storage.base import Chunks, MissingObject, ObjectInfo, check_key
+from webapp.storage.base import Chunks, MissingObject, ObjectInfo, check_key, is_key
 
 
 class LocalStore:
@@ -120,7 +120,8 @@ class LocalStore:
         return True
 
     def _put_each(self, prefix: str, folder: Path, last: str) -> None:
-        files = sorted(p for p in folder.rglob("*") if p.is_file())
+        files = sorted(p for p in folder.rglob("*")
+                       if p.is_file() and is_key(p.relative_to(folder).as_posix()))
         for path in sorted(files, key=lambda p: p.relative_to(folder).as_posix() == last):
             self.put(f"{prefix}/{path.relative_to(folder).as_posix()}", path)
 

@@ -146,7 +146,8 @@ class S3Store:
         if self.stat(f"{prefix}/{last}") is not None:  # built meanwhile by another render
             shutil.rmtree(folder, ignore_errors=True)
             return False
-        files = sorted(p for p in folder.rglob("*") if p.is_file())
+        files = sorted(p for p in folder.rglob("*")
+                       if p.is_file() and is_key(p.relative_to(folder).as_posix()))
         marker = [p for p in files if p.relative_to(folder).as_posix() == last]
         if not marker:
             raise StorageError(f"{folder} has no {last} to publish last")

@@ -237,15 +237,14 @@ def assemble_video(project_id: int) -> dict:
         "burn": project.burn_subtitles, "format": fmt.key, "font": _theme(project).font})
     if manifest is not None:
         return {**_reused("video", output, manifest), "files": manifest["files"]}
-    job_id = current_job_id()
     try:
-        with (storage.fetched(narration_key, [NARRATION_WAV], job_id) as narration_dir,
-              storage.fetched(frames_key, [*stills["frames"], stills["title_card"]],
-                              job_id) as frames_dir,
-              storage.building(project.id, "video", storage.digest_of(output),
-                               job_id) as temp):
-            summary = _assemble(project, fmt, temp, narration_dir, narration, frames_dir,
-                                stills)
+        with storage.building(project.id, "video", storage.digest_of(output),
+                              current_job_id()) as temp:
+            frames = [*stills["frames"], stills["title_card"]]
+            with (storage.fetched(narration_key, [NARRATION_WAV], temp) as narration_dir,
+                  storage.fetched(frames_key, frames, temp) as frames_dir):
+                summary = _assemble(project, fmt, temp, narration_dir, narration, frames_dir,
+                                    stills)
     except MissingObject:
         raise StageError("An earlier stage's output is missing; render again.") from None
     return {"output": output, "reused": False, **summary, "files": dict(FILES)}
