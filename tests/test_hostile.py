@@ -132,8 +132,17 @@ def test_redirect_targets_never_leave_the_site(client, owner):
 @pytest.mark.e2e
 def test_a_hostile_script_renders_harmlessly(client, live_db, app, redis):
     from tests.support import WorkerProcess, child_env, wait_for
+    from webapp.storage import get_store
     from webapp.video.subtitles import parse_vtt
 
+    media = Path(app.config["MEDIA_ROOT"]).resolve()
+
+    def written() -> tuple[set[str], set[Path]]:
+        """What is in the store, and on this disk (other tests may have left some)."""
+        return ({info.key for info in get_store().list("")},
+                {p for p in media.rglob("*") if p.is_file()})
+
+    stored_before, files_before = written()
     user = make_user()
     login(client, user)
     title = "../../../tmp/pwn [0:v]null[x];{\\fs200}<b>"
@@ -155,14 +164,11 @@ def test_a_hostile_script_renders_harmlessly(client, live_db, app, redis):
     with client.get(body["video"]["files"]["vtt"]) as response:
         cues = parse_vtt(response.get_data(as_text=True))
     assert cues[0].text == "Say [0:v]drawtext=text='x',subtitles=/etc/passwd; and {\\pos(0,0)}."
-    from webapp.storage import get_store
-
-    stored = [info.key for info in get_store().list("")]
-    assert stored and all(key.startswith("projects/") for key in stored)
-    media = Path(app.config["MEDIA_ROOT"]).resolve()
-    written = [p for p in media.rglob("*") if p.is_file()]
+    stored, files = written()
+    assert stored - stored_before
+    assert all(key.startswith("projects/") for key in stored - stored_before)
     assert all(p.is_relative_to(media / "projects") or p.is_relative_to(media / "cache/projects")
-               for p in written)
+               for p in files - files_before)
     assert not Path("/tmp/pwn").exists()
     page = client.get(body["links"]["page"]).get_data(as_text=True)
     assert "<b>" not in re.sub(r"<b>Subtitles</b>", "", page) or "&lt;b&gt;" in page
