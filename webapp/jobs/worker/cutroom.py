@@ -44,7 +44,7 @@ class RecordingWorker(Worker):
 
     def execute_job(self, job: Job, queue: Queue) -> None:
         """Record `started` before the work-horse forks; skip jobs whose row is already final."""
-        if outcomes.record("started", job.id, self.name):
+        if outcomes.record(outcomes.started, job.id, self.name):
             super().execute_job(job, queue)
             return
         status = _status_or_none(job.id)
@@ -115,7 +115,7 @@ class RecordingWorker(Worker):
             self.cleanup_execution(job, pipeline=pipeline, execution=execution)
             pipeline.execute()
         queue.enqueue_job(job, at_front=True)
-        outcomes.record("interrupted", job.id)
+        outcomes.record(outcomes.interrupted, job.id)
         self._interrupted_job_id = None
 
     def handle_work_horse_killed(self, job: Job, retpid: int, ret_val: int, rusage: Any) -> None:
@@ -126,9 +126,9 @@ class RecordingWorker(Worker):
         message, code = _death_message(job, ret_val)
         next_status = retry_status(job)
         if next_status:
-            outcomes.record("retrying", job.id, next_status, message, code)
+            outcomes.record(outcomes.retrying, job.id, next_status, message, code)
         else:
-            outcomes.record("failed", job.id, message, code)
+            outcomes.record(outcomes.failed, job.id, message, code)
 
 
 class CutroomWorker(StopSafeWorker, RecordingWorker, OutageSafeWorker):
