@@ -5,6 +5,17 @@ work-horse through its own connection pool; the forked work-horse runs the task 
 success/failure callbacks on a fresh connection of its own.
 """
 
+# RQ internals relied on (checked against rq 3.0.0, hence rq>=3.0,<3.1 in pyproject.toml):
+# - Worker methods overridden with RQ 3.0's signatures: execute_job (parent, before the
+#   fork), perform_job (in the horse), maintain_heartbeats, heartbeat(timeout, pipeline),
+#   request_stop(signum, frame), handle_job_failure(job, queue, started_job_registry,
+#   exc_string, execution), handle_work_horse_killed(job, retpid, ret_val, rusage), and the
+#   private _start_scheduler(burst, logging_level, ...);
+# - calls: cleanup_execution(job, pipeline, execution), kill_horse(), horse_pid,
+#   get_current_job_id(), get_state(), is_horse, self.scheduler, and the RQScheduler's private
+#   _process (its scheduler process); queue.intermediate_queue_key (the list a popped job
+#   sits in until its horse starts), queue.enqueue_job(job, at_front=True).
+
 from __future__ import annotations
 
 import os
