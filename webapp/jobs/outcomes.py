@@ -5,11 +5,11 @@ cancels the later ones; a finished one lets the next show as queued), committed 
 a job that ended frees a slot of its owner's, so their oldest held job is dispatched.
 `record(outcome, job_id, *args)` takes the outcome function itself
 (`record(outcomes.failed, job.id, message, code)`), so a misspelt outcome is an AttributeError
-where it is written, never a record silently lost. It runs the outcome and never raises for
-a database error. When PostgreSQL cannot be reached it queues the outcome in Redis instead
-(webapp.jobs.pending_outcomes), under its name in OUTCOMES, and the reconciler applies the
-queue in order once PostgreSQL is back: a job's result is never lost because the database
-blinked.
+where it is written, never a record silently lost. It runs the outcome and never raises (a
+function that is not an outcome is a TypeError, at the first call). When PostgreSQL cannot be
+reached it queues the outcome in Redis instead (webapp.jobs.pending_outcomes), under its name
+in OUTCOMES, and the reconciler applies the queue in order once PostgreSQL is back: a job's
+result is never lost because the database blinked.
 """
 
 from __future__ import annotations
