@@ -131,8 +131,8 @@ def test_redirect_targets_never_leave_the_site(client, owner):
 
 @pytest.mark.e2e
 def test_a_hostile_script_renders_harmlessly(client, live_db, app, redis):
+    from tests.media import parse_vtt
     from tests.support import WorkerProcess, child_env, wait_for
-    from webapp.video.subtitles import parse_vtt
 
     user = make_user()
     login(client, user)

@@ -4,6 +4,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from rq.job import Job, JobStatus
+from sqlalchemy.exc import OperationalError
 
 from tests.support import close_app, job_row, make_job, make_token, make_user
 from webapp import create_app
@@ -166,3 +167,45 @@ def test_a_backlog_of_old_rows_is_pruned_in_batches_over_passes(app, user, monke
     assert reconcile.Pass().run()["pruned"] == 4  # two batches of two in this pass
     assert reconcile.Pass().run()["pruned"] == 1  # the rest in the next
     assert BackgroundJob.query.filter_by(user_id=user.id).count() == 0
+
+
+def test_queued_outcomes_that_cannot_be_applied_are_dropped_and_counted(app, user, redis):
+    job = make_job(user, status="queued")
+    redis.rpush(pending_outcomes.KEY, b"not json")
+    pending_outcomes.push("finsihed", str(job.id), [{"typo": True}])  # no such outcome
+    pending_outcomes.push("started", str(job.id), ["w9"])
+    repairs = reconcile.Pass().run()
+    assert (repairs["outcome_dropped"], repairs["outcome_applied"]) == (2, 1)
+    assert (job_row(job.id).status, job_row(job.id).worker_name) == ("started", "w9")
+    assert pending_outcomes.pending() == 0
+
+
+def _stop_left_unconfirmed(user):
+    """A running job whose stop request its (vanished) worker never carried out."""
+    return make_job(user, status="started", worker_name="gone-worker",
+                    cancel_requested_at=datetime.now(UTC) - timedelta(hours=1))
+
+
+def test_a_repair_that_changed_no_row_is_not_counted(app, user, monkeypatch):
+    job = _stop_left_unconfirmed(user)
+    # The row moved on between the reconciler's query and its write.
+    monkeypatch.setattr(transitions, "mark_stopped", lambda job_id: False)
+    assert reconcile.Pass().run()["stop_settled"] == 0
+    assert job_row(job.id).status == "started"
+
+
+def test_a_repair_queued_while_postgres_blinked_is_counted_once_applied(app, user,
+                                                                        monkeypatch):
+    job = _stop_left_unconfirmed(user)
+
+    def unreachable(job_id):
+        raise OperationalError("UPDATE background_jobs", {}, ConnectionError("reset"))
+
+    with monkeypatch.context() as patch:
+        patch.setattr(transitions, "mark_stopped", unreachable)
+        assert reconcile.Pass().run()["stop_settled"] == 0
+    assert pending_outcomes.pending() == 1
+    assert job_row(job.id).status == "started"
+    repairs = reconcile.Pass().run()  # PostgreSQL is back: the queued outcome is applied
+    assert (repairs["outcome_applied"], repairs["stop_settled"]) == (1, 0)
+    assert job_row(job.id).status == "stopped"

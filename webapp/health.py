@@ -20,7 +20,8 @@ from webapp.config import ROOT
 
 bp = Blueprint("health", __name__)
 
-_PROBES = "cutroom.health_probes"
+# The app.extensions key of the app's Probes (created on the first /readyz).
+PROBES = "cutroom.health_probes"
 
 
 @cache
@@ -46,17 +47,10 @@ class Probes:
         self.redis.close()
 
 
-def close_probes(app: Flask) -> None:
-    """Release this app's probe connections (tests make many apps)."""
-    probes = app.extensions.pop(_PROBES, None)
-    if probes is not None:
-        probes.close()
-
-
 def _probes() -> Probes:
-    probes = current_app.extensions.get(_PROBES)
+    probes = current_app.extensions.get(PROBES)
     if probes is None:
-        probes = current_app.extensions[_PROBES] = Probes(current_app)
+        probes = current_app.extensions[PROBES] = Probes(current_app)
     return probes
 
 

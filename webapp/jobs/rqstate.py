@@ -1,5 +1,13 @@
 """Reading and repairing RQ's side of a job, for the reconciler and the doctor."""
 
+# RQ internals relied on (checked against rq 3.0.0, hence rq>=3.0,<3.1 in pyproject.toml):
+# - the worker's hash at Worker.redis_worker_namespace_prefix + name, and its last_heartbeat
+#   field in RQ's date format (read with rq.utils.utcparse);
+# - StartedJobRegistry members named "<job id>:<execution id>";
+# - rq.job_lifecycle.record_job_failure(job, exc_string, pipeline), RQ's worker-less failure;
+# - job.set_status, job.save, job.retries_left and the registries' add(job, ttl, exc_string,
+#   pipeline), written here without a worker, as RQ's own worker would.
+
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta

@@ -6,6 +6,12 @@ restarts it only at its next maintenance, up to ten minutes later. A worker kill
 SIGKILL left its scheduler running, holding the scheduler lock, with no worker around it.
 """
 
+# RQ internals relied on (checked against rq 3.0.0, hence rq>=3.0,<3.1 in pyproject.toml):
+# RQScheduler.start() forks the process and runs work(); work()'s loop (acquire_locks when
+# should_reacquire_locks, heartbeat, enqueue_scheduled_jobs, sleep interval) is repeated here; the
+# private _stop_requested, _install_signal_handlers() and _process (read by the worker,
+# cutroom.py); register_birth(), stop(), request_stop(signum, frame).
+
 from __future__ import annotations
 
 import contextlib
