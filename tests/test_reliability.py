@@ -209,3 +209,34 @@ def test_a_repair_queued_while_postgres_blinked_is_counted_once_applied(app, use
     repairs = reconcile.Pass().run()  # PostgreSQL is back: the queued outcome is applied
     assert (repairs["outcome_applied"], repairs["stop_settled"]) == (1, 0)
     assert job_row(job.id).status == "stopped"
+
+
+def test_a_job_stranded_in_a_dead_workers_intermediate_queue_is_queued_again(
+        app, user, redis, eager, monkeypatch):
+    """A worker pops a job (RQ moves it to the queue's intermediate list), records `started`
+    in PostgreSQL, then loses its network before its work-horse tells Redis: RQ still says
+    `queued`, but no queue holds the job. The reconciler must put it back, not trust the
+    status (seen on separate hosts: the row then sat `queued` for ever)."""
+    from webapp.jobs.connection import get_queue
+    from webapp.jobs.dispatch import push_to_rq
+    from webapp.jobs.registry import get_task
+
+    monkeypatch.setitem(app.config, "HEARTBEAT_GRACE", 0.0)
+    queue = get_queue("default")
+    stranded = {}
+    for task in ("fail-test", "countdown"):  # with retries left, and without
+        job = make_job(user, task=task, status="created",
+                       params={"steps": 2} if task == "countdown" else {})
+        push_to_rq(job, get_task(task))
+        redis.lmove(queue.key, queue.intermediate_queue_key, "RIGHT", "LEFT")  # the pop
+        assert transitions.mark_started(job.id, "gone-worker")
+        db.session.commit()
+        stranded[task] = job
+    repairs = reconcile.Pass().run()
+    assert (repairs["abandoned_requeued"], repairs["abandoned_failed"]) == (1, 1), repairs
+    retried, failed = job_row(stranded["fail-test"].id), job_row(stranded["countdown"].id)
+    assert (retried.status, retried.error_code) == ("queued", "abandoned")
+    assert redis.lpos(queue.key, retried.rq_id) is not None  # a worker will get it
+    assert (failed.status, failed.error_code) == ("failed", "abandoned")
+    assert Job.fetch(failed.rq_id, connection=redis).get_status() == JobStatus.FAILED
+    assert redis.llen(queue.intermediate_queue_key) == 0

@@ -229,7 +229,8 @@ class Pass:
             self.record("rq_outcome_applied", f"RQ says {rq_status.value}",
                         outcomes.failed, row.id, _rq_error(rq_job), "exception")
             return
-        if rq_status in (JobStatus.QUEUED, JobStatus.SCHEDULED):
+        if (rq_status in (JobStatus.QUEUED, JobStatus.SCHEDULED)
+                and rqstate.waiting_in_rq(self.redis, rq_job)):
             # RQ already put it back (its own abandoned-job clean-up): just catch up.
             self.record("rq_outcome_applied", f"RQ says {rq_status.value}",
                         outcomes.retrying, row.id, rq_status.value,
