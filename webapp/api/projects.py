@@ -34,11 +34,9 @@ def _invalid(exc: ParamsError) -> ApiError:
 @bp.get("/projects")
 def list_projects():
     """The caller's projects, newest first, paginated."""
-    page = page_arg()
-    per_page = int_arg("per_page", 20, 1, 100)
-    items, total = projects.list_projects(api_user(), page, per_page)
-    return jsonify({"items": [project_to_dict(p) for p in items], "page": page,
-                    "per_page": per_page, "total": total})
+    listing = projects.list_projects(api_user(), page_arg(), int_arg("per_page", 20, 1, 100))
+    return jsonify({"items": [project_to_dict(p) for p in listing.items], "page": listing.page,
+                    "per_page": listing.per_page, "total": listing.total})
 
 
 @bp.post("/projects")

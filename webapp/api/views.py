@@ -146,11 +146,10 @@ def audit_log():
     """Admins: the audit log of admin actions on other users' things, newest first."""
     if not api_user().is_admin:
         raise ApiError(403, "Only admins may read the audit log.")
-    page = page_arg()
-    per_page = int_arg("per_page", 50, 1, 200)
-    events, total = audit.recent(page, per_page)
+    listing = audit.recent(page_arg(), int_arg("per_page", 50, 1, 200))
     return jsonify({"items": [{"id": e.id, "at": e.at.isoformat(), "actor_id": e.actor_id,
                                "actor_email": e.actor_email, "action": e.action,
                                "target_type": e.target_type, "target_id": e.target_id,
-                               "owner_id": e.owner_id, "detail": e.detail} for e in events],
-                    "page": page, "per_page": per_page, "total": total})
+                               "owner_id": e.owner_id, "detail": e.detail}
+                              for e in listing.items],
+                    "page": listing.page, "per_page": listing.per_page, "total": listing.total})

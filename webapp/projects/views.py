@@ -45,12 +45,10 @@ def index():
 
 
 def _index_page(errors: dict | None = None, values: dict | None = None, status: int = 200):
-    page = page_number()
-    items, total = projects.list_projects(current_user, page, per_page=24)
-    videos = {p.id: renders.latest_video(p) for p in items}
-    return render_template("projects/index.html", projects=items, total=total, page=page,
-                           videos=videos, errors=errors or {}, values=values or {},
-                           **_choices()), status
+    listing = projects.list_projects(current_user, page_number(), per_page=24)
+    videos = {p.id: renders.latest_video(p) for p in listing.items}
+    return render_template("projects/index.html", listing=listing, videos=videos,
+                           errors=errors or {}, values=values or {}, **_choices()), status
 
 
 @bp.post("")
