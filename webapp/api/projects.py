@@ -12,12 +12,11 @@ from webapp.api.auth import api_user
 from webapp.api.inputs import int_arg, job_or_404, json_body, page_arg
 from webapp.api.serialize import project_to_dict, render_to_dict
 from webapp.errors import ApiError
-from webapp.jobs import idempotency, service
+from webapp.jobs import idempotency
 from webapp.projects import renders
 from webapp.projects import service as projects
 from webapp.projects.renders import summarize
 from webapp.render import files
-from webapp.validation import ParamsError
 
 
 def _project_or_404(project_id: int):
@@ -25,10 +24,6 @@ def _project_or_404(project_id: int):
     if project is None:
         raise ApiError(404, "No such project.")
     return project
-
-
-def _invalid(exc: ParamsError) -> ApiError:
-    return ApiError(422, str(exc), details=exc.details)
 
 
 @bp.get("/projects")
@@ -42,10 +37,7 @@ def list_projects():
 @bp.post("/projects")
 def create_project():
     """Create a project; 201 with it and its Location."""
-    try:
-        project = projects.create_project(api_user(), json_body())
-    except ParamsError as exc:
-        raise _invalid(exc) from None
+    project = projects.create_project(api_user(), json_body())
     response = jsonify(project_to_dict(project, renders=[]))
     response.status_code = 201
     response.headers["Location"] = url_for("api.get_project", project_id=project.id)
@@ -64,10 +56,7 @@ def get_project(project_id: int):
 def update_project(project_id: int):
     """Change some of a project's fields."""
     project = _project_or_404(project_id)
-    try:
-        projects.update_project(project, json_body())
-    except ParamsError as exc:
-        raise _invalid(exc) from None
+    projects.update_project(project, json_body())
     audit.admin_action(api_user(), "project.update", "project", project.id, project.user_id)
     return jsonify(project_to_dict(project, renders.renders_of(project),
                                    renders.latest_video(project)))
@@ -78,10 +67,7 @@ def delete_project(project_id: int):
     """Delete a project, its renders' jobs and its files (running stages are stopped)."""
     project = _project_or_404(project_id)
     owner_id = project.user_id
-    try:
-        projects.delete_project(project)
-    except service.QueueUnavailable as exc:
-        raise ApiError(503, str(exc), "queue_unavailable") from None
+    projects.delete_project(project)
     audit.admin_action(api_user(), "project.delete", "project", project_id, owner_id)
     return "", 204
 
@@ -90,15 +76,8 @@ def delete_project(project_id: int):
 def render_project(project_id: int):
     """Start a render: 202 with its stage jobs."""
     project = _project_or_404(project_id)
-    try:
-        key = idempotency.check(request.headers.get(idempotency.HEADER))
-        stages, replayed = renders.start_render(project, api_user(), idempotency_key=key)
-    except ParamsError as exc:
-        raise _invalid(exc) from None
-    except renders.RenderConflict as exc:
-        raise ApiError(409, str(exc)) from None
-    except service.QueueUnavailable as exc:
-        raise ApiError(503, str(exc), "queue_unavailable") from None
+    key = idempotency.check(request.headers.get(idempotency.HEADER))
+    stages, replayed = renders.start_render(project, api_user(), idempotency_key=key)
     if not replayed:
         audit.admin_action(api_user(), "project.render", "project", project.id,
                            project.user_id)

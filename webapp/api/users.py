@@ -14,7 +14,6 @@ from webapp.jobs import dispatch
 from webapp.models import User
 from webapp.pagination import paginate
 from webapp.user_limits import change_limits, describe
-from webapp.validation import ParamsError
 
 MAX_USER_ID = 2**31 - 1
 
@@ -68,8 +67,5 @@ def update_user(user_id: int):
     if not isinstance(body, dict) or set(body) - {"limits"}:
         raise ApiError(422, "Send {\"limits\": {...}}.", details=[
             {"field": "(body)", "message": "Only `limits` can be changed."}])
-    try:
-        change_limits(actor, user, body.get("limits", {}))
-    except ParamsError as exc:
-        raise ApiError(422, str(exc), details=exc.details) from None
+    change_limits(actor, user, body.get("limits", {}))
     return jsonify(describe(user))
