@@ -117,7 +117,7 @@ def discard(row: BackgroundJob) -> str:
     if row.is_final:
         service.delete(row)  # refuses a render stage with the API's message
         outcome, action = "deleted", "job.delete"
-    elif row.pipeline_id is not None:
+    elif row.is_render_stage:
         raise service.JobConflict("This job is one stage of a render; cancel the render on "
                                   "its project's page, or delete the project.")
     else:
