@@ -25,15 +25,21 @@ import httpx
 import pytest
 from redis import Redis
 from redis.exceptions import RedisError
+from redis.sentinel import SentinelConnectionPool
+from rq_dashboard.web import push_rq_connection
 from sqlalchemy import select
 
 from tests.live import HttpUser, WebProcess
 from tests.support import WorkerProcess, child_env, close_app, make_token, make_user, wait_for
 from webapp import create_app
 from webapp.extensions import db
+from webapp.health import Probes
 from webapp.jobs import reconcile
+from webapp.jobs.cli import make_worker
 from webapp.jobs.connection import get_redis
+from webapp.jobs.worker.scheduler import CutroomScheduler
 from webapp.models import FINAL_STATUSES, BackgroundJob
+from webapp.ratelimit import get_limits
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(300)]
 
@@ -182,6 +188,36 @@ def sentinel_app(sentinels, live_db, monkeypatch):
         yield app
         db.session.remove()
     close_app(app)
+
+
+def test_every_redis_client_asks_the_sentinel_with_its_own_timeouts(sentinels, sentinel_app):
+    web = get_redis()
+    worker = make_worker(("default",))
+    scheduler = CutroomScheduler(worker.queues, connection=worker.connection)
+    probes = Probes(sentinel_app)
+    clients = {"web": web, "worker": worker.connection, "outage probe": worker.outage.probe,
+               "scheduler": scheduler.connection, "readiness probe": probes.redis}
+    try:
+        for name, client in clients.items():
+            assert isinstance(client.connection_pool, SentinelConnectionPool), name
+            assert client.ping(), name
+            assert client.connection_pool.master_address == (
+                "127.0.0.1", sentinels.primary_port), name
+        timeouts = {name: client.connection_pool.connection_kwargs["socket_timeout"]
+                    for name, client in clients.items()}
+        assert timeouts == {"web": 5, "worker": 20, "outage probe": 3.0, "scheduler": 20,
+                            "readiness probe": 1.0 * sentinel_app.config["READY_TIMEOUT"]}
+        # A probe that gives up after 3 s asks the sentinels with that timeout too.
+        probe_sentinels = worker.outage.probe.connection_pool.sentinel_manager
+        assert probe_sentinels.sentinel_kwargs["socket_timeout"] == 3.0
+        # rq-dashboard and the rate limits share the web's client (and its pool).
+        assert sentinel_app.redis_conn is web
+        assert push_rq_connection not in sentinel_app.before_request_funcs["rq_dashboard"]
+        assert get_limits().limiter.storage.storage.connection_pool is web.connection_pool
+    finally:
+        for client in (worker.connection, worker.outage.probe, scheduler.connection):
+            client.close()
+        probes.close()
 
 
 class Stream:
