@@ -76,7 +76,7 @@ def _sentinels_like(manager: Sentinel, overrides: Mapping[str, Any]) -> Sentinel
 
 
 def describe(config: Mapping[str, Any]) -> str:
-    """Where Redis is, for people (rq-dashboard's instance list): a URL without secrets."""
+    """Where Redis is, for people: rq-dashboard's instance list (which hides a password)."""
     sentinels = config.get("REDIS_SENTINELS")
     if not sentinels:
         return config["REDIS_URL"]
