@@ -33,7 +33,7 @@ def _start_services(env: dict[str, str], instance: Path) -> list:
         env["DATABASE_URL"] = postgres.url_for("cutroom")
         services.append(postgres)
         print(f"Embedded PostgreSQL: data in {postgres.data_dir}")
-    if not env.get("REDIS_URL"):
+    if not env.get("REDIS_URL") and not env.get("REDIS_SENTINELS"):
         redis = start_redis(instance / "redis")
         env["REDIS_URL"] = redis.url
         services.append(redis)
@@ -54,7 +54,8 @@ def main() -> int:
     services = _start_services(env, ROOT / "instance")
     if services:
         print("To run flask commands against these services from another shell:")
-        print(f"  export DATABASE_URL='{env['DATABASE_URL']}' REDIS_URL='{env['REDIS_URL']}'")
+        redis_url = env.get("REDIS_URL", "")  # unset when REDIS_SENTINELS is
+        print(f"  export DATABASE_URL='{env['DATABASE_URL']}' REDIS_URL='{redis_url}'")
     flask = [_bin("flask"), "--app", "wsgi"]
     try:
         subprocess.run([*flask, "db", "upgrade"], env=env, cwd=ROOT, check=True)

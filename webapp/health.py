@@ -11,11 +11,10 @@ from functools import cache
 
 from alembic.script import ScriptDirectory
 from flask import Blueprint, Flask, current_app, jsonify
-from redis import Redis
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import Engine
 
-from webapp import database
+from webapp import database, redis_client
 from webapp.config import ROOT
 
 bp = Blueprint("health", __name__)
@@ -39,8 +38,8 @@ class Probes:
             pool_timeout=timeout, pool_pre_ping=True,
             connect_args={"connect_timeout": max(2, round(timeout))})
         database.init_app(app, self.engine, deadline=timeout)
-        self.redis = Redis.from_url(app.config["REDIS_URL"], socket_connect_timeout=timeout,
-                                    socket_timeout=timeout)
+        self.redis = redis_client.connect(app.config, socket_connect_timeout=timeout,
+                                          socket_timeout=timeout)
 
     def close(self) -> None:
         self.engine.dispose()
