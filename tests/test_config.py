@@ -1,6 +1,7 @@
 """Configuration from the environment."""
 
 import pytest
+from sqlalchemy.pool import NullPool
 
 from webapp.config import ConfigError, from_env, normalize_database_url
 
@@ -67,3 +68,19 @@ def test_sign_in_limits_are_rates_checked_at_start():
     assert config["LOGIN_SLOWDOWN"] == "1 per 5 seconds"
     with pytest.raises(ConfigError, match="LOGIN_SLOWDOWN must be a rate"):
         from_env({**BASE, "LOGIN_SLOWDOWN": "slowly"})
+
+
+def test_an_external_pooler_gets_no_client_pool_prepared_statements_or_startup_options():
+    internal = from_env(BASE)
+    assert internal["DATABASE_POOL"] == "internal"
+    options = internal["SQLALCHEMY_ENGINE_OPTIONS"]
+    assert options["pool_size"] == 5
+    assert options["connect_args"]["options"] == "-c statement_timeout=5000"
+    external = from_env({**BASE, "DATABASE_POOL": "external"})
+    options = external["SQLALCHEMY_ENGINE_OPTIONS"]
+    assert options["poolclass"] is NullPool and "pool_size" not in options
+    assert options["connect_args"]["prepare_threshold"] is None
+    assert "options" not in options["connect_args"]  # PgBouncer refuses it; SET LOCAL instead
+    assert external["DATABASE_STATEMENT_TIMEOUT"] == 5.0
+    with pytest.raises(ConfigError, match="DATABASE_POOL must be internal or external"):
+        from_env({**BASE, "DATABASE_POOL": "pgbouncer"})
