@@ -139,6 +139,13 @@ class PgBouncer:
             return conn.execute("SELECT count(*) FROM pg_stat_activity WHERE usename = %s",
                                 (self.role,)).fetchone()[0]
 
+    def open_transactions(self) -> list[tuple[str, str]]:
+        """(state, last query) of PgBouncer's server connections inside a transaction."""
+        with psycopg.connect(self.admin_url, autocommit=True) as conn:
+            return conn.execute(
+                "SELECT state, query FROM pg_stat_activity WHERE usename = %s"
+                " AND xact_start IS NOT NULL", (self.role,)).fetchall()
+
     def log(self) -> str:
         try:
             return self.log_path.read_text(errors="replace")[-5000:]

@@ -131,10 +131,7 @@ def test_jobs_of_every_kind_end_right_through_pgbouncer(app, redis, live_db, bou
                 response = api.post(f"/api/v1/jobs/{canceled}/cancel")
                 assert (response.status_code, response.json()["status"]) == (200, "canceled")
 
-                row = wait_for(lambda: (r := job_row(long)).status == "started" and r,
-                               message="the long countdown to start")
-                wait_for(workers[row.worker_name].horse_pids, message="its work-horse")
-                assert api.post(f"/api/v1/jobs/{long}/cancel").status_code == 202
+                _stop(api, long, workers)
                 _reconcile_once(pooled_env)  # while the jobs run
 
                 assert _final(long).status == "stopped"
@@ -145,9 +142,12 @@ def test_jobs_of_every_kind_end_right_through_pgbouncer(app, redis, live_db, bou
                 assert job_row(always).error_code == "exception"
 
                 # At rest no client keeps a server connection: no transaction is left open
-                # in a worker, a work-horse or a web process.
-                wait_for(lambda: _idle(bouncer.pool(name)), timeout=10,
-                         message=f"PgBouncer's pool to be idle: {bouncer.pool(name)}")
+                # in a worker, a work-horse or a web process, even after a worker's last
+                # job was stopped with nothing of its owner's waiting.
+                last = _submit(api, "countdown", steps=60)
+                _stop(api, last, workers)
+                assert _final(last).status == "stopped"
+                _assert_at_rest(bouncer, name)
                 _reconcile_once(pooled_env)
         finally:
             web.stop()
@@ -155,7 +155,7 @@ def test_jobs_of_every_kind_end_right_through_pgbouncer(app, redis, live_db, bou
                 worker.stop()
     stats = bouncer.stats(name)
     transactions = stats["total_xact_count"] - stats_before["total_xact_count"]
-    print(f"\npgbouncer: {transactions} transactions, {len(ran) + 2} jobs; peak "
+    print(f"\npgbouncer: {transactions} transactions, {len(ran) + 3} jobs; peak "
           f"{watch.peak_servers} server connections (PostgreSQL saw {watch.peak_backends}), "
           f"{len(watch.backend_pids)} distinct backends, peak {watch.peak_clients} clients, "
           f"{watch.samples} samples")
@@ -164,8 +164,25 @@ def test_jobs_of_every_kind_end_right_through_pgbouncer(app, redis, live_db, bou
     assert transactions > 20 * POOL_SIZE  # many transactions shared two connections
 
 
-def _idle(pool: dict) -> bool:
-    return pool["cl_active"] == 0 and pool["cl_waiting"] == 0 and pool["sv_active"] == 0
+def _stop(api: httpx.Client, job_id: str, workers: dict[str, WorkerProcess]) -> None:
+    """Stop a running job once its work-horse is up."""
+    row = wait_for(lambda: (r := job_row(job_id)).status == "started" and r,
+                   message=f"job {job_id} to start")
+    wait_for(workers[row.worker_name].horse_pids, message="its work-horse")
+    assert api.post(f"/api/v1/jobs/{job_id}/cancel").status_code == 202
+
+
+def _assert_at_rest(bouncer: pgbouncer.PgBouncer, database: str) -> None:
+    """No client of `database` holds a server connection (no transaction is open)."""
+    def idle():
+        pool = bouncer.pool(database)
+        return pool["cl_active"] == pool["cl_waiting"] == pool["sv_active"] == 0
+
+    try:
+        wait_for(idle, timeout=10, message="PgBouncer's pool to be idle")
+    except AssertionError as exc:
+        raise AssertionError(f"{exc}: {bouncer.pool(database)}; transactions open: "
+                             f"{bouncer.open_transactions()}") from None
 
 
 def test_parallel_submits_through_pgbouncer_never_pass_the_waiting_limit(live_db, bouncer,
