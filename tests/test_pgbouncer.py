@@ -10,12 +10,14 @@ a server connection for the next client, and PostgreSQL sees at most two connect
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import subprocess
 import sys
 import tempfile
 import threading
 import time
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -45,7 +47,7 @@ from webapp.devservices import ensure_database
 from webapp.extensions import db
 from webapp.models import BackgroundJob
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(300)]
 
 POOL_SIZE = 2
 POOLED = {"DATABASE_POOL": "external", "DATABASE_STATEMENT_TIMEOUT": "1",
@@ -102,59 +104,69 @@ def _reconcile_once(env: dict[str, str]) -> str:
     return output
 
 
+@contextlib.contextmanager
+def _processes(env: dict[str, str], redis, headers: dict[str, str]
+               ) -> Iterator[tuple[httpx.Client, dict[str, WorkerProcess]]]:
+    """gunicorn as the Procfile runs it and two workers; yields (an API client of the web
+    process, the workers by name)."""
+    web, workers = WebProcess(env, workers=2, threads=4), {}
+    try:
+        web.wait_ready()
+        for _ in range(2):
+            worker = WorkerProcess(env)
+            workers[worker.name] = worker
+            worker.wait_ready(redis)
+        with httpx.Client(base_url=web.url, headers=headers, timeout=30) as api:
+            yield api, workers
+    finally:
+        web.stop()
+        for worker in workers.values():
+            worker.stop()
+
+
+def _every_kind(api: httpx.Client) -> dict[str, tuple[str, int]]:
+    """Submit jobs of every kind; {id: (final status, attempts)} of those left to run."""
+    ran = {_submit(api, "fail-test", message="always"): ("failed", 3),
+           _submit(api, "fail-test", message="flaky", succeed_on_attempt=2): ("finished", 2)}
+    for _ in range(3):
+        ran[_submit(api, "countdown", steps=1)] = ("finished", 1)
+    for n in range(4):
+        ran[_submit(api, "trigger-test", message=f"hi {n}")] = ("finished", 1)
+    return ran
+
+
 def test_jobs_of_every_kind_end_right_through_pgbouncer(app, redis, live_db, bouncer,
                                                         pooled_env, services):
     name = _database(services)
     headers = {"Authorization": f"Bearer {make_token(make_user())}"}  # two may run at once
     stats_before = bouncer.stats(name)
-    with pgbouncer.Watch(bouncer, name) as watch:
-        web, workers = WebProcess(pooled_env, workers=2, threads=4), {}
-        try:
-            web.wait_ready()
-            for _ in range(2):
-                worker = WorkerProcess(pooled_env)
-                workers[worker.name] = worker
-                worker.wait_ready(redis)
-            with httpx.Client(base_url=web.url, headers=headers, timeout=30) as api:
-                # More probes than psycopg's prepare threshold (5): none is prepared.
-                for _ in range(8):
-                    assert api.get("/readyz").status_code == 200
-                long = _submit(api, "countdown", steps=60)
-                always = _submit(api, "fail-test", message="always")
-                ran = {always: ("failed", 3),
-                       **{_submit(api, "countdown", steps=1): ("finished", 1) for _ in range(3)},
-                       _submit(api, "fail-test", message="flaky", succeed_on_attempt=2):
-                           ("finished", 2),
-                       **{_submit(api, "trigger-test", message=f"hi {n}"): ("finished", 1)
-                          for n in range(4)}}
-                canceled = _submit(api, "trigger-test", message="never")
-                response = api.post(f"/api/v1/jobs/{canceled}/cancel")
-                assert (response.status_code, response.json()["status"]) == (200, "canceled")
+    with (pgbouncer.Watch(bouncer, name) as watch,
+          _processes(pooled_env, redis, headers) as (api, workers)):
+        # More probes than psycopg's prepare threshold (5): none is prepared.
+        assert {api.get("/readyz").status_code for _ in range(8)} == {200}
+        long = _submit(api, "countdown", steps=60)
+        ran = _every_kind(api)
+        canceled = _submit(api, "trigger-test", message="never")
+        response = api.post(f"/api/v1/jobs/{canceled}/cancel")
+        assert (response.status_code, response.json()["status"]) == (200, "canceled")
+        _stop(api, long, workers)
+        _reconcile_once(pooled_env)  # while the jobs run
 
-                _stop(api, long, workers)
-                _reconcile_once(pooled_env)  # while the jobs run
+        assert _final(long).status == "stopped"
+        for job_id, (status, attempts) in ran.items():
+            row = _final(job_id)
+            assert (row.status, row.attempt) == (status, attempts), row.error
+        assert (job_row(canceled).status, job_row(canceled).attempt) == ("canceled", 0)
 
-                assert _final(long).status == "stopped"
-                for job_id, (status, attempts) in ran.items():
-                    row = _final(job_id)
-                    assert (row.status, row.attempt) == (status, attempts), row.error
-                assert job_row(canceled).status == "canceled" and job_row(canceled).attempt == 0
-                assert job_row(always).error_code == "exception"
-
-                # At rest no client keeps a server connection: no transaction is left open
-                # in a worker, a work-horse or a web process, even after a worker's last
-                # job was stopped with nothing of its owner's waiting.
-                last = _submit(api, "countdown", steps=60)
-                _stop(api, last, workers)
-                assert _final(last).status == "stopped"
-                _assert_at_rest(bouncer, name)
-                _reconcile_once(pooled_env)
-        finally:
-            web.stop()
-            for worker in workers.values():
-                worker.stop()
-    stats = bouncer.stats(name)
-    transactions = stats["total_xact_count"] - stats_before["total_xact_count"]
+        # At rest no client keeps a server connection: no transaction is left open in a
+        # worker, a work-horse or a web process, even after a worker's last job was
+        # stopped with nothing of its owner's waiting.
+        last = _submit(api, "countdown", steps=60)
+        _stop(api, last, workers)
+        assert _final(last).status == "stopped"
+        _assert_at_rest(bouncer, name)
+        _reconcile_once(pooled_env)
+    transactions = bouncer.stats(name)["total_xact_count"] - stats_before["total_xact_count"]
     print(f"\npgbouncer: {transactions} transactions, {len(ran) + 3} jobs; peak "
           f"{watch.peak_servers} server connections (PostgreSQL saw {watch.peak_backends}), "
           f"{len(watch.backend_pids)} distinct backends, peak {watch.peak_clients} clients, "
