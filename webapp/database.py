@@ -33,7 +33,8 @@ from sqlalchemy.pool import NullPool
 # Seconds the client waits beyond the server's statement_timeout before giving up on a
 # round trip: the server's own cancellation should normally come first.
 CLIENT_MARGIN = 2.0
-POOLS = ("internal", "external")
+POOLS = ("internal", "external")  # DATABASE_POOL: a pool in each process, or a pooler's
+
 
 class DatabaseUnresponsive(psycopg.OperationalError):
     """PostgreSQL did not answer a round trip within the deadline."""
