@@ -1,6 +1,7 @@
 """Configuration from the environment."""
 
 import pytest
+from sqlalchemy.pool import NullPool
 
 from webapp.config import ConfigError, from_env, normalize_database_url
 from webapp.redis_client import describe, master_options
@@ -99,3 +100,19 @@ def test_sentinels_and_their_master_go_together():
         from_env({**BASE, "REDIS_SENTINEL_MASTER": "cutroom"})
     with pytest.raises(ConfigError, match="redis:// or rediss://"):
         from_env({**SENTINELS, "REDIS_URL": "unix:///tmp/redis.sock"})
+
+
+def test_an_external_pooler_gets_no_client_pool_prepared_statements_or_startup_options():
+    internal = from_env(BASE)
+    assert internal["DATABASE_POOL"] == "internal"
+    options = internal["SQLALCHEMY_ENGINE_OPTIONS"]
+    assert options["pool_size"] == 5
+    assert options["connect_args"]["options"] == "-c statement_timeout=5000"
+    external = from_env({**BASE, "DATABASE_POOL": "external"})
+    options = external["SQLALCHEMY_ENGINE_OPTIONS"]
+    assert options["poolclass"] is NullPool and "pool_size" not in options
+    assert options["connect_args"]["prepare_threshold"] is None
+    assert "options" not in options["connect_args"]  # PgBouncer refuses it; SET LOCAL instead
+    assert external["DATABASE_STATEMENT_TIMEOUT"] == 5.0
+    with pytest.raises(ConfigError, match="DATABASE_POOL must be internal or external"):
+        from_env({**BASE, "DATABASE_POOL": "pgbouncer"})

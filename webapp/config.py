@@ -10,7 +10,7 @@ import os
 from collections.abc import Mapping
 from pathlib import Path
 
-from webapp.database import engine_options
+from webapp.database import POOLS, engine_options
 from webapp.ratelimit import parse_limit
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -111,7 +111,12 @@ def from_env(env: Mapping[str, str] | None = None) -> dict:
 def _database(env: Mapping[str, str]) -> dict:
     """Pool and timeouts: no request waits on PostgreSQL for more than a few seconds."""
     statement_timeout = _float(env, "DATABASE_STATEMENT_TIMEOUT", 5.0)
+    pool = env.get("DATABASE_POOL") or "internal"
+    if pool not in POOLS:
+        raise ConfigError(f"DATABASE_POOL must be internal or external (a pooler such as "
+                          f"PgBouncer in transaction mode), got {pool!r}")
     return {
+        "DATABASE_POOL": pool,
         "DATABASE_STATEMENT_TIMEOUT": statement_timeout,
         "READY_TIMEOUT": _float(env, "READY_TIMEOUT", 2.0),
         "SQLALCHEMY_ENGINE_OPTIONS": engine_options(
@@ -119,6 +124,7 @@ def _database(env: Mapping[str, str]) -> dict:
             statement_timeout=statement_timeout,
             pool_size=_int(env, "DATABASE_POOL_SIZE", 5, minimum=1),
             pool_timeout=_float(env, "DATABASE_POOL_TIMEOUT", 5.0),
+            pool=pool,
         ),
     }
 

@@ -33,11 +33,13 @@ class Probes:
 
     def __init__(self, app: Flask):
         timeout = app.config["READY_TIMEOUT"]
-        self.engine: Engine = create_engine(
-            app.config["SQLALCHEMY_DATABASE_URI"], pool_size=1, max_overflow=0,
-            pool_timeout=timeout, pool_pre_ping=True,
-            connect_args={"connect_timeout": max(2, round(timeout))})
-        database.init_app(app, self.engine, deadline=timeout)
+        # One connection of its own (a fresh one per probe behind an external pooler),
+        # bounded by the probe's deadline rather than a statement timeout.
+        options = database.engine_options(
+            connect_timeout=max(2, timeout), statement_timeout=0, pool_size=1,
+            pool_timeout=timeout, pool=app.config["DATABASE_POOL"], max_overflow=0)
+        self.engine: Engine = create_engine(app.config["SQLALCHEMY_DATABASE_URI"], **options)
+        database.init_app(app, self.engine, deadline=timeout, statement_timeout=0)
         self.redis = redis_client.connect(app.config, socket_connect_timeout=timeout,
                                           socket_timeout=timeout)
 

@@ -180,11 +180,14 @@ class CutroomWorker(StopSafeWorker, RecordingWorker, OutageSafeWorker):
 
 
 def _status_or_none(job_id: str) -> str | None:
+    """The row's status; the read's transaction ends here, before any fork (a work-horse
+    must not inherit it, nor a transaction pooler's server connection stay held)."""
     try:
         return transitions.current_status(job_id)
     except Exception:
-        db.session.rollback()
         return None
+    finally:
+        db.session.rollback()
 
 
 def _death_message(job: Job, ret_val: int | None) -> tuple[str, str]:
