@@ -24,6 +24,9 @@ test: install
 	  echo "!! No Chromium found (apt-get install chromium): the headless browser"; \
 	  echo "!! test will be SKIPPED. Everything else runs."; \
 	  echo "!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!"; }
+	@test -x /usr/sbin/pgbouncer || command -v pgbouncer >/dev/null 2>&1 || { \
+	  echo "!! No PgBouncer found (apt-get install pgbouncer): the transaction-pooling"; \
+	  echo "!! tests (tests/test_pgbouncer.py) will be SKIPPED."; }
 	$(BIN)/python -m pytest -n $(TEST_PROCESSES) --dist loadfile $(PYTEST_ARGS)
 
 lint: install

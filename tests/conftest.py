@@ -77,6 +77,8 @@ def services() -> Iterator[dict[str, str]]:
     """Start (or reach) PostgreSQL and Redis; export their URLs for every process."""
     base = Path(tempfile.mkdtemp(prefix="cutroom-test-"))
     stack: list = []
+    for name in ("REDIS_SENTINELS", "REDIS_SENTINEL_MASTER", "REDIS_SENTINEL_PASSWORD"):
+        os.environ.pop(name, None)  # tests use REDIS_URL; the Sentinel test starts its own
     try:
         admin_url, database_url = _postgres(stack, base)
         ensure_database(admin_url, make_url(database_url).database, recreate=True)

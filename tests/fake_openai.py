@@ -1,76 +1,118 @@
-"""A small OpenAI-compatible server on 127.0.0.1 for provider tests: chat completions that
-return a JSON script, and audio/speech that returns a WAV tone as long as the text needs."""
+"""The one fake OpenAI-compatible server of the tests: a real HTTP server on 127.0.0.1.
+
+Start it with `with FakeOpenAI() as fake:` (the video tests' `fake_openai` fixture does);
+`fake.base_url` ends in /v1 like a real deployment. Replies are set per path: `chat()` for
+chat completions, `speak()` for audio/speech, `reply()` for anything else (a status, a body,
+a delay); other paths answer 404. A request without `Bearer API_KEY` answers 401, as the
+real service does. `fake.requests` records what it received.
+"""
 
 from __future__ import annotations
 
-import io
 import json
-import math
-import struct
 import threading
-import wave
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-API_KEY = "test-key"
+from tests.media import tone, wav_bytes
+
+API_KEY = "sk-test-key"
 
 
-def tone_wav(seconds: float, rate: int = 24000) -> bytes:
-    frames = b"".join(struct.pack("<h", int(8000 * math.sin(2 * math.pi * 440 * i / rate)))
-                      for i in range(int(seconds * rate)))
-    buffer = io.BytesIO()
-    with wave.open(buffer, "wb") as out:
-        out.setnchannels(1)
-        out.setsampwidth(2)
-        out.setframerate(rate)
-        out.writeframes(frames)
-    return buffer.getvalue()
+@dataclass
+class Recorded:
+    """One request the fake server received."""
+
+    path: str
+    headers: dict[str, str]
+    body: bytes
+
+    def json(self) -> dict:
+        """The request body parsed as JSON."""
+        return json.loads(self.body)
 
 
-class Handler(BaseHTTPRequestHandler):
-    requests: list[tuple[str, dict]]
+@dataclass
+class Reply:
+    """What the fake server sends for one path; `body` may be built from the request."""
 
-    def log_message(self, *args) -> None:  # keep test output quiet
-        pass
-
-    def _reply(self, status: int, body: bytes, content_type: str) -> None:
-        self.send_response(status)
-        self.send_header("Content-Type", content_type)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def do_POST(self) -> None:
-        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-        self.server.requests.append((self.path, body))
-        if self.headers.get("Authorization") != f"Bearer {API_KEY}":
-            self._reply(401, b'{"error": {"message": "bad key"}}', "application/json")
-        elif self.path == "/v1/chat/completions":
-            scenes = [{"heading": "Opening", "narration": "Served by the fake model. Hello."},
-                      {"heading": "Closing", "narration": "That is all from the fake."}]
-            content = json.dumps({"scenes": scenes})
-            reply = {"choices": [{"message": {"role": "assistant", "content": content}}]}
-            self._reply(200, json.dumps(reply).encode(), "application/json")
-        elif self.path == "/v1/audio/speech":
-            self._reply(200, tone_wav(0.3 + len(body["input"]) / 40), "audio/wav")
-        else:
-            self._reply(404, b"{}", "application/json")
+    status: int = 200
+    body: bytes | Callable[[Recorded], bytes] = b"{}"
+    content_type: str = "application/json"
+    delay: float = 0.0
 
 
 class FakeOpenAI:
-    """Start with `with FakeOpenAI() as server:`; `server.base_url` ends in /v1."""
+    """A server on a free port, replying as told; stopped when the `with` block ends."""
+
+    def __init__(self) -> None:
+        self.base_url = ""
+        self.replies: dict[str, Reply] = {}
+        self.requests: list[Recorded] = []
+
+    def reply(self, path: str, **kwargs) -> None:
+        """Answer POSTs to /v1/{path} with a Reply built from kwargs."""
+        self.replies[f"/v1/{path}"] = Reply(**kwargs)
+
+    def chat(self, content: str) -> None:
+        """Answer chat completions with content as the assistant message."""
+        completion = {"choices": [{"message": {"role": "assistant", "content": content}}]}
+        self.reply("chat/completions", body=json.dumps(completion).encode())
+
+    def speak(self, rate: int = 24000) -> None:
+        """Answer audio/speech with a WAV tone about as long as the text takes to say."""
+        def tone_for(request: Recorded) -> bytes:
+            return wav_bytes(tone(0.3 + len(request.json()["input"]) / 40, rate), rate)
+
+        self.reply("audio/speech", body=tone_for, content_type="audio/wav")
 
     def __enter__(self) -> FakeOpenAI:
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.httpd.requests = []
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
-        self.thread.start()
-        self.base_url = f"http://127.0.0.1:{self.httpd.server_port}/v1"
+        self._server = _QuietServer(("127.0.0.1", 0), _handler(self))
+        self.base_url = f"http://127.0.0.1:{self._server.server_address[1]}/v1"
+        # A short poll interval makes shutdown() quick (the default waits up to 0.5 s).
+        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.02,),
+                                        daemon=True)
+        self._thread.start()
         return self
 
-    @property
-    def requests(self) -> list[tuple[str, dict]]:
-        return self.httpd.requests
+    def __exit__(self, *exc: object) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(timeout=5)
 
-    def __exit__(self, *exc) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
+
+_UNAUTHORIZED = Reply(401, b'{"error": {"message": "Incorrect API key provided"}}')
+_NOT_FOUND = Reply(404, b'{"error": "no such path"}')
+
+
+def _handler(fake: FakeOpenAI) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, *args: object) -> None:
+            pass  # keep test output quiet
+
+        def do_POST(self) -> None:
+            request = Recorded(self.path, dict(self.headers),
+                               self.rfile.read(int(self.headers.get("Content-Length", 0))))
+            fake.requests.append(request)
+            if self.headers.get("Authorization") != f"Bearer {API_KEY}":
+                reply = _UNAUTHORIZED
+            else:
+                reply = fake.replies.get(self.path, _NOT_FOUND)
+            time.sleep(reply.delay)
+            body = reply.body(request) if callable(reply.body) else reply.body
+            self.send_response(reply.status)
+            self.send_header("Content-Type", reply.content_type)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+    return Handler
+
+
+class _QuietServer(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request: object, client_address: object) -> None:
+        pass  # a client that timed out and hung up is expected in the timeout tests

@@ -158,11 +158,14 @@ def secure_login(client, user: User) -> str:
 
 
 def close_app(app) -> None:
-    """Release an app's database pool and Redis client (tests make several apps)."""
-    from webapp.health import close_probes
+    """Release an app's database pool, Redis client and readiness probes (tests make
+    several apps)."""
+    from webapp.health import PROBES
     from webapp.jobs.connection import get_redis
 
     with app.app_context():
         db.engine.dispose()
         get_redis().close()
-    close_probes(app)
+    probes = app.extensions.pop(PROBES, None)
+    if probes is not None:
+        probes.close()

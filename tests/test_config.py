@@ -1,8 +1,10 @@
 """Configuration from the environment."""
 
 import pytest
+from sqlalchemy.pool import NullPool
 
 from webapp.config import ConfigError, from_env, normalize_database_url
+from webapp.redis_client import describe, master_options
 
 BASE = {"DATABASE_URL": "postgresql://u:p@db:5432/app", "REDIS_URL": "redis://r:6379/0",
         "CUTROOM_ENV": "development"}
@@ -67,3 +69,50 @@ def test_sign_in_limits_are_rates_checked_at_start():
     assert config["LOGIN_SLOWDOWN"] == "1 per 5 seconds"
     with pytest.raises(ConfigError, match="LOGIN_SLOWDOWN must be a rate"):
         from_env({**BASE, "LOGIN_SLOWDOWN": "slowly"})
+
+
+SENTINELS = {"DATABASE_URL": BASE["DATABASE_URL"], "CUTROOM_ENV": "development",
+             "REDIS_SENTINELS": "s1:26379, [::1]:26380", "REDIS_SENTINEL_MASTER": "cutroom"}
+
+
+def test_redis_sentinels_replace_the_redis_url():
+    config = from_env(SENTINELS)
+    assert config["REDIS_SENTINELS"] == (("s1", 26379), ("::1", 26380))
+    assert (config["REDIS_SENTINEL_MASTER"], config["REDIS_URL"]) == ("cutroom", None)
+    assert from_env(BASE)["REDIS_SENTINELS"] == ()
+    with_url = from_env({**SENTINELS, "REDIS_URL": "rediss://:pw@ignored/3",
+                         "REDIS_SENTINEL_PASSWORD": "s3cret"})
+    assert with_url["REDIS_SENTINEL_PASSWORD"] == "s3cret"
+    assert master_options(with_url["REDIS_URL"]) == {"password": "pw", "db": 3, "ssl": True}
+    assert describe(with_url) == "redis+sentinel://s1:26379,[::1]:26380/cutroom/3"
+
+
+@pytest.mark.parametrize("bad", ["s1", "s1:port", "s1:26379,", ":26379", "s1:0", "s1:70000"])
+def test_a_malformed_sentinel_list_names_the_variable(bad):
+    with pytest.raises(ConfigError, match="REDIS_SENTINELS must be a comma-separated list"):
+        from_env({**SENTINELS, "REDIS_SENTINELS": bad})
+
+
+def test_sentinels_and_their_master_go_together():
+    with pytest.raises(ConfigError, match="REDIS_SENTINEL_MASTER is not"):
+        from_env({**SENTINELS, "REDIS_SENTINEL_MASTER": ""})
+    with pytest.raises(ConfigError, match="REDIS_SENTINELS is not"):
+        from_env({**BASE, "REDIS_SENTINEL_MASTER": "cutroom"})
+    with pytest.raises(ConfigError, match="redis:// or rediss://"):
+        from_env({**SENTINELS, "REDIS_URL": "unix:///tmp/redis.sock"})
+
+
+def test_an_external_pooler_gets_no_client_pool_prepared_statements_or_startup_options():
+    internal = from_env(BASE)
+    assert internal["DATABASE_POOL"] == "internal"
+    options = internal["SQLALCHEMY_ENGINE_OPTIONS"]
+    assert options["pool_size"] == 5
+    assert options["connect_args"]["options"] == "-c statement_timeout=5000"
+    external = from_env({**BASE, "DATABASE_POOL": "external"})
+    options = external["SQLALCHEMY_ENGINE_OPTIONS"]
+    assert options["poolclass"] is NullPool and "pool_size" not in options
+    assert options["connect_args"]["prepare_threshold"] is None
+    assert "options" not in options["connect_args"]  # PgBouncer refuses it; SET LOCAL instead
+    assert external["DATABASE_STATEMENT_TIMEOUT"] == 5.0
+    with pytest.raises(ConfigError, match="DATABASE_POOL must be internal or external"):
+        from_env({**BASE, "DATABASE_POOL": "pgbouncer"})

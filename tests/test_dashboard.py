@@ -2,6 +2,7 @@
 
 import re
 import uuid
+from datetime import UTC, datetime
 
 import pytest
 from rq.job import Job, JobStatus
@@ -95,6 +96,40 @@ def test_final_cards_carry_no_polling_trigger(signed_in, user, status):
         assert f'action="/jobs/{job.id}/retry"' in html
     if status == "finished":
         assert '<pre class="result">{"steps": 1}</pre>' in html
+
+
+NOW = datetime.now(UTC)
+
+
+@pytest.mark.parametrize(("fields", "actions", "shown", "hidden"), [
+    ({"status": "queued"}, {"cancel"}, ["Waiting for a worker", ">Cancel</button>"], []),
+    ({"status": "deferred"}, {"cancel"}, [">Cancel</button>"], ["Waiting for a worker"]),
+    ({"status": "started", "stage": "Step 1"}, {"cancel"}, [">Stop</button>"], ["stopping"]),
+    ({"status": "started", "cancel_requested_at": NOW}, set(), ["Running · stopping"], []),
+    ({"status": "scheduled", "attempt": 1, "error": "boom"}, {"cancel"},
+     ["Attempt 1 failed: boom — retrying"], []),
+    ({"status": "started", "attempt": 2, "error": "boom"}, {"cancel"},
+     ["Attempt 2 failed: boom</p>"], ["retrying"]),
+    ({"status": "finished", "result": {"steps": 1}}, {"delete"}, ['<pre class="result">'], []),
+    ({"status": "failed", "error": "boom"}, {"retry", "delete"}, ['<p class="error">boom</p>'],
+     []),
+    ({"status": "stopped", "error": "Stopped."}, {"retry", "delete"},
+     ['<p class="error">Stopped.</p>'], []),
+    ({"status": "canceled"}, {"retry", "delete"}, [], ['class="error"']),
+    ({"status": "failed", "error": "boom", "pipeline_id": uuid.uuid4(), "pipeline_step": 0},
+     set(), ['<p class="error">boom</p>'], []),
+])
+def test_cards_offer_what_the_job_allows(signed_in, user, fields, actions, shown, hidden):
+    job = make_job(user, **fields)
+    html = signed_in.get(f"/jobs/{job.id}/card").get_data(as_text=True)
+    offered = {a for a in ("cancel", "retry", "delete") if f'action="/jobs/{job.id}/{a}"' in html}
+    assert offered == actions
+    assert (offered == {job.can_cancel and "cancel", job.can_retry and "retry",
+                        job.can_delete and "delete"} - {False})
+    for text in shown:
+        assert text in html
+    for text in hidden:
+        assert text not in html
 
 
 def test_job_page_shows_params_result_and_error_and_admins_the_traceback(signed_in, user, app):

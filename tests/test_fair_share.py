@@ -111,8 +111,8 @@ def test_when_a_job_ends_the_owners_oldest_held_job_is_dispatched(client, live_d
     login(client, user)
     ids = [_submit(client)["id"] for _ in range(3)]
     assert [job_row(i).held for i in ids] == [False, True, True]
-    outcomes.record("started", ids[0], "w1")
-    outcomes.record("finished", ids[0], {"steps": 1})
+    outcomes.record(outcomes.started, ids[0], "w1")
+    outcomes.record(outcomes.finished, ids[0], {"steps": 1})
     assert [job_row(i).held for i in ids] == [False, False, True]
     assert redis.exists(f"rq:job:{ids[1]}") == 1 and redis.exists(f"rq:job:{ids[2]}") == 0
     client.post(f"/api/v1/jobs/{ids[1]}/cancel")  # a canceled one frees its slot too

@@ -131,9 +131,9 @@ def test_redirect_targets_never_leave_the_site(client, owner):
 
 @pytest.mark.e2e
 def test_a_hostile_script_renders_harmlessly(client, live_db, app, redis):
+    from tests.media import parse_vtt
     from tests.support import WorkerProcess, child_env, wait_for
     from webapp.storage import get_store
-    from webapp.video.subtitles import parse_vtt
 
     media = Path(app.config["MEDIA_ROOT"]).resolve()
 

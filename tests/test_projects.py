@@ -249,3 +249,15 @@ def test_text_postgresql_cannot_store_is_422_naming_the_field(client, auth, user
     assert fields == {"script.0.narration":
                       "Must not contain NUL characters or unpaired surrogates."}
     assert Project.query.filter_by(user_id=user.id).count() == 0
+
+
+def test_the_project_list_pages_through_every_project(client, auth, user):
+    from tests.support import login
+
+    for n in range(25):
+        _create(client, auth, title=f"Project {n:02}")
+    login(client, user)
+    first = client.get("/projects").get_data(as_text=True)
+    assert "Page 1 of 2" in first and "Project 24" in first and "Project 00" not in first
+    second = client.get("/projects?page=2").get_data(as_text=True)
+    assert "Project 00" in second and "Page 2 of 2" in second

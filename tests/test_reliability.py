@@ -4,6 +4,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from rq.job import Job, JobStatus
+from sqlalchemy.exc import OperationalError
 
 from tests.support import close_app, job_row, make_job, make_token, make_user
 from webapp import create_app
@@ -166,3 +167,76 @@ def test_a_backlog_of_old_rows_is_pruned_in_batches_over_passes(app, user, monke
     assert reconcile.Pass().run()["pruned"] == 4  # two batches of two in this pass
     assert reconcile.Pass().run()["pruned"] == 1  # the rest in the next
     assert BackgroundJob.query.filter_by(user_id=user.id).count() == 0
+
+
+def test_queued_outcomes_that_cannot_be_applied_are_dropped_and_counted(app, user, redis):
+    job = make_job(user, status="queued")
+    redis.rpush(pending_outcomes.KEY, b"not json")
+    pending_outcomes.push("finsihed", str(job.id), [{"typo": True}])  # no such outcome
+    pending_outcomes.push("started", str(job.id), ["w9"])
+    repairs = reconcile.Pass().run()
+    assert (repairs["outcome_dropped"], repairs["outcome_applied"]) == (2, 1)
+    assert (job_row(job.id).status, job_row(job.id).worker_name) == ("started", "w9")
+    assert pending_outcomes.pending() == 0
+
+
+def _stop_left_unconfirmed(user):
+    """A running job whose stop request its (vanished) worker never carried out."""
+    return make_job(user, status="started", worker_name="gone-worker",
+                    cancel_requested_at=datetime.now(UTC) - timedelta(hours=1))
+
+
+def test_a_repair_that_changed_no_row_is_not_counted(app, user, monkeypatch):
+    job = _stop_left_unconfirmed(user)
+    # The row moved on between the reconciler's query and its write.
+    monkeypatch.setattr(transitions, "mark_stopped", lambda job_id: False)
+    assert reconcile.Pass().run()["stop_settled"] == 0
+    assert job_row(job.id).status == "started"
+
+
+def test_a_repair_queued_while_postgres_blinked_is_counted_once_applied(app, user,
+                                                                        monkeypatch):
+    job = _stop_left_unconfirmed(user)
+
+    def unreachable(job_id):
+        raise OperationalError("UPDATE background_jobs", {}, ConnectionError("reset"))
+
+    with monkeypatch.context() as patch:
+        patch.setattr(transitions, "mark_stopped", unreachable)
+        assert reconcile.Pass().run()["stop_settled"] == 0
+    assert pending_outcomes.pending() == 1
+    assert job_row(job.id).status == "started"
+    repairs = reconcile.Pass().run()  # PostgreSQL is back: the queued outcome is applied
+    assert (repairs["outcome_applied"], repairs["stop_settled"]) == (1, 0)
+    assert job_row(job.id).status == "stopped"
+
+
+def test_a_job_stranded_in_a_dead_workers_intermediate_queue_is_queued_again(
+        app, user, redis, eager, monkeypatch):
+    """A worker pops a job (RQ moves it to the queue's intermediate list), records `started`
+    in PostgreSQL, then loses its network before its work-horse tells Redis: RQ still says
+    `queued`, but no queue holds the job. The reconciler must put it back, not trust the
+    status (seen on separate hosts: the row then sat `queued` for ever)."""
+    from webapp.jobs.connection import get_queue
+    from webapp.jobs.dispatch import push_to_rq
+    from webapp.jobs.registry import get_task
+
+    monkeypatch.setitem(app.config, "HEARTBEAT_GRACE", 0.0)
+    queue = get_queue("default")
+    stranded = {}
+    for task in ("fail-test", "countdown"):  # with retries left, and without
+        job = make_job(user, task=task, status="created",
+                       params={"steps": 2} if task == "countdown" else {})
+        push_to_rq(job, get_task(task))
+        redis.lmove(queue.key, queue.intermediate_queue_key, "RIGHT", "LEFT")  # the pop
+        assert transitions.mark_started(job.id, "gone-worker")
+        db.session.commit()
+        stranded[task] = job
+    repairs = reconcile.Pass().run()
+    assert (repairs["abandoned_requeued"], repairs["abandoned_failed"]) == (1, 1), repairs
+    retried, failed = job_row(stranded["fail-test"].id), job_row(stranded["countdown"].id)
+    assert (retried.status, retried.error_code) == ("queued", "abandoned")
+    assert redis.lpos(queue.key, retried.rq_id) is not None  # a worker will get it
+    assert (failed.status, failed.error_code) == ("failed", "abandoned")
+    assert Job.fetch(failed.rq_id, connection=redis).get_status() == JobStatus.FAILED
+    assert redis.llen(queue.intermediate_queue_key) == 0

@@ -5,6 +5,7 @@ Kept short (two scenes, a few seconds, the `silent` voice for most) so the suite
 
 import importlib.util
 import io
+import json
 import shutil
 from pathlib import Path
 
@@ -12,10 +13,10 @@ import pytest
 from PIL import Image
 
 from tests.fake_openai import API_KEY, FakeOpenAI
+from tests.media import parse_srt, parse_vtt
 from tests.support import WorkerProcess, child_env, login, make_user, wait_for
 from webapp.video.ffmpeg import probe
 from webapp.video.script import split_sentences
-from webapp.video.subtitles import parse_srt, parse_vtt
 
 pytestmark = pytest.mark.e2e
 
@@ -171,12 +172,16 @@ def test_a_failing_stage_is_named_and_the_later_ones_are_canceled(api, start_wor
 
 def test_openai_script_and_voice_providers(api, start_worker, tmp_path):
     with FakeOpenAI() as server:
+        server.chat(json.dumps({"scenes": [
+            {"heading": "Opening", "narration": "Served by the fake model. Hello."},
+            {"heading": "Closing", "narration": "That is all from the fake."}]}))
+        server.speak()
         start_worker(SCRIPT_PROVIDER="openai", OPENAI_BASE_URL=server.base_url,
                      OPENAI_API_KEY=API_KEY)
         body, render = _render(api, _project(api, script=None, topic="Fakes",
                                              voice="openai:alloy"))
         assert render["status"] == "finished", render
-        paths = [path for path, _ in server.requests]
+        paths = [request.path for request in server.requests]
     assert paths[0] == "/v1/chat/completions"
     assert paths.count("/v1/audio/speech") == 3  # one request per sentence
     assert [s["heading"] for s in body["script"]] == ["Opening", "Closing"]

@@ -8,7 +8,7 @@ from rq.job import Job
 from rq.timeouts import JobTimeoutException
 
 from tests.support import job_row, make_job
-from webapp.jobs import callbacks, transitions
+from webapp.jobs import callbacks, outcomes, transitions
 from webapp.jobs.connection import get_redis
 
 
@@ -128,3 +128,20 @@ def test_a_redelivered_job_starts_a_new_attempt(user):
     assert transitions.mark_started(job.id, "w2")
     row = job_row(job.id)
     assert (row.status, row.attempt, row.worker_name) == ("started", 2, "w2")
+
+
+def test_outcomes_are_recorded_by_function(user):
+    job = make_job(user, status="queued")
+    assert outcomes.record(outcomes.started, job.id, "w1")
+    assert outcomes.record(outcomes.finished, job.id, {"ok": 1})
+    assert not outcomes.record(outcomes.failed, job.id, "late", "exception")  # sticky
+    assert (job_row(job.id).status, job_row(job.id).result) == ("finished", {"ok": 1})
+
+
+def test_recording_something_that_is_not_an_outcome_fails_loudly(user):
+    job = make_job(user, status="started")
+    with pytest.raises(TypeError, match="not an outcome"):
+        outcomes.record(outcomes.heartbeat, job.id)
+    with pytest.raises(TypeError, match="not an outcome"):
+        outcomes.record("finished", job.id, {"ok": 1})
+    assert job_row(job.id).status == "started"

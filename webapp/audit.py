@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from webapp.extensions import db
 from webapp.models import AuditEvent, User
+from webapp.pagination import Page, paginate
 
 
 def admin_action(actor: User | None, action: str, target_type: str, target_id: Any, owner_id: int,
@@ -27,10 +28,7 @@ def admin_action(actor: User | None, action: str, target_type: str, target_id: A
     return True
 
 
-def recent(page: int = 1, per_page: int = 50) -> tuple[list[AuditEvent], int]:
-    """A page of the audit log, newest first, and the total."""
-    total = db.session.scalar(select(func.count()).select_from(AuditEvent)) or 0
-    items = db.session.scalars(select(AuditEvent).order_by(AuditEvent.at.desc(),
-                                                           AuditEvent.id.desc())
-                               .limit(per_page).offset((page - 1) * per_page)).all()
-    return list(items), total
+def recent(page: int = 1, per_page: int = 50) -> Page:
+    """A page of the audit log, newest first."""
+    return paginate(select(AuditEvent).order_by(AuditEvent.at.desc(), AuditEvent.id.desc()),
+                    page, per_page)

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from webapp.database import engine_options
+from webapp.database import POOLS, engine_options
 from webapp.ratelimit import parse_limit
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -83,17 +83,14 @@ def from_env(env: Mapping[str, str] | None = None) -> dict:
     if environment not in ENVIRONMENTS:
         raise ConfigError(f"CUTROOM_ENV must be one of {', '.join(ENVIRONMENTS)}")
     database_url = env.get("DATABASE_URL")
-    redis_url = env.get("REDIS_URL")
     if not database_url:
         raise ConfigError("DATABASE_URL is not set (`make dev` starts an embedded PostgreSQL).")
-    if not redis_url:
-        raise ConfigError("REDIS_URL is not set (`make dev` starts an embedded Redis).")
     return {
         "CUTROOM_ENV": environment,
         "SECRET_KEY": _secret_key(env, environment),
         "SQLALCHEMY_DATABASE_URI": normalize_database_url(database_url),
         **_database(env),
-        "REDIS_URL": redis_url,
+        **_redis(env),
         "MAX_CONTENT_LENGTH": _int(env, "MAX_REQUEST_BYTES", 1024 * 1024, minimum=1024),
         "JOBS_PER_PAGE": _int(env, "JOBS_PER_PAGE", 20, minimum=1),
         "JOB_RESULT_TTL": _int(env, "JOB_RESULT_TTL", 24 * 3600),
@@ -117,7 +114,12 @@ def from_env(env: Mapping[str, str] | None = None) -> dict:
 def _database(env: Mapping[str, str]) -> dict:
     """Pool and timeouts: no request waits on PostgreSQL for more than a few seconds."""
     statement_timeout = _float(env, "DATABASE_STATEMENT_TIMEOUT", 5.0)
+    pool = env.get("DATABASE_POOL") or "internal"
+    if pool not in POOLS:
+        raise ConfigError(f"DATABASE_POOL must be internal or external (a pooler such as "
+                          f"PgBouncer in transaction mode), got {pool!r}")
     return {
+        "DATABASE_POOL": pool,
         "DATABASE_STATEMENT_TIMEOUT": statement_timeout,
         "READY_TIMEOUT": _float(env, "READY_TIMEOUT", 2.0),
         "SQLALCHEMY_ENGINE_OPTIONS": engine_options(
@@ -125,8 +127,46 @@ def _database(env: Mapping[str, str]) -> dict:
             statement_timeout=statement_timeout,
             pool_size=_int(env, "DATABASE_POOL_SIZE", 5, minimum=1),
             pool_timeout=_float(env, "DATABASE_POOL_TIMEOUT", 5.0),
+            pool=pool,
         ),
     }
+
+
+def _redis(env: Mapping[str, str]) -> dict:
+    """Where Redis is: REDIS_URL, or the master the sentinels of REDIS_SENTINELS name
+    (webapp/redis_client.py)."""
+    url = env.get("REDIS_URL") or None
+    raw = env.get("REDIS_SENTINELS", "").strip()
+    master = env.get("REDIS_SENTINEL_MASTER", "").strip() or None
+    if not raw:
+        if master:
+            raise ConfigError("REDIS_SENTINEL_MASTER is set but REDIS_SENTINELS is not: list "
+                              "the sentinels as host:port,host:port.")
+        if not url:
+            raise ConfigError("REDIS_URL is not set (`make dev` starts an embedded Redis).")
+        return {"REDIS_URL": url, "REDIS_SENTINELS": (), "REDIS_SENTINEL_MASTER": None,
+                "REDIS_SENTINEL_PASSWORD": None}
+    if not master:
+        raise ConfigError("REDIS_SENTINELS is set but REDIS_SENTINEL_MASTER is not: name the "
+                          "master the sentinels monitor (`sentinel monitor NAME ...`).")
+    if url and not url.startswith(("redis://", "rediss://")):
+        raise ConfigError("With REDIS_SENTINELS, REDIS_URL only gives the password, database "
+                          "number and TLS: a redis:// or rediss:// URL, got "
+                          f"{url.split(':', 1)[0]}://...")
+    return {"REDIS_URL": url,
+            "REDIS_SENTINELS": tuple(_host_port(item) for item in raw.split(",")),
+            "REDIS_SENTINEL_MASTER": master,
+            "REDIS_SENTINEL_PASSWORD": env.get("REDIS_SENTINEL_PASSWORD") or None}
+
+
+def _host_port(item: str) -> tuple[str, int]:
+    """'host:port' or '[::1]:port' as (host, port)."""
+    host, _, port = item.strip().rpartition(":")
+    host = host.removeprefix("[").removesuffix("]")
+    if not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise ConfigError("REDIS_SENTINELS must be a comma-separated list of host:port "
+                          f"(26379 is the usual port), got {item.strip()!r}")
+    return host, int(port)
 
 
 def _timeouts(raw: str) -> dict[str, int]:

@@ -9,6 +9,12 @@ Three limits, all from configuration:
   is still open, so without it a request would wait for TCP to give up, minutes later, and
   a handful of such requests would hold every web thread. Past the deadline the connection
   is closed and the pool discards it; the request gets an OperationalError (a 503 to people).
+
+Behind a pooler in transaction mode (DATABASE_POOL=external, PgBouncer), consecutive
+transactions of one client may run on different server connections, so nothing may rely on
+session state: there is no client-side pool (NullPool), psycopg prepares no statements on
+the server, and the statement timeout is set at the start of every transaction
+(`SET LOCAL`) instead of in the startup packet, which PgBouncer refuses.
 """
 
 from __future__ import annotations
@@ -21,12 +27,13 @@ import psycopg
 from flask import Flask
 from psycopg import errors
 from sqlalchemy import event
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.pool import NullPool
 
 # Seconds the client waits beyond the server's statement_timeout before giving up on a
 # round trip: the server's own cancellation should normally come first.
 CLIENT_MARGIN = 2.0
-
+POOLS = ("internal", "external")  # DATABASE_POOL: a pool in each process, or a pooler's
 
 
 class DatabaseUnresponsive(psycopg.OperationalError):
@@ -37,6 +44,10 @@ class DeadlineConnection(psycopg.Connection):
     """A psycopg connection whose every wait on the server has a deadline (None: none)."""
 
     deadline: float | None = None
+    # External pooling: settings are made per transaction, never on the session.
+    per_transaction = False
+    # Milliseconds of SET LOCAL statement_timeout as each transaction begins (None: none).
+    transaction_timeout: int | None = None
 
     def wait(self, gen: Any, interval: float = 0.1, timeout: float | None = None) -> Any:
         if timeout is None and self.deadline:
@@ -52,36 +63,63 @@ class DeadlineConnection(psycopg.Connection):
 
 
 def engine_options(connect_timeout: float, statement_timeout: float, pool_size: int,
-                   pool_timeout: float) -> dict[str, Any]:
-    """SQLALCHEMY_ENGINE_OPTIONS for these limits (0 turns a timeout off)."""
+                   pool_timeout: float, pool: str = "internal", max_overflow: int = 10
+                   ) -> dict[str, Any]:
+    """SQLALCHEMY_ENGINE_OPTIONS for these limits (0 turns a timeout off); with `pool`
+    "external" a pooler in transaction mode sits between the app and PostgreSQL."""
     connect_args: dict[str, Any] = {
         "connect_timeout": max(2, round(connect_timeout)) if connect_timeout else 0,
         # Dead peers on a silent network are noticed by the kernel too, for any process.
         "keepalives": 1, "keepalives_idle": 30, "keepalives_interval": 10,
         "keepalives_count": 3,
     }
+    if pool == "external":
+        # A prepared statement lives on one server connection; the next transaction may
+        # run on another. The timeout is applied per transaction (init_app).
+        connect_args["prepare_threshold"] = None
+        return {"poolclass": NullPool, "connect_args": connect_args}
     if statement_timeout:
         connect_args["options"] = f"-c statement_timeout={int(statement_timeout * 1000)}"
     return {
         "pool_pre_ping": True,
         "pool_size": pool_size,
+        "max_overflow": max_overflow,
         "pool_timeout": pool_timeout,
         "connect_args": connect_args,
     }
 
 
-def init_app(app: Flask, engine: Engine, deadline: float | None = None) -> None:
+def init_app(app: Flask, engine: Engine, deadline: float | None = None,
+             statement_timeout: float | None = None) -> None:
     """Make the engine open DeadlineConnections; the client deadline follows the statement
-    timeout unless `deadline` says otherwise."""
-    statement_timeout = app.config["DATABASE_STATEMENT_TIMEOUT"]
+    timeout (DATABASE_STATEMENT_TIMEOUT unless given) unless `deadline` says otherwise.
+    With external pooling the statement timeout is set as each transaction begins."""
+    if statement_timeout is None:
+        statement_timeout = app.config["DATABASE_STATEMENT_TIMEOUT"]
     client_deadline = deadline or (statement_timeout + CLIENT_MARGIN if statement_timeout
                                    else None)
+    per_transaction = app.config["DATABASE_POOL"] == "external"
 
     @event.listens_for(engine, "do_connect")
     def _connect(dialect, connection_record, cargs, cparams):
         connection = DeadlineConnection.connect(*cargs, **cparams)
         connection.deadline = client_deadline
+        if per_transaction:
+            connection.per_transaction = True
+            connection.transaction_timeout = int(statement_timeout * 1000) or None
         return connection
+
+    if per_transaction:
+        event.listen(engine, "begin", _set_transaction_timeout)
+
+
+def _set_transaction_timeout(connection: Connection) -> None:
+    """SET LOCAL statement_timeout as a transaction begins: in transaction pooling a
+    session setting would stay on a server connection that other clients use next."""
+    raw = connection.connection.dbapi_connection
+    timeout = getattr(raw, "transaction_timeout", None)
+    if timeout is not None:
+        connection.exec_driver_sql(f"SET LOCAL statement_timeout = {int(timeout)}")
 
 
 @contextlib.contextmanager
@@ -90,6 +128,17 @@ def without_timeouts(connection: Any) -> Iterator[None]:
     on big tables take as long as they take)."""
     raw = connection.connection.dbapi_connection
     saved, raw.deadline = raw.deadline, None
+    if raw.per_transaction:
+        # External pooling: no session settings; the transactions begun inside get 0 (which
+        # also lifts a statement_timeout set on the role).
+        saved_local, raw.transaction_timeout = raw.transaction_timeout, 0
+        if connection.in_transaction():
+            connection.exec_driver_sql("SET LOCAL statement_timeout = 0")
+        try:
+            yield
+        finally:
+            raw.deadline, raw.transaction_timeout = saved, saved_local
+        return
     connection.exec_driver_sql("SET statement_timeout = 0")
     connection.commit()  # a session setting, outside the migration's own transaction
     try:

@@ -34,7 +34,7 @@ def _start_services(env: dict[str, str], instance: Path) -> list:
         env["DATABASE_URL"] = postgres.url_for("cutroom")
         services.append(postgres)
         print(f"Embedded PostgreSQL: data in {postgres.data_dir}")
-    if not env.get("REDIS_URL"):
+    if not env.get("REDIS_URL") and not env.get("REDIS_SENTINELS"):
         redis = start_redis(instance / "redis")
         env["REDIS_URL"] = redis.url
         services.append(redis)
@@ -61,6 +61,7 @@ def main() -> int:
     services = _start_services(env, ROOT / "instance")
     if services:
         print("To run flask commands against these services from another shell:")
+        # REDIS_URL is unset when REDIS_SENTINELS is.
         names = ["DATABASE_URL", "REDIS_URL"]
         if env.get("MEDIA_STORAGE") == "s3":
             names += ["MEDIA_STORAGE", "S3_ENDPOINT_URL", "S3_BUCKET", "S3_ACCESS_KEY_ID",

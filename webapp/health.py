@@ -11,16 +11,16 @@ from functools import cache
 
 from alembic.script import ScriptDirectory
 from flask import Blueprint, Flask, current_app, jsonify
-from redis import Redis
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import Engine
 
-from webapp import database
+from webapp import database, redis_client
 from webapp.config import ROOT
 
 bp = Blueprint("health", __name__)
 
-_PROBES = "cutroom.health_probes"
+# The app.extensions key of the app's Probes (created on the first /readyz).
+PROBES = "cutroom.health_probes"
 
 
 @cache
@@ -33,30 +33,25 @@ class Probes:
 
     def __init__(self, app: Flask):
         timeout = app.config["READY_TIMEOUT"]
-        self.engine: Engine = create_engine(
-            app.config["SQLALCHEMY_DATABASE_URI"], pool_size=1, max_overflow=0,
-            pool_timeout=timeout, pool_pre_ping=True,
-            connect_args={"connect_timeout": max(2, round(timeout))})
-        database.init_app(app, self.engine, deadline=timeout)
-        self.redis = Redis.from_url(app.config["REDIS_URL"], socket_connect_timeout=timeout,
-                                    socket_timeout=timeout)
+        # One connection of its own (a fresh one per probe behind an external pooler),
+        # bounded by the probe's deadline rather than a statement timeout.
+        options = database.engine_options(
+            connect_timeout=max(2, timeout), statement_timeout=0, pool_size=1,
+            pool_timeout=timeout, pool=app.config["DATABASE_POOL"], max_overflow=0)
+        self.engine: Engine = create_engine(app.config["SQLALCHEMY_DATABASE_URI"], **options)
+        database.init_app(app, self.engine, deadline=timeout, statement_timeout=0)
+        self.redis = redis_client.connect(app.config, socket_connect_timeout=timeout,
+                                          socket_timeout=timeout)
 
     def close(self) -> None:
         self.engine.dispose()
         self.redis.close()
 
 
-def close_probes(app: Flask) -> None:
-    """Release this app's probe connections (tests make many apps)."""
-    probes = app.extensions.pop(_PROBES, None)
-    if probes is not None:
-        probes.close()
-
-
 def _probes() -> Probes:
-    probes = current_app.extensions.get(_PROBES)
+    probes = current_app.extensions.get(PROBES)
     if probes is None:
-        probes = current_app.extensions[_PROBES] = Probes(current_app)
+        probes = current_app.extensions[PROBES] = Probes(current_app)
     return probes
 
 

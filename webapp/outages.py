@@ -18,7 +18,8 @@ from redis.exceptions import RedisError
 from sqlalchemy import exc as sa_exc
 
 from webapp.errors import error_response, wants_json
-from webapp.extensions import htmx, login_manager
+from webapp.extensions import login_manager
+from webapp.fragments import wants_fragment
 
 log = logging.getLogger(__name__)
 
@@ -77,7 +78,7 @@ def unavailable(code: str, message: str | None = None):
     message = message or MESSAGES[code]
     if wants_json():
         response = error_response(503, message, code)
-    elif htmx and not htmx.boosted:
+    elif wants_fragment():
         # A poll or a button inside the page: keep what is shown, the next poll retries.
         response = make_response(message, 503)
         response.headers["HX-Reswap"] = "none"

@@ -8,18 +8,30 @@ from flask import Flask
 from jinja2 import StrictUndefined
 
 from webapp.jobs.registry import get_task
-from webapp.models import BackgroundJob
+from webapp.models import (
+    CANCELED,
+    CREATED,
+    DEFERRED,
+    ENDED_BADLY,
+    FAILED,
+    FINISHED,
+    QUEUED,
+    SCHEDULED,
+    STARTED,
+    STOPPED,
+    BackgroundJob,
+)
 
 STATUS_LABELS = {
-    "created": "Created",
-    "queued": "Queued",
-    "deferred": "Waiting",
-    "scheduled": "Retry scheduled",
-    "started": "Running",
-    "finished": "Finished",
-    "failed": "Failed",
-    "stopped": "Stopped",
-    "canceled": "Canceled",
+    CREATED: "Created",
+    QUEUED: "Queued",
+    DEFERRED: "Waiting",
+    SCHEDULED: "Retry scheduled",
+    STARTED: "Running",
+    FINISHED: "Finished",
+    FAILED: "Failed",
+    STOPPED: "Stopped",
+    CANCELED: "Canceled",
 }
 
 
@@ -46,6 +58,12 @@ def result_line(job: BackgroundJob) -> str | None:
 
 def status_label(status: str) -> str:
     return STATUS_LABELS.get(status, status)
+
+
+def ended_badly(status: str) -> bool:
+    """`status is ended_badly` in templates, for what has a status but is not a job (a
+    render's summary); a job answers `job.ended_badly` itself."""
+    return status in ENDED_BADLY
 
 
 def clock(value: datetime | None) -> str:
@@ -83,7 +101,7 @@ def elapsed(job: BackgroundJob) -> timedelta | None:
 
 def waited(job: BackgroundJob) -> timedelta | None:
     """How long the job waited in the queue (so far, while waiting)."""
-    if job.status in ("created", "queued", "deferred", "scheduled"):
+    if job.is_waiting:
         return datetime.now(UTC) - (job.enqueued_at or job.created_at)
     if job.started_at is not None and job.enqueued_at is not None:
         return job.started_at - job.enqueued_at
@@ -99,3 +117,4 @@ def init_app(app: Flask) -> None:
         elapsed=elapsed, waited=waited, result_line=result_line,
     )
     app.jinja_env.filters.update(clock=clock, duration=human_duration)
+    app.jinja_env.tests.update(ended_badly=ended_badly)

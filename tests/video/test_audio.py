@@ -8,14 +8,13 @@ from pathlib import Path
 
 import pytest
 
-from tests.video.conftest import streaming_wav, tone, wav_bytes
+from tests.media import read_wav, streaming_wav, tone, wav_bytes
 from webapp.video.audio import (
     Clip,
     build_narration,
     concat,
     decode_wav,
     pad_to_frames,
-    read_wav,
     resample,
     silence,
     write_wav,

@@ -13,13 +13,13 @@ import imageio_ffmpeg
 import pytest
 from PIL import Image, ImageChops, ImageStat
 
+from tests.media import extract_frame
 from webapp.video.audio import build_narration, write_wav
 from webapp.video.ffmpeg import (
     AssemblyPlan,
     FfmpegError,
     assemble_command,
     escape_filter_path,
-    extract_frame,
     ffmpeg_exe,
     frame_counts,
     partial_path,

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from PIL import ImageFont
 
 from webapp.video.formats import FORMATS, FPS
-from webapp.video.themes import DEFAULT_THEME, FONTS, FONTS_DIR, THEMES, parse_colour
+from webapp.video.themes import DEFAULT_THEME, FONTS, FONTS_DIR, ROOT, THEMES, parse_colour
 
 
 def test_formats_are_the_four_documented_sizes() -> None:
@@ -51,3 +53,12 @@ def test_parse_colour(value: str, expected: tuple[int, int, int]) -> None:
 def test_parse_colour_rejects_anything_else(value: str) -> None:
     with pytest.raises(ValueError, match="#rgb or #rrggbb"):
         parse_colour(value)
+
+
+def test_the_readme_lists_exactly_the_themes_and_fonts_there_are() -> None:
+    readme = " ".join((ROOT / "README.md").read_text(encoding="utf-8").split())
+    start = readme.index("a visual theme (preset ")
+    listed = readme[start:readme.index(")", start)]
+    presets, fonts = listed.split("font", 1)
+    assert re.findall(r"`([a-z-]+)`", presets) == list(THEMES)
+    assert re.findall(r"`([a-z-]+)`", fonts) == list(FONTS)

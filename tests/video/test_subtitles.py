@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import pytest
 
+from tests.media import parse_srt, parse_vtt
 from webapp.video.subtitles import (
     WORD_JOINER,
     Cue,
     escape_ass_text,
-    parse_srt,
-    parse_vtt,
     to_ass,
     to_srt,
     to_vtt,

@@ -7,7 +7,8 @@ import shutil
 
 import pytest
 
-from tests.video.conftest import API_KEY, FakeOpenAI, streaming_wav, tone, wav_bytes
+from tests.fake_openai import API_KEY, FakeOpenAI
+from tests.media import streaming_wav, tone, wav_bytes
 from webapp.video import piper_engine
 from webapp.video.settings import ProviderSettings
 from webapp.video.voices import (

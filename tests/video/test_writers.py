@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from tests.video.conftest import API_KEY, FakeOpenAI
+from tests.fake_openai import API_KEY, FakeOpenAI
 from webapp.video.script import Scene
 from webapp.video.settings import ProviderSettings
 from webapp.video.writers import ScriptWriterError, write_script, writer_status

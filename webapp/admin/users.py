@@ -6,13 +6,13 @@ from dataclasses import asdict
 
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from webapp.admin import bp
 from webapp.extensions import db
 from webapp.jobs import dispatch
 from webapp.models import User
-from webapp.pagination import page_number
+from webapp.pagination import page_number, paginate
 from webapp.quotas import LIMITS, defaults, own_limits
 from webapp.user_limits import change_limits
 from webapp.validation import ParamsError
@@ -28,18 +28,15 @@ def _admin_only() -> None:
 
 def _page(errors: dict | None = None, values: dict | None = None, status: int = 200):
     query = request.values.get("q", "").strip().lower()[:254]
-    page = page_number()
     stmt = select(User)
     if query:
         stmt = stmt.where(User.email.contains(query, autoescape=True))
-    total = db.session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
-    users = list(db.session.scalars(stmt.order_by(User.email).limit(PER_PAGE)
-                                    .offset((page - 1) * PER_PAGE)))
+    listing = paginate(stmt.order_by(User.email), page_number(), PER_PAGE)
+    users = listing.items
     html = render_template(
-        "admin/users.html", users=users, usage=dispatch.usage([u.id for u in users]),
+        "admin/users.html", listing=listing, usage=dispatch.usage([u.id for u in users]),
         own={u.id: own_limits(u) for u in users}, defaults=asdict(defaults()), limits=LIMITS,
-        query=query, page=page, total=total, pages=max(1, -(-total // PER_PAGE)),
-        errors=errors or {}, values=values or {})
+        query=query, errors=errors or {}, values=values or {})
     return html, status
 
 

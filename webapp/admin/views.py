@@ -18,7 +18,4 @@ def audit_log():
     """Admin actions on other users' jobs and projects, newest first."""
     if not current_user.is_admin:
         abort(403)
-    page = page_number()
-    events, total = audit.recent(page, PER_PAGE)
-    return render_template("admin/audit.html", events=events, total=total, page=page,
-                           pages=max(1, -(-total // PER_PAGE)))
+    return render_template("admin/audit.html", listing=audit.recent(page_number(), PER_PAGE))

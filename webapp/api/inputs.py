@@ -12,9 +12,7 @@ from webapp.api.auth import api_user
 from webapp.errors import ApiError
 from webapp.jobs import queries
 from webapp.models import BackgroundJob
-
-# Beyond this, page * per_page would overflow the OFFSET; no listing is that long.
-MAX_PAGE = 1_000_000
+from webapp.pagination import MAX_PAGE
 
 
 def json_body() -> Any:
@@ -63,6 +61,7 @@ def job_or_404(job_id: uuid.UUID) -> BackgroundJob:
 
 
 def page_arg() -> int:
+    """?page=, 1 to MAX_PAGE; 422 outside it (HTML pages clamp instead: page_number)."""
     return int_arg("page", 1, 1, MAX_PAGE)
 
 

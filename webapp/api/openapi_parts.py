@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from webapp.api.inputs import MAX_PAGE
+from webapp.pagination import MAX_PAGE
 
 
 def json_content(schema: Mapping[str, Any]) -> dict[str, Any]:

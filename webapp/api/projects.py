@@ -12,12 +12,11 @@ from webapp.api.inputs import int_arg, job_or_404, json_body, page_arg
 from webapp.api.serialize import project_to_dict, render_to_dict
 from webapp.errors import ApiError
 from webapp.extensions import db
-from webapp.jobs import idempotency, service
+from webapp.jobs import idempotency
 from webapp.projects import renders
 from webapp.projects import service as projects
 from webapp.projects.renders import summarize
 from webapp.render import files
-from webapp.validation import ParamsError
 
 
 def _project_or_404(project_id: int):
@@ -27,27 +26,18 @@ def _project_or_404(project_id: int):
     return project
 
 
-def _invalid(exc: ParamsError) -> ApiError:
-    return ApiError(422, str(exc), details=exc.details)
-
-
 @bp.get("/projects")
 def list_projects():
     """The caller's projects, newest first, paginated."""
-    page = page_arg()
-    per_page = int_arg("per_page", 20, 1, 100)
-    items, total = projects.list_projects(api_user(), page, per_page)
-    return jsonify({"items": [project_to_dict(p) for p in items], "page": page,
-                    "per_page": per_page, "total": total})
+    listing = projects.list_projects(api_user(), page_arg(), int_arg("per_page", 20, 1, 100))
+    return jsonify({"items": [project_to_dict(p) for p in listing.items], "page": listing.page,
+                    "per_page": listing.per_page, "total": listing.total})
 
 
 @bp.post("/projects")
 def create_project():
     """Create a project; 201 with it and its Location."""
-    try:
-        project = projects.create_project(api_user(), json_body())
-    except ParamsError as exc:
-        raise _invalid(exc) from None
+    project = projects.create_project(api_user(), json_body())
     db.session.commit()
     response = jsonify(project_to_dict(project, renders=[]))
     response.status_code = 201
@@ -67,10 +57,7 @@ def get_project(project_id: int):
 def update_project(project_id: int):
     """Change some of a project's fields."""
     project = _project_or_404(project_id)
-    try:
-        projects.update_project(project, json_body(), api_user())
-    except ParamsError as exc:
-        raise _invalid(exc) from None
+    projects.update_project(project, json_body(), api_user())
     db.session.commit()
     return jsonify(project_to_dict(project, renders.renders_of(project),
                                    renders.latest_video(project)))
@@ -80,10 +67,7 @@ def update_project(project_id: int):
 def delete_project(project_id: int):
     """Delete a project, its renders' jobs and its files (running stages are stopped)."""
     project = _project_or_404(project_id)
-    try:
-        projects.delete_project(project, api_user())
-    except service.QueueUnavailable as exc:
-        raise ApiError(503, str(exc), "queue_unavailable") from None
+    projects.delete_project(project, api_user())
     db.session.commit()
     return "", 204
 
@@ -92,15 +76,8 @@ def delete_project(project_id: int):
 def render_project(project_id: int):
     """Start a render: 202 with its stage jobs."""
     project = _project_or_404(project_id)
-    try:
-        key = idempotency.check(request.headers.get(idempotency.HEADER))
-        stages, replayed = renders.start_render(project, api_user(), idempotency_key=key)
-    except ParamsError as exc:
-        raise _invalid(exc) from None
-    except renders.RenderConflict as exc:
-        raise ApiError(409, str(exc)) from None
-    except service.QueueUnavailable as exc:
-        raise ApiError(503, str(exc), "queue_unavailable") from None
+    key = idempotency.check(request.headers.get(idempotency.HEADER))
+    stages, replayed = renders.start_render(project, api_user(), idempotency_key=key)
     response = jsonify(render_to_dict(summarize(stages)))
     response.status_code = 202
     response.headers["Location"] = url_for("api.get_job", job_id=stages[-1].id)

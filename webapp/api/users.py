@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from flask import jsonify
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from webapp.api import bp
 from webapp.api.auth import api_user
@@ -12,8 +12,8 @@ from webapp.errors import ApiError
 from webapp.extensions import db
 from webapp.jobs import dispatch
 from webapp.models import User
+from webapp.pagination import paginate
 from webapp.user_limits import change_limits, describe
-from webapp.validation import ParamsError
 
 MAX_USER_ID = 2**31 - 1
 
@@ -42,16 +42,13 @@ def me():
 def list_users():
     """Admins: users (by email prefix with ?email=), with their limits and usage."""
     _admin()
-    page, per_page = page_arg(), int_arg("per_page", 50, 1, 200)
     stmt = select(User)
     if prefix := text_arg("email"):
         stmt = stmt.where(User.email.startswith(prefix.strip().lower(), autoescape=True))
-    total = db.session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
-    users = list(db.session.scalars(stmt.order_by(User.email).limit(per_page)
-                                    .offset((page - 1) * per_page)))
-    usage = dispatch.usage([u.id for u in users])
-    return jsonify({"items": [describe(u, usage[u.id]) for u in users], "page": page,
-                    "per_page": per_page, "total": total})
+    listing = paginate(stmt.order_by(User.email), page_arg(), int_arg("per_page", 50, 1, 200))
+    usage = dispatch.usage([u.id for u in listing.items])
+    return jsonify({"items": [describe(u, usage[u.id]) for u in listing.items],
+                    "page": listing.page, "per_page": listing.per_page, "total": listing.total})
 
 
 @bp.get("/users/<int:user_id>")
@@ -70,8 +67,5 @@ def update_user(user_id: int):
     if not isinstance(body, dict) or set(body) - {"limits"}:
         raise ApiError(422, "Send {\"limits\": {...}}.", details=[
             {"field": "(body)", "message": "Only `limits` can be changed."}])
-    try:
-        change_limits(actor, user, body.get("limits", {}))
-    except ParamsError as exc:
-        raise ApiError(422, str(exc), details=exc.details) from None
+    change_limits(actor, user, body.get("limits", {}))
     return jsonify(describe(user))

@@ -5,13 +5,22 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 
-from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask import (
+    abort,
+    current_app,
+    flash,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_login import current_user, login_required
-from jinja2_fragments.flask import render_block
 
 from webapp.dashboard import bp
 from webapp.dashboard.forms import form_fields, params_from_form
-from webapp.extensions import db, htmx
+from webapp.extensions import db
+from webapp.fragments import render_fragment, render_htmx_template, varies, wants_fragment
 from webapp.jobs import queries, service
 from webapp.jobs.registry import Task, get_task, launchable_tasks
 from webapp.models import BackgroundJob
@@ -19,16 +28,6 @@ from webapp.navigation import local_path
 from webapp.pagination import page_number
 from webapp.render import files
 from webapp.validation import ParamsError
-
-
-def _is_fragment_request() -> bool:
-    """An htmx request that wants a fragment, not a boosted navigation or history restore."""
-    return bool(htmx) and not htmx.boosted and not htmx.history_restore_request
-
-
-def _vary(response):
-    response.headers.add("Vary", "HX-Request")
-    return response
 
 
 def _job_or_404(job_id: uuid.UUID) -> BackgroundJob:
@@ -55,8 +54,8 @@ def _home(status: int = 200, failed: Task | None = None, details=None, values=No
                                 per_page=current_app.config["JOBS_PER_PAGE"])
     forms = [_launch_form(t, details, values) if t is failed else _launch_form(t)
              for t in launchable_tasks()]
-    html = render_template("dashboard/home.html", forms=forms, listing=listing)
-    return _vary(current_app.make_response((html, status)))
+    return render_htmx_template("dashboard/home.html", status=status, forms=forms,
+                                listing=listing)
 
 
 @bp.get("/favicon.ico")
@@ -93,18 +92,17 @@ def start_job():
         return response
     except service.QueueUnavailable as exc:
         return _launch_failed(task, [{"field": "(queue)", "message": str(exc)}], raw, 503)
-    if _is_fragment_request():
-        return render_template("dashboard/_launched.html", form=_launch_form(task), job=job)
+    if wants_fragment():
+        return render_fragment("dashboard/_launched.html", form=_launch_form(task), job=job)
     flash(f"Started {task.title}.")
     return redirect(url_for("dashboard.home"), 303)
 
 
 def _launch_failed(task, details, raw, status: int = 422):
     """Show the launch form again with each bad field marked."""
-    if _is_fragment_request():
-        form = _launch_form(task, details, raw)
-        html = render_template("dashboard/_launch_form.html", form=form)
-        return current_app.make_response((html, status))
+    if wants_fragment():
+        return render_fragment("dashboard/_launch_form.html", status,
+                               form=_launch_form(task, details, raw))
     return _home(status, task, details, raw)
 
 
@@ -112,12 +110,7 @@ def _launch_failed(task, details, raw, status: int = 422):
 @login_required
 def job_page(job_id: uuid.UUID):
     """Everything about one job; an htmx poll gets just the live detail block."""
-    job = _job_or_404(job_id)
-    if _is_fragment_request():
-        html = render_block("dashboard/job.html", "job_detail", job=job)
-    else:
-        html = render_template("dashboard/job.html", job=job)
-    return _vary(current_app.make_response(html))
+    return render_htmx_template("dashboard/job.html", ["job_detail"], job=_job_or_404(job_id))
 
 
 @bp.get("/jobs/<uuid:job_id>/card")
@@ -156,8 +149,8 @@ def _act(job_id: uuid.UUID, name: str, action: Callable[[BackgroundJob], str]):
     except service.QueueUnavailable as exc:
         error, status = str(exc), 503
     db.session.refresh(job)
-    if _is_fragment_request():
-        return render_template("dashboard/_card.html", job=job, action_error=error), status
+    if wants_fragment():
+        return render_fragment("dashboard/_card.html", status, job=job, action_error=error)
     flash(error or done, "error" if error else "info")
     return redirect(safe_referrer(job), 303)
 
@@ -196,13 +189,13 @@ def delete_job(job_id: uuid.UUID):
         service.delete(job, current_user)
     except (service.JobConflict, service.QueueUnavailable) as exc:
         status = 409 if isinstance(exc, service.JobConflict) else 503
-        if _is_fragment_request():
+        if wants_fragment():
             db.session.refresh(job)
-            return render_template("dashboard/_card.html", job=job,
-                                   action_error=str(exc)), status
+            return render_fragment("dashboard/_card.html", status, job=job,
+                                   action_error=str(exc))
         flash(str(exc), "error")
         return redirect(safe_referrer(job), 303)
-    if _is_fragment_request():
-        return ""
+    if wants_fragment():
+        return varies(make_response(""))
     flash("Job deleted.")
     return redirect(local_path(request.form.get("next"), url_for("dashboard.home")), 303)

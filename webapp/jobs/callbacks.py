@@ -72,7 +72,7 @@ def retry_status(job: Job) -> str | None:
 
 def on_success(job: Job, connection: Any, result: Any, *args: Any, **kwargs: Any) -> None:
     """The task returned: the row becomes finished with its result."""
-    outcomes.record("finished", job.id, jsonable(result))
+    outcomes.record(outcomes.finished, job.id, jsonable(result))
 
 
 def on_failure(
@@ -92,11 +92,11 @@ def on_failure(
         log.exception("Could not read the retry policy of job %s", job.id)
         next_status = None
     if next_status:
-        outcomes.record("retrying", job.id, next_status, message, code, text)
+        outcomes.record(outcomes.retrying, job.id, next_status, message, code, text)
     else:
-        outcomes.record("failed", job.id, message, code, text)
+        outcomes.record(outcomes.failed, job.id, message, code, text)
 
 
 def on_stopped(job: Job, connection: Any, *args: Any, **kwargs: Any) -> None:
     """A running job was stopped on request."""
-    outcomes.record("stopped", job.id)
+    outcomes.record(outcomes.stopped, job.id)

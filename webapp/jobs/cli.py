@@ -48,7 +48,7 @@ def make_worker(queues: tuple[str, ...] = (), name: str | None = None) -> Cutroo
     return CutroomWorker(
         list(queues) or registry.queue_names(),
         name=name,
-        connection=worker_redis(config["REDIS_URL"], timeout),
+        connection=worker_redis(config, timeout),
         # RQ's blocking dequeue waits worker_ttl - 15 s, its socket timeout 10 s more.
         worker_ttl=timeout + 5,
         job_monitoring_interval=config["WORKER_HEARTBEAT_INTERVAL"],

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import socket
+from collections.abc import Mapping
+from typing import Any
 
 from flask import Flask, current_app
 from redis import Redis
@@ -10,6 +12,8 @@ from redis.backoff import NoBackoff
 from redis.exceptions import ConnectionError
 from redis.retry import Retry
 from rq import Queue
+
+from webapp import redis_client
 
 _KEY = "cutroom.redis"
 
@@ -24,22 +28,23 @@ KEEPALIVE = {getattr(socket, name): value for name, value in
 
 def init_app(app: Flask) -> None:
     """Create this process's Redis client; short timeouts so a dead Redis fails fast."""
-    app.extensions[_KEY] = Redis.from_url(
-        app.config["REDIS_URL"],
+    app.extensions[_KEY] = redis_client.connect(
+        app.config,
         socket_connect_timeout=2,
         socket_timeout=5,
         health_check_interval=30,
     )
 
 
-def worker_redis(url: str, read_timeout: float) -> Redis:
+def worker_redis(config: Mapping[str, Any], read_timeout: float) -> Redis:
     """The Redis client of a worker process (RQ's connection).
 
     RQ blocks in BLMOVE/BZPOPMIN for its dequeue timeout and needs a socket timeout 10 s
     above it: the worker sizes its dequeue from `read_timeout`, so every other call also
     gives up after `read_timeout` instead of hanging on a dead connection. One retry, on a
     reset connection only: redis-py's default of ten, each allowed a full read timeout,
-    could hang for minutes; the worker waits outages out itself (webapp.jobs.redis_outage).
+    could hang for minutes; the worker waits outages out itself (webapp.jobs.redis_outage),
+    and a Sentinel failover is one more outage: the next connection asks for the new master.
     """
     options = {
         "socket_connect_timeout": WORKER_CONNECT_TIMEOUT,
@@ -47,9 +52,9 @@ def worker_redis(url: str, read_timeout: float) -> Redis:
         "health_check_interval": WORKER_HEALTH_CHECK_INTERVAL,
         "retry": Retry(NoBackoff(), 1, supported_errors=(ConnectionError,)),
     }
-    if not url.startswith("unix:"):  # keepalive is a TCP option
-        options.update(socket_keepalive=True, socket_keepalive_options=KEEPALIVE)
-    return Redis.from_url(url, **options)
+    if config.get("REDIS_SENTINELS") or not config["REDIS_URL"].startswith("unix:"):
+        options.update(socket_keepalive=True, socket_keepalive_options=KEEPALIVE)  # TCP only
+    return redis_client.connect(config, **options)
 
 
 def get_redis() -> Redis:

@@ -199,7 +199,12 @@ def release_after(job_id) -> int:
                 BackgroundJob.id == job_id,
                 exists().where(_held.user_id == BackgroundJob.user_id, _held.held.is_(True),
                                _held.status.in_(HELD_STATUSES))))
-        return release(owner) if owner is not None else 0
+        if owner is None:
+            # End the read's transaction: in a worker it would stay open until the next
+            # job, holding a server connection of a transaction pooler (PgBouncer).
+            db.session.commit()
+            return 0
+        return release(owner)
     except Exception:
         db.session.rollback()
         log.exception("Could not dispatch the held jobs after job %s; the reconciler will",

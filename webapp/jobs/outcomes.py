@@ -3,9 +3,13 @@
 Each outcome is one conditional transition plus its consequences (a failed pipeline step
 cancels the later ones; a finished one lets the next show as queued), committed at once;
 a job that ended frees a slot of its owner's, so their oldest held job is dispatched.
-`record()` runs an outcome and never raises. When PostgreSQL cannot be reached it queues the
-outcome in Redis instead (webapp.jobs.pending_outcomes), and the reconciler applies the queue
-in order once PostgreSQL is back: a job's result is never lost because the database blinked.
+`record(outcome, job_id, *args)` takes the outcome function itself
+(`record(outcomes.failed, job.id, message, code)`), so a misspelt outcome is an AttributeError
+where it is written, never a record silently lost. It runs the outcome and never raises (a
+function that is not an outcome is a TypeError, at the first call). When PostgreSQL cannot be
+reached it queues the outcome in Redis instead (webapp.jobs.pending_outcomes), under its name
+in OUTCOMES, and the reconciler applies the queue in order once PostgreSQL is back: a job's
+result is never lost because the database blinked.
 """
 
 from __future__ import annotations
@@ -78,16 +82,31 @@ OUTCOMES: dict[str, Callable[..., bool]] = {
 }
 
 
-def record(name: str, job_id: str, *args: Any) -> bool:
+class UnknownOutcome(LookupError):
+    """A queued outcome whose name is not in OUTCOMES (queued by another version, say)."""
+
+
+def name_of(outcome: Callable[..., bool]) -> str:
+    """The outcome's name in OUTCOMES, as queued in Redis; TypeError if it is not one."""
+    name = getattr(outcome, "__name__", None)
+    if name is None or OUTCOMES.get(name) is not outcome:
+        raise TypeError(f"{outcome!r} is not an outcome (one of {', '.join(OUTCOMES)})")
+    return name
+
+
+def record(outcome: Callable[..., bool], job_id: str, *args: Any) -> bool:
     """Record an outcome now; if PostgreSQL is unreachable, queue it for the reconciler.
 
-    Returns True when the row changed now. Never raises. An outcome is a transaction of its
-    own: whatever the task left in the session (uncommitted changes of a failed task, or a
-    transaction broken by a timeout that interrupted a query) is rolled back first.
+    `outcome` is one of the functions in OUTCOMES (anything else is a programming error: a
+    TypeError before anything is written). Returns True when the row changed now; never
+    raises otherwise. An outcome is a transaction of its own: whatever the task left in the
+    session (uncommitted changes of a failed task, or a transaction broken by a timeout that
+    interrupted a query) is rolled back first.
     """
+    name = name_of(outcome)
     _rollback()
     try:
-        return OUTCOMES[name](str(job_id), *args)
+        return outcome(str(job_id), *args)
     except DBAPIError as exc:
         _rollback()
         log.warning("PostgreSQL unreachable recording %s for job %s (%s); queued in Redis",
@@ -111,9 +130,13 @@ def try_quietly(action: Callable[[str], bool], job_id: str) -> bool:
 
 
 def apply(name: str, job_id: str, args: list[Any]) -> bool:
-    """Apply a queued outcome (the reconciler); raises DBAPIError if PostgreSQL is still down."""
+    """Apply a queued outcome (the reconciler); raises UnknownOutcome for a name that is not
+    in OUTCOMES, and DBAPIError if PostgreSQL is still down."""
+    outcome = OUTCOMES.get(name)
+    if outcome is None:
+        raise UnknownOutcome(f"no outcome is called {name!r}")
     try:
-        return OUTCOMES[name](job_id, *args)
+        return outcome(job_id, *args)
     except DBAPIError:
         _rollback()
         raise

@@ -21,7 +21,8 @@ KEY = "cutroom:pending-outcomes"
 
 
 def push(name: str, job_id: str, args: list[Any]) -> bool:
-    """Queue an outcome; False (and a loud log line) if Redis is down too."""
+    """Queue an outcome by its name in webapp.jobs.outcomes.OUTCOMES; False (and a loud log
+    line) if Redis is down too."""
     event = json.dumps({"outcome": name, "job_id": job_id, "args": args, "at": time.time()})
     try:
         get_redis().rpush(KEY, event)
@@ -36,10 +37,17 @@ def pending() -> int:
     return get_redis().llen(KEY)
 
 
-def take() -> tuple[bytes, dict[str, Any]] | None:
-    """The oldest queued outcome (raw, decoded), removed from the queue; None when empty."""
+def take() -> tuple[bytes, dict[str, Any] | None] | None:
+    """The oldest queued outcome (raw, decoded), removed from the queue; None when empty.
+    The decoded part is None when the item is not a JSON object (never queued by push)."""
     raw = get_redis().lpop(KEY)
-    return None if raw is None else (raw, json.loads(raw))
+    if raw is None:
+        return None
+    try:
+        event = json.loads(raw)
+    except ValueError:
+        return raw, None
+    return raw, event if isinstance(event, dict) else None
 
 
 def put_back(raw: bytes) -> None:

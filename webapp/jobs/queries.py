@@ -3,35 +3,13 @@
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import selectinload
 
 from webapp.extensions import db
 from webapp.models import BackgroundJob, User
-
-
-@dataclass(frozen=True)
-class Page:
-    """One page of jobs, newest first."""
-
-    items: list[BackgroundJob]
-    page: int
-    per_page: int
-    total: int
-
-    @property
-    def pages(self) -> int:
-        return max(1, -(-self.total // self.per_page))
-
-    @property
-    def has_next(self) -> bool:
-        return self.page < self.pages
-
-    @property
-    def has_prev(self) -> bool:
-        return self.page > 1
+from webapp.pagination import Page, paginate
 
 
 def visible_jobs(user: User) -> Select:
@@ -66,11 +44,6 @@ def list_jobs(
         stmt = stmt.where(BackgroundJob.task == task)
     if project_id is not None:
         stmt = stmt.where(BackgroundJob.project_id == project_id)
-    total = db.session.scalar(select(func.count()).select_from(stmt.subquery()))
-    items = db.session.scalars(
-        stmt.options(selectinload(BackgroundJob.user))
-        .order_by(BackgroundJob.created_at.desc(), BackgroundJob.id.desc())
-        .limit(per_page)
-        .offset((page - 1) * per_page)
-    ).all()
-    return Page(items=list(items), page=page, per_page=per_page, total=total or 0)
+    stmt = stmt.options(selectinload(BackgroundJob.user)).order_by(
+        BackgroundJob.created_at.desc(), BackgroundJob.id.desc())
+    return paginate(stmt, page, per_page)

@@ -22,6 +22,7 @@ from __future__ import annotations
 import logging
 import secrets
 from collections import Counter
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -64,6 +65,16 @@ class Pass:
         log.warning("reconciler: %s: job %s: %s", kind, job_id, detail)
         self.counts[kind] += 1
 
+    def record(self, kind: str, detail: str, outcome: Callable[..., bool], job_id: Any,
+               *args: Any) -> None:
+        """Record an outcome as a repair, counted only if it changed the row now (not when
+        the row had moved on, nor when PostgreSQL was down and it was queued in Redis: the
+        next pass counts that as outcome_applied)."""
+        if outcomes.record(outcome, job_id, *args):
+            self.repaired(kind, job_id, detail)
+        else:
+            log.info("reconciler: %s: job %s: nothing recorded", kind, job_id)
+
     def ago(self, seconds: float) -> datetime:
         return self.now - timedelta(seconds=seconds)
 
@@ -88,16 +99,27 @@ class Pass:
         return self.counts
 
     def apply_outcomes(self) -> None:
-        """Outcomes queued while PostgreSQL was down, oldest first."""
+        """Outcomes queued while PostgreSQL was down, oldest first. One that cannot be
+        applied (an unknown name, not JSON) is logged and dropped, and the pass goes on."""
         while (item := pending_outcomes.take()) is not None:
             raw, event = item
+            if event is None:
+                log.error("reconciler: dropping a queued outcome that is not JSON: %r", raw[:200])
+                self.counts["outcome_dropped"] += 1
+                continue
             try:
                 outcomes.apply(event["outcome"], event["job_id"], event["args"])
             except DBAPIError:
                 pending_outcomes.put_back(raw)
                 raise
+            except outcomes.UnknownOutcome as exc:
+                db.session.rollback()
+                self.repaired("outcome_dropped", event.get("job_id"), f"{exc}; dropped")
+                continue
             except Exception:
+                db.session.rollback()
                 log.exception("reconciler: dropping a malformed queued outcome %r", raw[:200])
+                self.counts["outcome_dropped"] += 1
                 continue
             self.repaired("outcome_applied", event["job_id"], event["outcome"])
 
@@ -144,8 +166,8 @@ class Pass:
                 continue
             task = get_task(row.task)
             if task is None:
-                outcomes.record("failed", row.id, f"Unknown task {row.task!r}.", "lost")
-                self.repaired("created_failed", row.id, "its task no longer exists")
+                self.record("created_failed", "its task no longer exists",
+                            outcomes.failed, row.id, f"Unknown task {row.task!r}.", "lost")
                 continue
             existing = rqstate.fetch(self.redis, row.rq_id)
             if existing is None and not row.pipeline_step:
@@ -184,8 +206,8 @@ class Pass:
             rq_job = rqstate.fetch(self.redis, row.rq_id)
             if rq_job is not None:
                 rqstate.stop(self.redis, rq_job)
-            outcomes.record("stopped", row.id)
-            self.repaired("stop_settled", row.id, "its worker is gone; recorded as stopped")
+            self.record("stop_settled", "its worker is gone; recorded as stopped",
+                        outcomes.stopped, row.id)
 
     def recover_abandoned(self) -> None:
         grace = self.config["HEARTBEAT_GRACE"]
@@ -200,18 +222,19 @@ class Pass:
         rq_job = rqstate.fetch(self.redis, row.rq_id)
         rq_status = rq_job.get_status() if rq_job else None
         if rq_status == JobStatus.FINISHED:
-            outcomes.record("finished", row.id, jsonable(rq_job.return_value()))
-            self.repaired("rq_outcome_applied", row.id, "RQ says finished")
+            self.record("rq_outcome_applied", "RQ says finished",
+                        outcomes.finished, row.id, jsonable(rq_job.return_value()))
             return
         if rq_status in (JobStatus.FAILED, JobStatus.STOPPED):
-            outcomes.record("failed", row.id, _rq_error(rq_job), "exception")
-            self.repaired("rq_outcome_applied", row.id, f"RQ says {rq_status.value}")
+            self.record("rq_outcome_applied", f"RQ says {rq_status.value}",
+                        outcomes.failed, row.id, _rq_error(rq_job), "exception")
             return
-        if rq_status in (JobStatus.QUEUED, JobStatus.SCHEDULED):
+        if (rq_status in (JobStatus.QUEUED, JobStatus.SCHEDULED)
+                and rqstate.waiting_in_rq(self.redis, rq_job)):
             # RQ already put it back (its own abandoned-job clean-up): just catch up.
-            outcomes.record("retrying", row.id, rq_status.value,
-                            "Its worker disappeared; RQ queued it again.", "abandoned")
-            self.repaired("rq_outcome_applied", row.id, f"RQ says {rq_status.value}")
+            self.record("rq_outcome_applied", f"RQ says {rq_status.value}",
+                        outcomes.retrying, row.id, rq_status.value,
+                        "Its worker disappeared; RQ queued it again.", "abandoned")
             return
         task = get_task(row.task)
         message = (f"The worker running it ({row.worker_name}) stopped sending heartbeats "
@@ -221,13 +244,13 @@ class Pass:
                 rqstate.requeue(self.redis, rq_job)
             else:
                 push_to_rq(row, task)
-            outcomes.record("retrying", row.id, transitions.QUEUED, message, "abandoned")
-            self.repaired("abandoned_requeued", row.id, f"attempt {row.attempt} abandoned")
+            self.record("abandoned_requeued", f"attempt {row.attempt} abandoned",
+                        outcomes.retrying, row.id, transitions.QUEUED, message, "abandoned")
         else:
             if rq_job is not None:
                 rqstate.fail(self.redis, rq_job, message)
-            outcomes.record("failed", row.id, message, "abandoned")
-            self.repaired("abandoned_failed", row.id, "no attempts left")
+            self.record("abandoned_failed", "no attempts left",
+                        outcomes.failed, row.id, message, "abandoned")
 
     def recover_lost(self) -> None:
         waiting = (transitions.QUEUED, transitions.DEFERRED, transitions.SCHEDULED)
@@ -247,9 +270,9 @@ class Pass:
     def _recover_lost(self, row: BackgroundJob) -> None:
         task = get_task(row.task)
         if task is None or not task.idempotent:
-            outcomes.record("failed", row.id, "Redis lost the job before it ran; it is not "
-                            "safe to run twice, so it was not re-enqueued.", "lost")
-            self.repaired("lost_failed", row.id, f"was {row.status}")
+            self.record("lost_failed", f"was {row.status}", outcomes.failed, row.id,
+                        "Redis lost the job before it ran; it is not safe to run twice, so "
+                        "it was not re-enqueued.", "lost")
             return
         self._settle(row, self._push(row, task), transitions.mark_requeued, "lost",
                      f"was {row.status}")

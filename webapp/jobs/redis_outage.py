@@ -17,8 +17,10 @@ import time
 from collections.abc import Callable
 from typing import TypeVar
 
-from redis import ConnectionPool, Redis
+from redis import Redis
 from redis.exceptions import ConnectionError, TimeoutError
+
+from webapp import redis_client
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -114,12 +116,10 @@ class Outage:
 
 
 def probe_client(client: Redis, timeout: float = PROBE_TIMEOUT) -> Redis:
-    """A client for the same server as `client` that gives up on a call after `timeout` s."""
-    pool = client.connection_pool
-    kwargs = {**pool.connection_kwargs, "socket_timeout": timeout,
-              "socket_connect_timeout": timeout, "retry": None, "health_check_interval": 0}
-    return Redis(connection_pool=ConnectionPool(connection_class=pool.connection_class,
-                                                **kwargs))
+    """A client for the same server (or Sentinel master) as `client` that gives up on a
+    call after `timeout` s."""
+    return redis_client.like(client, socket_timeout=timeout, socket_connect_timeout=timeout,
+                             retry=None, health_check_interval=0)
 
 
 _current: Outage | None = None

@@ -1,5 +1,13 @@
 """Reading and repairing RQ's side of a job, for the reconciler and the doctor."""
 
+# RQ internals relied on (checked against rq 3.0.0, hence rq>=3.0,<3.1 in pyproject.toml):
+# - the worker's hash at Worker.redis_worker_namespace_prefix + name, and its last_heartbeat
+#   field in RQ's date format (read with rq.utils.utcparse);
+# - StartedJobRegistry members named "<job id>:<execution id>";
+# - rq.job_lifecycle.record_job_failure(job, exc_string, pipeline), RQ's worker-less failure;
+# - job.set_status, job.save, job.retries_left and the registries' add(job, ttl, exc_string,
+#   pipeline), written here without a worker, as RQ's own worker would.
+
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
@@ -9,7 +17,12 @@ from rq import Queue, Worker
 from rq.exceptions import NoSuchJobError
 from rq.job import Job, JobStatus
 from rq.job_lifecycle import record_job_failure
-from rq.registry import FailedJobRegistry, FinishedJobRegistry, StartedJobRegistry
+from rq.registry import (
+    FailedJobRegistry,
+    FinishedJobRegistry,
+    ScheduledJobRegistry,
+    StartedJobRegistry,
+)
 from rq.utils import utcparse
 
 
@@ -31,8 +44,10 @@ def worker_alive(redis: Redis, worker_name: str | None, grace: float) -> bool:
     return datetime.now(UTC) - last < timedelta(seconds=grace)
 
 
-def _drop_from_started(redis: Redis, job: Job, pipeline) -> None:
-    """Remove the job's executions from its queue's started registry."""
+def _release(redis: Redis, job: Job, pipeline) -> None:
+    """Take the job from wherever a (dead) worker held it: its executions in the queue's
+    started registry, and the queue's intermediate list it was popped into."""
+    pipeline.lrem(Queue(job.origin, connection=redis).intermediate_queue_key, 0, job.id)
     registry = StartedJobRegistry(job.origin, connection=redis)
     prefix = f"{job.id}:".encode()
     members = [m for m in redis.zrange(registry.key, 0, -1) if m.startswith(prefix)]
@@ -40,11 +55,25 @@ def _drop_from_started(redis: Redis, job: Job, pipeline) -> None:
         pipeline.zrem(registry.key, *members)
 
 
+def waiting_in_rq(redis: Redis, job: Job) -> bool:
+    """True if RQ will hand the job out: in its queue, or in its queue's scheduled registry.
+
+    A job's status alone does not say so: a job popped by a worker that lost its network
+    before its work-horse wrote `started` still says `queued`, from the popping worker's
+    intermediate queue, where no other worker looks.
+    """
+    queue = Queue(job.origin, connection=redis)
+    if job.get_status() == JobStatus.SCHEDULED:
+        return redis.zscore(ScheduledJobRegistry(job.origin, connection=redis).key,
+                            job.id) is not None
+    return redis.lpos(queue.key, job.id) is not None
+
+
 def requeue(redis: Redis, job: Job) -> JobStatus:
     """Put an abandoned job back in its queue, using up one of its retries."""
     queue = Queue(job.origin, connection=redis)
     with redis.pipeline() as pipeline:
-        _drop_from_started(redis, job, pipeline)
+        _release(redis, job, pipeline)
         if job.retries_left:
             job.retries_left -= 1
         job.save(pipeline=pipeline)
@@ -56,7 +85,7 @@ def requeue(redis: Redis, job: Job) -> JobStatus:
 def fail(redis: Redis, job: Job, message: str) -> None:
     """Record an abandoned job as failed in RQ (status, failed registry, result)."""
     with redis.pipeline() as pipeline:
-        _drop_from_started(redis, job, pipeline)
+        _release(redis, job, pipeline)
         record_job_failure(job, message, pipeline)
         pipeline.execute()
 
@@ -64,7 +93,7 @@ def fail(redis: Redis, job: Job, message: str) -> None:
 def stop(redis: Redis, job: Job) -> None:
     """Record as stopped a job whose stop request its (dead) worker never carried out."""
     with redis.pipeline() as pipeline:
-        _drop_from_started(redis, job, pipeline)
+        _release(redis, job, pipeline)
         job.set_status(JobStatus.STOPPED, pipeline=pipeline)
         FailedJobRegistry(job.origin, connection=redis).add(
             job, exc_string="Stopped on request; its worker had gone.", pipeline=pipeline)
@@ -77,7 +106,7 @@ def settle(redis: Redis, job: Job, status: JobStatus) -> None:
         job.cancel()
         return
     with redis.pipeline() as pipeline:
-        _drop_from_started(redis, job, pipeline)
+        _release(redis, job, pipeline)
         job.set_status(status, pipeline=pipeline)
         registry = FinishedJobRegistry if status == JobStatus.FINISHED else FailedJobRegistry
         registry(job.origin, connection=redis).add(job, ttl=job.result_ttl or 0,

@@ -7,6 +7,10 @@ limit, to the end. JobTimedOut derives from BaseException, as KeyboardInterrupt 
 passes every such handler and ends the job as RQ meant to.
 """
 
+# RQ internals relied on (checked against rq 3.0.0, hence rq>=3.0,<3.1 in pyproject.toml):
+# UnixSignalDeathPenalty's private _exception and _timeout, and its handle_death_penalty and
+# cancel_death_penalty; the worker uses it as death_penalty_class for jobs and callbacks.
+
 from __future__ import annotations
 
 import contextlib

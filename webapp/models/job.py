@@ -132,9 +132,34 @@ class BackgroundJob(db.Model):
         return self.status in WAITING
 
     @property
+    def awaits_worker(self) -> bool:
+        """Created or queued: in line for a worker (not on an earlier stage or a delay)."""
+        return self.status in (CREATED, QUEUED)
+
+    @property
+    def awaits_retry(self) -> bool:
+        """An attempt failed and the job waits to run again (queued, or on a retry's delay)."""
+        return bool(self.error) and self.status in (QUEUED, SCHEDULED)
+
+    @property
+    def is_running(self) -> bool:
+        """In a worker's hands (started), whether or not it was asked to stop."""
+        return self.status == STARTED
+
+    @property
     def is_stopping(self) -> bool:
         """Running, and asked to stop: its worker has not confirmed yet."""
-        return self.status == STARTED and self.cancel_requested_at is not None
+        return self.is_running and self.cancel_requested_at is not None
+
+    @property
+    def is_finished(self) -> bool:
+        """Ended with a result."""
+        return self.status == FINISHED
+
+    @property
+    def ended_badly(self) -> bool:
+        """Failed or stopped: ended without a result, with an error worth showing."""
+        return self.status in ENDED_BADLY
 
     @property
     def is_render_stage(self) -> bool:

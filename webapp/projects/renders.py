@@ -124,7 +124,7 @@ def summarize(stages: list[BackgroundJob]) -> RenderSummary:
                              status=transitions.QUEUED)
     statuses = [s.status for s in stages]
     for job in stages:
-        if job.status in (transitions.FAILED, transitions.STOPPED):
+        if job.ended_badly:
             what = "failed" if job.status == transitions.FAILED else "was stopped"
             summary.status = job.status
             summary.message = (f"The {pipelines.step_title(job.task)} stage {what}: "

@@ -16,6 +16,7 @@ from webapp import audit
 from webapp.converters import MAX_INT4
 from webapp.extensions import db
 from webapp.models import Project, User
+from webapp.pagination import Page, paginate
 from webapp.projects import renders
 from webapp.projects.schemas import Limits, ThemeIn, parse_project
 from webapp.quotas import QuotaExceeded, lock_user, quotas_for
@@ -97,12 +98,9 @@ def delete_project(project: Project, actor: User) -> None:
     storage.delete_project_media(project_id)
 
 
-def list_projects(user: User, page: int = 1, per_page: int = 20) -> tuple[list[Project], int]:
-    """A page of the projects the user may see, newest first, and the total."""
+def list_projects(user: User, page: int = 1, per_page: int = 20) -> Page:
+    """A page of the projects the user may see, newest first."""
     stmt = select(Project)
     if not user.is_admin:
         stmt = stmt.where(Project.user_id == user.id)
-    total = db.session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
-    items = db.session.scalars(stmt.order_by(Project.created_at.desc(), Project.id.desc())
-                               .limit(per_page).offset((page - 1) * per_page)).all()
-    return list(items), total
+    return paginate(stmt.order_by(Project.created_at.desc(), Project.id.desc()), page, per_page)

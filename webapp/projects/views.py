@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
-from jinja2_fragments.flask import render_blocks
 
-from webapp.extensions import db, htmx
+from webapp.extensions import db
+from webapp.fragments import render_htmx_template, wants_fragment
 from webapp.jobs import service
 from webapp.models import Project
 from webapp.pagination import page_number
@@ -44,12 +44,10 @@ def index():
 
 
 def _index_page(errors: dict | None = None, values: dict | None = None, status: int = 200):
-    page = page_number()
-    items, total = projects.list_projects(current_user, page, per_page=24)
-    videos = {p.id: renders.latest_video(p) for p in items}
-    return render_template("projects/index.html", projects=items, total=total, page=page,
-                           videos=videos, errors=errors or {}, values=values or {},
-                           **_choices()), status
+    listing = projects.list_projects(current_user, page_number(), per_page=24)
+    videos = {p.id: renders.latest_video(p) for p in listing.items}
+    return render_template("projects/index.html", listing=listing, videos=videos,
+                           errors=errors or {}, values=values or {}, **_choices()), status
 
 
 @bp.post("")
@@ -78,14 +76,13 @@ def _page(project: Project, errors: dict | None = None, status: int = 200, form=
                "form_values": forms.values_from_form(form) if part == "settings" else None,
                "posted_scenes": forms.rows_from_form(form) if part == "script" else None,
                **_choices()}
-    if htmx and not htmx.boosted and request.args.get("block") == "output":
-        blocks = ["output"]
-        if not context["rendering"] and _wrote_script(context["renders"]):
-            # The render is over and wrote the script: refresh the (empty) editor too.
-            blocks.append("script_section")
-            context["oob_script"] = True
-        return render_blocks("projects/page.html", blocks, **context), status
-    return render_template("projects/page.html", **context), status
+    blocks = ["output"] if request.args.get("block") == "output" else []
+    over = not context["rendering"] and _wrote_script(context["renders"])
+    if blocks and over and wants_fragment():
+        # The render is over and wrote the script: refresh the (empty) editor too.
+        blocks.append("script_section")
+        context["oob_script"] = True
+    return render_htmx_template("projects/page.html", blocks, status, **context)
 
 
 def _wrote_script(summaries: list[renders.RenderSummary]) -> bool:

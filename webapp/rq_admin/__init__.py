@@ -17,16 +17,19 @@ from __future__ import annotations
 import rq_dashboard
 from flask import Flask, Response, request
 
+from webapp import redis_client
+from webapp.jobs.connection import get_redis
 from webapp.rq_admin import errors, escaping, guard, jobinfo, pages
 
 PREFIX = "/rq"
 
 
 def init_app(app: Flask) -> None:
-    """Mount rq-dashboard on this app's Redis and guard it."""
-    app.config.setdefault("RQ_DASHBOARD_REDIS_URL", app.config["REDIS_URL"])
+    """Mount rq-dashboard on this app's Redis client and guard it."""
+    # Its one instance, as its navbar shows it (without secrets): this app's Redis.
+    app.config["RQ_DASHBOARD_REDIS_URL"] = (redis_client.describe(app.config),)
     app.register_blueprint(rq_dashboard.blueprint, url_prefix=PREFIX)
-    rq_dashboard.web.setup_rq_connection(app)
+    _use_the_apps_redis(app)
     app.view_functions[jobinfo.ENDPOINT] = jobinfo.job_info
     for endpoint, view in list(app.view_functions.items()):
         if endpoint.startswith(f"{guard.BLUEPRINT}."):
@@ -38,6 +41,18 @@ def init_app(app: Flask) -> None:
     def _rq_dashboard_defaults():
         # Its job page renders a navbar that reads `active_tab` without passing it.
         return {"active_tab": "jobs"} if request.blueprint == guard.BLUEPRINT else {}
+
+
+def _use_the_apps_redis(app: Flask) -> None:
+    """Its views use `app.redis_conn`, which its own setup (`setup_rq_connection`) and a
+    before_request hook of its make from RQ_DASHBOARD_REDIS_URL: a new client each request,
+    with no timeouts and no Sentinel. Here they use the app's client, and the hook goes
+    (from this app only, never from its module-level blueprint); other instance numbers
+    are refused anyway (inputs.py)."""
+    with app.app_context():
+        app.redis_conn = get_redis()
+    hooks = app.before_request_funcs.get(guard.BLUEPRINT, [])
+    hooks[:] = [hook for hook in hooks if hook is not rq_dashboard.web.push_rq_connection]
 
 
 def _finish(response: Response) -> Response:

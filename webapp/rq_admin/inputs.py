@@ -20,11 +20,11 @@ from webapp.extensions import db
 from webapp.jobs.connection import get_redis
 from webapp.jobs.registry import queue_names
 from webapp.models import BackgroundJob
+from webapp.pagination import MAX_PAGE
 
 REGISTRIES = ("queued", "scheduled", "deferred", "started", "finished", "failed", "canceled")
 ORDERS = ("asc", "dsc")
 MAX_PER_PAGE = 200  # the maximum of its own "On page" input
-MAX_PAGE = 1_000_000
 NUMBER = re.compile(r"[0-9]{1,9}")
 # RQ's own rule for job ids, with a length bound.
 JOB_ID = re.compile(r"[A-Za-z0-9_-]{1,128}")

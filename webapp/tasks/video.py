@@ -40,11 +40,6 @@ from webapp.video.voices import VoiceUnavailable, get_synthesizer
 
 log = logging.getLogger(__name__)
 
-# The piper voice is loaded in each work-horse, not before the fork: onnxruntime's thread
-# pool does not survive fork(), and a model loaded in the parent synthesizes about 1.7x
-# slower in the child (0.081 vs 0.049 x real time on 2 cores) than one loaded in the child,
-# which costs 0.5 s.
-
 # Bump a version when a stage's output for the same inputs changes, so caches are rebuilt.
 NARRATION_VERSION = 1
 FRAMES_VERSION = 1
@@ -142,6 +137,11 @@ def narrate(project_id: int) -> dict:
     if manifest is not None:
         _check_length(manifest["summary"]["duration"], "lasts")
         return _reused("narration", output, manifest)
+    # The piper voice is loaded here, in the job's work-horse (piper_engine caches it for
+    # the rest of this job), not in the worker before the fork: onnxruntime's thread pool
+    # does not survive fork(), and a model loaded in the parent synthesized about 1.7x
+    # slower in the child (0.081 vs 0.049 x real time on 2 cores) than one loaded in the
+    # child, which costs 0.5 s.
     try:
         synth = get_synthesizer(project.voice, settings)
     except VoiceUnavailable as exc:

@@ -102,11 +102,6 @@ def write_wav(path: Path, clip: Clip) -> None:
         partial.unlink(missing_ok=True)
 
 
-def read_wav(path: Path) -> Clip:
-    """Read a PCM or float WAV file as mono 16-bit (see decode_wav)."""
-    return decode_wav(Path(path).read_bytes())
-
-
 def decode_wav(data: bytes) -> Clip:
     """Decode WAV bytes to mono 16-bit, mixing channels down and converting sample widths."""
     if len(data) < 12 or data[:4] != b"RIFF" or data[8:12] != b"WAVE":

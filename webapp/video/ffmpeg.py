@@ -15,7 +15,7 @@ from webapp.video.filtergraph import (
     subtitles_filter,
 )
 from webapp.video.formats import FPS, VideoFormat
-from webapp.video.probe import MediaInfo, extract_frame, probe
+from webapp.video.probe import MediaInfo, probe
 from webapp.video.process import FfmpegError, ffmpeg_exe, run_ffmpeg
 
 # Re-exported so callers find the whole ffmpeg toolbox in one module.
@@ -25,7 +25,6 @@ __all__ = [
     "MediaInfo",
     "assemble_command",
     "escape_filter_path",
-    "extract_frame",
     "ffmpeg_exe",
     "frame_counts",
     "partial_path",

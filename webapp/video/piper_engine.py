@@ -37,8 +37,10 @@ def load(model: str | None) -> PiperVoiceLike:
     """The voice at `model` (default: packaged en_US-joe-medium), loaded once per process.
 
     Call problem() first: this assumes piper and the voice are installed.
-    Loading takes about half a second, so the worker calls this before forking and every
-    job's work-horse inherits the loaded model.
+    Loading takes about half a second. In a worker the process is the job's work-horse: the
+    narrate stage loads the voice on first use and its later sentences reuse it. The worker
+    does not load it before forking, on purpose (a model loaded before fork() synthesizes
+    slower in the child; see webapp/tasks/video.py).
     """
     path = str(Path(model) if model else _packaged_model())
     with _lock:

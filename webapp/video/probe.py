@@ -74,22 +74,6 @@ def parse_probe(stderr: str, path: Path | str = "input") -> MediaInfo:
     return info
 
 
-def extract_frame(video: Path, at_seconds: float, out_png: Path) -> None:
-    """Save the video frame shown at at_seconds as a PNG."""
-    quiet = ["-hide_banner", "-nostdin", "-loglevel", "error"]
-    # -ss before -i seeks in the input: fast, and exact for the stills-based videos we make.
-    source = ["-ss", f"{at_seconds:.3f}", "-i", str(Path(video).absolute())]
-    one_png = ["-frames:v", "1", "-update", "1", "-y", str(Path(out_png).absolute())]
-    args = [ffmpeg_exe(), *quiet, *source, *one_png]
-    result = subprocess.run(
-        args, capture_output=True, text=True, errors="replace", timeout=60, check=False
-    )
-    if result.returncode != 0 or not Path(out_png).exists():
-        raise FfmpegError(
-            f"Could not extract a frame at {at_seconds} s from {video}", _tail(result.stderr)
-        )
-
-
 def _read_video(description: str, info: MediaInfo) -> None:
     fields = _split_top_level(description)
     info.video_codec = _codec(description)

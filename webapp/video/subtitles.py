@@ -13,10 +13,6 @@ from webapp.video.themes import parse_colour
 WORD_JOINER = "\u2060"
 _ARROW = re.compile(r"--+>")
 _SRT_SPECIALS = re.compile(r"([{\\<])")
-_SRT_JOINED = re.compile(rf"([{{\\<]){WORD_JOINER}")
-_TIMING = re.compile(
-    r"^\s*((?:\d+:)?\d{1,2}:\d{2}[.,]\d{1,3})\s*-->\s*((?:\d+:)?\d{1,2}:\d{2}[.,]\d{1,3})"
-)
 
 
 @dataclass(frozen=True)
@@ -60,21 +56,6 @@ def to_vtt(cues: Iterable[Cue]) -> str:
         if text:
             blocks.append(f"{_stamp(cue.start, '.')} --> {_stamp(cue.end, '.')}\n{text}\n")
     return "\n".join(blocks)
-
-
-def parse_srt(text: str) -> list[Cue]:
-    """Read the cues of a SubRip file (undoing to_srt's word joiners)."""
-    cues = [cue for block in _blocks(text) if (cue := _parse_block(block))]
-    return [Cue(c.start, c.end, _SRT_JOINED.sub(r"\1", c.text)) for c in cues]
-
-
-def parse_vtt(text: str) -> list[Cue]:
-    """Read the cues of a WebVTT file (NOTE, STYLE and REGION blocks are skipped)."""
-    blocks = _blocks(text)
-    if not blocks or not blocks[0][0].startswith("WEBVTT"):
-        raise ValueError("Not a WebVTT file: it must start with WEBVTT")
-    cues = [_parse_block(block) for block in blocks[1:]]
-    return [Cue(c.start, c.end, html.unescape(c.text)) for c in cues if c]
 
 
 def escape_ass_text(text: str) -> str:
@@ -180,29 +161,9 @@ def _ass_time(seconds: float) -> str:
     return f"{hours}:{minutes:02d}:{centis // 100:02d}.{centis % 100:02d}"
 
 
-def _blocks(text: str) -> list[list[str]]:
-    text = text.lstrip("\ufeff").replace("\r\n", "\n").replace("\r", "\n")
-    return [b.split("\n") for b in re.split(r"\n\s*\n", text.strip()) if b.strip()]
-
-
-def _parse_block(lines: list[str]) -> Cue | None:
-    for i, line in enumerate(lines[:2]):  # an optional number or identifier comes first
-        if match := _TIMING.match(line):
-            start, end = (_seconds(match.group(n)) for n in (1, 2))
-            return Cue(start, end, "\n".join(lines[i + 1 :]))
-    return None
-
-
 def _stamp(seconds: float, separator: str) -> str:
     millis = max(0, round(seconds * 1000))
     hours, millis = divmod(millis, 3_600_000)
     minutes, millis = divmod(millis, 60_000)
     return f"{hours:02d}:{minutes:02d}:{millis // 1000:02d}{separator}{millis % 1000:03d}"
 
-
-def _seconds(stamp: str) -> float:
-    parts = stamp.replace(",", ".").split(":")
-    seconds = float(parts[-1])
-    for i, part in enumerate(reversed(parts[:-1])):
-        seconds += int(part) * 60 ** (i + 1)
-    return round(seconds, 3)

@@ -5,6 +5,17 @@ work-horse through its own connection pool; the forked work-horse runs the task 
 success/failure callbacks on a fresh connection of its own.
 """
 
+# RQ internals relied on (checked against rq 3.0.0, hence rq>=3.0,<3.1 in pyproject.toml):
+# - Worker methods overridden with RQ 3.0's signatures: execute_job (parent, before the
+#   fork), perform_job (in the horse), maintain_heartbeats, heartbeat(timeout, pipeline),
+#   request_stop(signum, frame), handle_job_failure(job, queue, started_job_registry,
+#   exc_string, execution), handle_work_horse_killed(job, retpid, ret_val, rusage), and the
+#   private _start_scheduler(burst, logging_level, ...);
+# - calls: cleanup_execution(job, pipeline, execution), kill_horse(), horse_pid,
+#   get_current_job_id(), get_state(), is_horse, self.scheduler, and the RQScheduler's private
+#   _process (its scheduler process); queue.intermediate_queue_key (the list a popped job
+#   sits in until its horse starts), queue.enqueue_job(job, at_front=True).
+
 from __future__ import annotations
 
 import os
@@ -44,7 +55,7 @@ class RecordingWorker(Worker):
 
     def execute_job(self, job: Job, queue: Queue) -> None:
         """Record `started` before the work-horse forks; skip jobs whose row is already final."""
-        if outcomes.record("started", job.id, self.name):
+        if outcomes.record(outcomes.started, job.id, self.name):
             super().execute_job(job, queue)
             return
         status = _status_or_none(job.id)
@@ -115,7 +126,7 @@ class RecordingWorker(Worker):
             self.cleanup_execution(job, pipeline=pipeline, execution=execution)
             pipeline.execute()
         queue.enqueue_job(job, at_front=True)
-        outcomes.record("interrupted", job.id)
+        outcomes.record(outcomes.interrupted, job.id)
         self._interrupted_job_id = None
 
     def handle_work_horse_killed(self, job: Job, retpid: int, ret_val: int, rusage: Any) -> None:
@@ -126,9 +137,9 @@ class RecordingWorker(Worker):
         message, code = _death_message(job, ret_val)
         next_status = retry_status(job)
         if next_status:
-            outcomes.record("retrying", job.id, next_status, message, code)
+            outcomes.record(outcomes.retrying, job.id, next_status, message, code)
         else:
-            outcomes.record("failed", job.id, message, code)
+            outcomes.record(outcomes.failed, job.id, message, code)
 
 
 class CutroomWorker(StopSafeWorker, RecordingWorker, OutageSafeWorker):
@@ -169,11 +180,14 @@ class CutroomWorker(StopSafeWorker, RecordingWorker, OutageSafeWorker):
 
 
 def _status_or_none(job_id: str) -> str | None:
+    """The row's status; the read's transaction ends here, before any fork (a work-horse
+    must not inherit it, nor a transaction pooler's server connection stay held)."""
     try:
         return transitions.current_status(job_id)
     except Exception:
-        db.session.rollback()
         return None
+    finally:
+        db.session.rollback()
 
 
 def _death_message(job: Job, ret_val: int | None) -> tuple[str, str]:

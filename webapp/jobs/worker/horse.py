@@ -13,6 +13,12 @@ and never lands on the worker:
   cannot have been handed to another process meanwhile).
 """
 
+# No RQ import, but RQ behaviour relied on (checked against rq 3.0.0, hence rq>=3.0,<3.1 in
+# pyproject.toml): RQ's private _stopped_job_id (kept here as stopped_job_id) marks the job
+# stopped on request; the forked horse calls os.setpgrp() first thing, so for a moment it is
+# still in the worker's group; RQ's kill_horse() signals os.getpgid(horse_pid); RQ's
+# wait_for_horse() reaps with os.wait4 (stops.py waits with WNOWAIT first and calls exited()).
+
 from __future__ import annotations
 
 import os

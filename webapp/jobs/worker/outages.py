@@ -8,6 +8,21 @@ what can be skipped is skipped during an outage, what cannot waits for Redis wit
 and each process logs one line when the outage starts and one when it ends.
 """
 
+# RQ internals relied on (checked against rq 3.0.0, hence rq>=3.0,<3.1 in pyproject.toml):
+# - Worker.queue_class and Queue.dequeue_any (a classmethod) for the blocking dequeue;
+# - Worker methods wrapped with RQ 3.0's signatures: bootstrap, get_redis_server_version
+#   (cached after the first call), dequeue_job_and_maintain_ttl(timeout, max_idle_time),
+#   heartbeat, maintain_heartbeats, set_state(state, pipeline), check_for_suspension,
+#   run_maintenance_tasks, set_shutdown_requested_date, teardown, stop_scheduler,
+#   prepare_execution (which adds to self.executions before writing to Redis),
+#   monitor_work_horse, wait_for_horse, perform_job, prepare_job_execution(job,
+#   remove_from_intermediate_queue), handle_execution_ended (replaced whole: RQ 3.0 only sets
+#   ended_at and writes the job's heartbeat), handle_job_success, handle_job_failure;
+# - private: _state, _stop_requested, _pubsub_exception_handler(exc, pubsub, thread),
+#   _stopped_job_id and _handle_stopped_job; _wrap_up_dead_horse repeats the tail of RQ
+#   3.0's monitor_work_horse (status check, stopped job, handle_work_horse_killed,
+#   handle_job_failure) and must follow it.
+
 from __future__ import annotations
 
 import contextlib

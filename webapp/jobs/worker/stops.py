@@ -8,6 +8,19 @@ stop ever reaches RQ's kill_horse() with no horse (which would kill the worker's
 process group: the worker and its scheduler).
 """
 
+# RQ internals relied on (checked against rq 3.0.0, hence rq>=3.0,<3.1 in pyproject.toml):
+# - the private _stopped_job_id, which RQ reads and writes in monitor_work_horse,
+#   handle_job_failure and request_stop_execution (here a property over the Horse record;
+#   RQ's __init__ assigns it, hence the Horse is made before super().__init__);
+# - the private _horse_pid, set by fork_work_horse in the parent, and the horse's os.setpgrp()
+#   right after the fork; kill_horse() signalling os.getpgid(horse_pid) (with pid 0: the
+#   worker's own group);
+# - Worker methods overridden: execute_job, fork_work_horse, monitor_work_horse,
+#   wait_for_horse (RQ reaps with os.wait4), handle_payload (the pubsub handler),
+#   request_stop_execution, kill_horse; the private _handle_stopped_job (runs
+#   execute_stopped_callback, then handle_job_failure); self.executions (Execution by id);
+# - rq.command.parse_payload and handle_command; queue.intermediate_queue_key.
+
 from __future__ import annotations
 
 import contextlib
