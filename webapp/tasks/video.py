@@ -241,10 +241,12 @@ def assemble_video(project_id: int) -> dict:
         with storage.building(project.id, "video", storage.digest_of(output),
                               current_job_id()) as temp:
             frames = [*stills["frames"], stills["title_card"]]
+            progress(0, "Fetching the narration and stills", force=True)
             with (storage.fetched(narration_key, [NARRATION_WAV], temp) as narration_dir,
                   storage.fetched(frames_key, frames, temp) as frames_dir):
                 summary = _assemble(project, fmt, temp, narration_dir, narration, frames_dir,
                                     stills)
+            progress(99, "Storing the video", force=True)
     except MissingObject:
         raise StageError("An earlier stage's output is missing; render again.") from None
     return {"output": output, "reused": False, **summary, "files": dict(FILES)}
