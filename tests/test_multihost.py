@@ -1,12 +1,15 @@
-"""Cutroom on separate hosts: PostgreSQL and Redis on a "services" host, the web on a "web"
-host, workers on two "worker" hosts, each a network namespace with its own address and its
-own scratch and media folders, joined by a virtual switch (tests/netlab.py).
+"""Cutroom on separate hosts: PostgreSQL, Redis and S3 (SeaweedFS) on a "services" host, the
+web on a "web" host, workers on two "worker" hosts, each a network namespace with its own
+address and its own scratch folder and media cache (no shared filesystem for media), joined
+by a virtual switch (tests/netlab.py).
 
 Every process is the Procfile's, in production mode, talking over TCP across the switch.
 """
 
 from __future__ import annotations
 
+import contextlib
+import json
 import os
 import secrets
 import subprocess
@@ -97,6 +100,50 @@ def _redis_on(lab: netlab.Lab, host: netlab.Host, base: Path) -> str:
     return url
 
 
+def _s3_on(lab: netlab.Lab, host: netlab.Host, base: Path) -> dict[str, str]:
+    """SeaweedFS serving S3 on the host's address (its other servers too)."""
+    import boto3
+    from botocore.config import Config
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    from webapp.devservices import weed_binary
+
+    data = base / "seaweedfs"
+    (data / "master").mkdir(parents=True)
+    key, secret = "lab", secrets.token_urlsafe(24)
+    config = data / "s3.json"
+    config.write_text(json.dumps({"identities": [{
+        "name": "cutroom", "actions": ["Admin", "Read", "Write", "List", "Tagging"],
+        "credentials": [{"accessKey": key, "secretKey": secret}]}]}))
+    lab.start(host, [str(weed_binary()), "server", f"-ip={host.address}",
+                     f"-ip.bind={host.address}", f"-dir={data}",
+                     f"-master.dir={data / 'master'}", "-filer", "-s3", "-s3.port=8333",
+                     f"-s3.config={config}", "-master.telemetry=false", "-s3.port.iceberg=0",
+                     "-s3.port.lance=0", "-volume.preStopSeconds=0",
+                     "-master.volumeSizeLimitMB=256", "-volume.max=0",
+                     "-master.electionTimeout=1s"], dict(os.environ), "seaweedfs", cwd=data)
+    env = {"MEDIA_STORAGE": "s3", "S3_ENDPOINT_URL": f"http://{host.address}:8333",
+           "S3_BUCKET": "cutroom-media", "S3_REGION": "us-east-1",
+           "S3_ACCESS_KEY_ID": key, "S3_SECRET_ACCESS_KEY": secret}
+    client = boto3.session.Session().client(
+        "s3", endpoint_url=env["S3_ENDPOINT_URL"], region_name="us-east-1",
+        aws_access_key_id=key, aws_secret_access_key=secret,
+        config=Config(connect_timeout=1, read_timeout=5, retries={"max_attempts": 1},
+                      s3={"addressing_style": "path"}))
+
+    def up() -> bool:
+        try:
+            with contextlib.suppress(ClientError):
+                client.create_bucket(Bucket=env["S3_BUCKET"])
+            client.put_object(Bucket=env["S3_BUCKET"], Key=".ready", Body=b"")
+            return True
+        except (BotoCoreError, ClientError):
+            return False
+
+    wait_for(up, timeout=60, interval=0.3, message="SeaweedFS on the services host")
+    return env
+
+
 @dataclass
 class Cluster:
     lab: netlab.Lab
@@ -112,7 +159,7 @@ class Cluster:
         own = self.base / name
         (own / "tmp").mkdir(parents=True, exist_ok=True)
         return {**self.env, "TMPDIR": str(own / "tmp"), "MEDIA_ROOT": str(own / "media"),
-                **extra}
+                "MEDIA_CACHE_DIR": str(own / "cache"), **extra}
 
     def flask(self, *args: str) -> str:
         done = subprocess.run([sys.executable, "-m", "flask", "--app", "wsgi", *args],
@@ -179,6 +226,7 @@ def cluster(tmp_path_factory) -> Iterator[Cluster]:
             "CUTROOM_ENV": "production", "SECRET_KEY": secrets.token_urlsafe(48),
             "DATABASE_URL": _postgres_on(lab, services, base),
             "REDIS_URL": _redis_on(lab, services, base),
+            **_s3_on(lab, services, base),
             "PATH": os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")]),
             "WORKER_HEARTBEAT_INTERVAL": "1", "PROGRESS_INTERVAL": "0.2",
             "TRIGGER_TEST_DELAY": "0", "USER_MAX_RUNNING": "10", "LOG_LEVEL": "INFO",
@@ -224,6 +272,58 @@ def test_jobs_run_on_both_worker_hosts(cluster):
                 for i in ids]
     assert {b["status"] for b in done} == {"finished"}
     assert {b["worker_name"] for b in done} == {"wk1", "wk2"}
+
+
+SCRIPT = [{"heading": "Two hosts", "narration": "One worker speaks. Another one draws."},
+          {"heading": "One video", "narration": "The web host serves it. Nothing is shared."}]
+
+
+def test_a_render_whose_stages_run_on_both_worker_hosts_is_served_by_the_web_host(cluster):
+    """Stages land on both worker hosts (the first worker stops after the narration, so
+    the later stages run on the other), with only S3 between them; the web host streams the
+    MP4 from S3 with a Range request."""
+    with cluster.api() as api:
+        project = api.post("/api/v1/projects", json={"title": "Across hosts", "script": SCRIPT,
+                                                      "voice": "silent"})
+        assert project.status_code == 201, project.text
+        links = project.json()["links"]
+        cluster.stop_worker("wk2")  # the narration goes to wk1
+        try:
+            started = api.post(links["render"])
+            assert started.status_code == 202, started.text
+            pipeline = started.json()["pipeline_id"]
+
+            def render():
+                body = api.get(links["self"]).json()
+                return next(r for r in body["renders"] if r["pipeline_id"] == pipeline), body
+
+            wait_for(lambda: render()[0]["stages"][0]["status"] == "finished", timeout=60,
+                     message="the narration to finish on wk1")
+            cluster.start_worker("wk2")
+            cluster.stop_worker("wk1")  # lets a stage it already began finish first
+            summary, body = wait_for(lambda: (r := render())[0]["status"] in FINAL and r,
+                                     timeout=120, message="the render to end")
+        finally:
+            for name in ("wk1", "wk2"):
+                if name not in cluster.workers:
+                    cluster.start_worker(name)
+    assert summary["status"] == "finished", summary
+    ran_on = {stage["task"]: stage["worker_name"] for stage in summary["stages"]}
+    assert ran_on["narrate"] == "wk1" and ran_on["assemble-video"] == "wk2", ran_on
+    video_url = body["video"]["files"]["video"]
+    with httpx.Client(base_url=cluster.web_url, timeout=20,
+                      headers={"Authorization": f"Bearer {cluster.token}"}) as web:
+        part = web.get(video_url, headers={"Range": "bytes=0-1023"})
+        whole = web.get(video_url)
+    assert part.status_code == 206 and len(part.content) == 1024, part.headers
+    assert part.headers["content-range"] == f"bytes 0-1023/{len(whole.content)}"
+    assert whole.status_code == 200 and whole.content[4:8] == b"ftyp"
+    assert whole.content[:1024] == part.content
+    assert len(whole.content) == body["video"]["size"]
+    for host in ("wk1", "wk2", "web"):  # nothing but S3 carried the media between hosts
+        assert not list((cluster.base / host / "media").glob("projects/**/*.mp4"))
+    print(f"\nstages ran on: {ran_on}; the web host {cluster.hosts['web'].address} "
+          f"answered Range bytes=0-1023 with 206 ({part.headers['content-range']})")
 
 
 def test_a_worker_host_cut_off_mid_job_is_settled_by_the_reconciler(cluster):
