@@ -9,7 +9,7 @@ from sqlalchemy.exc import OperationalError
 from tests.support import close_app, job_row, make_job, make_token, make_user
 from webapp import create_app
 from webapp.extensions import db
-from webapp.jobs import pending_outcomes, reconcile, transitions
+from webapp.jobs import pending_outcomes, reconcile, retention, transitions
 from webapp.jobs.doctor import diagnose
 from webapp.models import BackgroundJob, Project
 
@@ -159,8 +159,8 @@ def test_transitions_for_requeue_only_touch_waiting_rows(user):
 
 
 def test_a_backlog_of_old_rows_is_pruned_in_batches_over_passes(app, user, monkeypatch):
-    monkeypatch.setattr(reconcile, "PRUNE_BATCH", 2)
-    monkeypatch.setattr(reconcile, "PRUNE_BATCHES_PER_PASS", 2)
+    monkeypatch.setattr(retention, "PRUNE_BATCH", 2)
+    monkeypatch.setattr(retention, "PRUNE_BATCHES_PER_PASS", 2)
     old = datetime.now(UTC) - timedelta(days=40)
     for _ in range(5):
         make_job(user, status="canceled", ended_at=old)

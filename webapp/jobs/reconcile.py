@@ -24,35 +24,32 @@ import secrets
 from collections import Counter
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 from flask import current_app
 from redis import Redis
 from rq.command import send_command
 from rq.job import JobStatus
-from sqlalchemy import and_, delete, func, or_, select
+from sqlalchemy import func, select
 from sqlalchemy.exc import DBAPIError
 
 from webapp.extensions import db
-from webapp.jobs import dispatch, outcomes, pending_outcomes, rqstate, scratch, transitions
+from webapp.jobs import dispatch, outcomes, pending_outcomes, rqstate, transitions
 from webapp.jobs.callbacks import jsonable
 from webapp.jobs.connection import get_redis
 from webapp.jobs.dispatch import push_to_rq
 from webapp.jobs.registry import Task, get_task
-from webapp.models import ACTIVE_STATUSES, BackgroundJob
-from webapp.sessions import prune_sessions
+from webapp.jobs.retention import Housekeeping
+from webapp.models import BackgroundJob
 
 log = logging.getLogger(__name__)
 
 COUNTERS = "cutroom:reconciler:repairs"
 LOCK = "cutroom:reconciler:lock"
 BATCH = 500
-PRUNE_BATCH = 5000
-PRUNE_BATCHES_PER_PASS = 20
 
 
-class Pass:
+class Pass(Housekeeping):
     """One reconciliation pass over the current app's database and Redis."""
 
     def __init__(self) -> None:
@@ -276,47 +273,6 @@ class Pass:
             return
         self._settle(row, self._push(row, task), transitions.mark_requeued, "lost",
                      f"was {row.status}")
-
-    def sweep_scratch_folders(self) -> None:
-        """Scratch folders that work-horses killed or stopped mid-stage left behind."""
-        for path, job_id in scratch.leftovers(Path(self.config["MEDIA_ROOT"]), _active):
-            scratch.remove(path)
-            self.repaired("scratch_swept", job_id or "-", f"removed {path}")
-
-    def prune(self) -> None:
-        """Delete old final rows that belong to no project (project renders stay), in
-        batches: each DELETE stays well inside the statement timeout however many rows have
-        piled up, and a long backlog is worked off over several passes."""
-        finished = (transitions.FINISHED, transitions.CANCELED, transitions.STOPPED)
-        old = select(BackgroundJob.id).where(
-            BackgroundJob.project_id.is_(None),
-            or_(and_(BackgroundJob.status.in_(finished),
-                     BackgroundJob.ended_at < self.ago(self.config["RETAIN_DAYS"] * 86400)),
-                and_(BackgroundJob.status == transitions.FAILED,
-                     BackgroundJob.ended_at < self.ago(
-                         self.config["RETAIN_FAILED_DAYS"] * 86400)))).limit(PRUNE_BATCH)
-        pruned = 0
-        for _ in range(PRUNE_BATCHES_PER_PASS):
-            deleted = db.session.execute(
-                delete(BackgroundJob).where(BackgroundJob.id.in_(old.scalar_subquery()))
-            ).rowcount
-            db.session.commit()
-            pruned += deleted
-            if deleted < PRUNE_BATCH:
-                break
-        if ended := prune_sessions(self.now):  # and sign-in sessions that ended days ago
-            self.counts["sessions_pruned"] += ended
-        db.session.commit()
-        if pruned:
-            log.info("reconciler: pruned %d old job rows", pruned)
-            self.counts["pruned"] += pruned
-
-
-def _active(job_ids: set[str]) -> set[str]:
-    """Which of these jobs are not final (a live stage may be writing their folders)."""
-    stmt = select(BackgroundJob.id).where(BackgroundJob.id.in_(job_ids),
-                                          BackgroundJob.status.in_(ACTIVE_STATUSES))
-    return {str(job_id) for job_id in db.session.scalars(stmt)}
 
 
 def _rq_error(rq_job) -> str:
