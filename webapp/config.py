@@ -7,20 +7,15 @@ locally; `make dev` fills in DATABASE_URL and REDIS_URL for the embedded service
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Mapping
-from pathlib import Path
-from urllib.parse import urlsplit
 
+from webapp.config_media import media_settings
+from webapp.config_values import ROOT, ConfigError, float_value, int_value
 from webapp.database import POOLS, engine_options
 from webapp.ratelimit import parse_limit
 
-ROOT = Path(__file__).resolve().parent.parent
+__all__ = ["ROOT", "ConfigError", "from_env", "media_settings", "normalize_database_url"]
 DEV_SECRET_KEY = "dev-only-insecure-secret-key"
-
-
-class ConfigError(RuntimeError):
-    """A configuration variable is missing or malformed."""
 
 
 def normalize_database_url(url: str) -> str:
@@ -34,32 +29,6 @@ def normalize_database_url(url: str) -> str:
         "DATABASE_URL must be a PostgreSQL URL (postgres://, postgresql:// or "
         f"postgresql+psycopg://), got {url.split(':', 1)[0]}://..."
     )
-
-
-def _int(env: Mapping[str, str], name: str, default: int, minimum: int = 0) -> int:
-    raw = env.get(name)
-    if raw is None or raw == "":
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise ConfigError(f"{name} must be an integer, got {raw!r}") from None
-    if value < minimum:
-        raise ConfigError(f"{name} must be at least {minimum}, got {value}")
-    return value
-
-
-def _float(env: Mapping[str, str], name: str, default: float) -> float:
-    raw = env.get(name)
-    if raw is None or raw == "":
-        return default
-    try:
-        value = float(raw)
-    except ValueError:
-        raise ConfigError(f"{name} must be a number, got {raw!r}") from None
-    if value < 0:
-        raise ConfigError(f"{name} must not be negative, got {value}")
-    return value
 
 
 ENVIRONMENTS = ("production", "development", "testing")
@@ -91,14 +60,14 @@ def from_env(env: Mapping[str, str] | None = None) -> dict:
         "SQLALCHEMY_DATABASE_URI": normalize_database_url(database_url),
         **_database(env),
         **_redis(env),
-        "MAX_CONTENT_LENGTH": _int(env, "MAX_REQUEST_BYTES", 1024 * 1024, minimum=1024),
-        "JOBS_PER_PAGE": _int(env, "JOBS_PER_PAGE", 20, minimum=1),
-        "JOB_RESULT_TTL": _int(env, "JOB_RESULT_TTL", 24 * 3600),
-        "JOB_FAILURE_TTL": _int(env, "JOB_FAILURE_TTL", 7 * 24 * 3600),
-        "PROGRESS_INTERVAL": _float(env, "PROGRESS_INTERVAL", 1.0),
-        "WORKER_HEARTBEAT_INTERVAL": _int(env, "WORKER_HEARTBEAT_INTERVAL", 10, minimum=1),
-        "WORKER_SHUTDOWN_GRACE": _float(env, "WORKER_SHUTDOWN_GRACE", 20.0),
-        "TRIGGER_TEST_DELAY": _float(env, "TRIGGER_TEST_DELAY", 1.0),
+        "MAX_CONTENT_LENGTH": int_value(env, "MAX_REQUEST_BYTES", 1024 * 1024, minimum=1024),
+        "JOBS_PER_PAGE": int_value(env, "JOBS_PER_PAGE", 20, minimum=1),
+        "JOB_RESULT_TTL": int_value(env, "JOB_RESULT_TTL", 24 * 3600),
+        "JOB_FAILURE_TTL": int_value(env, "JOB_FAILURE_TTL", 7 * 24 * 3600),
+        "PROGRESS_INTERVAL": float_value(env, "PROGRESS_INTERVAL", 1.0),
+        "WORKER_HEARTBEAT_INTERVAL": int_value(env, "WORKER_HEARTBEAT_INTERVAL", 10, minimum=1),
+        "WORKER_SHUTDOWN_GRACE": float_value(env, "WORKER_SHUTDOWN_GRACE", 20.0),
+        "TRIGGER_TEST_DELAY": float_value(env, "TRIGGER_TEST_DELAY", 1.0),
         "LOG_LEVEL": env.get("LOG_LEVEL", "INFO").upper(),
         "TASK_TIMEOUTS": _timeouts(env.get("TASK_TIMEOUTS", "")),
         **_reliability(env),
@@ -113,7 +82,7 @@ def from_env(env: Mapping[str, str] | None = None) -> dict:
 
 def _database(env: Mapping[str, str]) -> dict:
     """Pool and timeouts: no request waits on PostgreSQL for more than a few seconds."""
-    statement_timeout = _float(env, "DATABASE_STATEMENT_TIMEOUT", 5.0)
+    statement_timeout = float_value(env, "DATABASE_STATEMENT_TIMEOUT", 5.0)
     pool = env.get("DATABASE_POOL") or "internal"
     if pool not in POOLS:
         raise ConfigError(f"DATABASE_POOL must be internal or external (a pooler such as "
@@ -121,12 +90,12 @@ def _database(env: Mapping[str, str]) -> dict:
     return {
         "DATABASE_POOL": pool,
         "DATABASE_STATEMENT_TIMEOUT": statement_timeout,
-        "READY_TIMEOUT": _float(env, "READY_TIMEOUT", 2.0),
+        "READY_TIMEOUT": float_value(env, "READY_TIMEOUT", 2.0),
         "SQLALCHEMY_ENGINE_OPTIONS": engine_options(
-            connect_timeout=_float(env, "DATABASE_CONNECT_TIMEOUT", 5.0),
+            connect_timeout=float_value(env, "DATABASE_CONNECT_TIMEOUT", 5.0),
             statement_timeout=statement_timeout,
-            pool_size=_int(env, "DATABASE_POOL_SIZE", 5, minimum=1),
-            pool_timeout=_float(env, "DATABASE_POOL_TIMEOUT", 5.0),
+            pool_size=int_value(env, "DATABASE_POOL_SIZE", 5, minimum=1),
+            pool_timeout=float_value(env, "DATABASE_POOL_TIMEOUT", 5.0),
             pool=pool,
         ),
     }
@@ -187,22 +156,22 @@ def _security(env: Mapping[str, str]) -> dict:
         "SESSION_COOKIE_SAMESITE": "Lax",
         # Secure is also set per request whenever it arrives over HTTPS (security.py).
         "SESSION_COOKIE_SECURE": env.get("SESSION_COOKIE_SECURE", "") == "1",
-        "PERMANENT_SESSION_LIFETIME": _int(env, "SESSION_HOURS", 12, minimum=1) * 3600,
+        "PERMANENT_SESSION_LIFETIME": int_value(env, "SESSION_HOURS", 12, minimum=1) * 3600,
         "WTF_CSRF_CHECK_DEFAULT": False,  # security.py checks, skipping bearer API calls
         "WTF_CSRF_TIME_LIMIT": None,  # a token lives as long as the session
-        "TRUSTED_PROXIES": _int(env, "TRUSTED_PROXIES", 0),
-        "MAX_JSON_DEPTH": _int(env, "MAX_JSON_DEPTH", 20, minimum=2),
+        "TRUSTED_PROXIES": int_value(env, "TRUSTED_PROXIES", 0),
+        "MAX_JSON_DEPTH": int_value(env, "MAX_JSON_DEPTH", 20, minimum=2),
     }
 
 
 def _quotas(env: Mapping[str, str]) -> dict:
     """Default per-user limits (webapp/quotas.py); admins can change them per user."""
     return {
-        "USER_MAX_RUNNING": _int(env, "USER_MAX_RUNNING", 2, minimum=1),
-        "USER_MAX_WAITING": _int(env, "USER_MAX_WAITING", 100, minimum=0),
+        "USER_MAX_RUNNING": int_value(env, "USER_MAX_RUNNING", 2, minimum=1),
+        "USER_MAX_WAITING": int_value(env, "USER_MAX_WAITING", 100, minimum=0),
         "USER_SUBMIT_RATE": _rate(env, "USER_SUBMIT_RATE", "60 per minute"),
-        "USER_MAX_PROJECTS": _int(env, "USER_MAX_PROJECTS", 100, minimum=0),
-        "USER_MAX_RENDER_SECONDS": _int(env, "USER_MAX_RENDER_SECONDS", 600, minimum=1),
+        "USER_MAX_PROJECTS": int_value(env, "USER_MAX_PROJECTS", 100, minimum=0),
+        "USER_MAX_RENDER_SECONDS": int_value(env, "USER_MAX_RENDER_SECONDS", 600, minimum=1),
     }
 
 
@@ -224,21 +193,21 @@ def _sign_in(env: Mapping[str, str]) -> dict:
         "LOGIN_LIMIT_ADDRESS": _rate(env, "LOGIN_LIMIT_ADDRESS", "30 per 15 minutes"),
         "LOGIN_SLOWDOWN_AFTER": _rate(env, "LOGIN_SLOWDOWN_AFTER", "10 per 15 minutes"),
         "LOGIN_SLOWDOWN": _rate(env, "LOGIN_SLOWDOWN", "1 per 5 seconds"),
-        "TRUSTED_DEVICE_DAYS": _int(env, "TRUSTED_DEVICE_DAYS", 90, minimum=1),
+        "TRUSTED_DEVICE_DAYS": int_value(env, "TRUSTED_DEVICE_DAYS", 90, minimum=1),
     }
 
 
 def _reliability(env: Mapping[str, str]) -> dict:
     """The reconciler's schedule and thresholds, and how long rows are kept."""
-    heartbeat = _int(env, "WORKER_HEARTBEAT_INTERVAL", 10, minimum=1)
+    heartbeat = int_value(env, "WORKER_HEARTBEAT_INTERVAL", 10, minimum=1)
     return {
-        "RECONCILE_INTERVAL": _float(env, "RECONCILE_INTERVAL", 30.0),
-        "RECOVER_AFTER": _float(env, "RECOVER_AFTER", 60.0),
-        "HEARTBEAT_GRACE": _float(env, "HEARTBEAT_GRACE", 3.0 * heartbeat + 10),
-        "CANCEL_CONFIRM_TIMEOUT": _float(env, "CANCEL_CONFIRM_TIMEOUT", 30.0),
-        "RETAIN_DAYS": _int(env, "RETAIN_DAYS", 30, minimum=1),
-        "RETAIN_FAILED_DAYS": _int(env, "RETAIN_FAILED_DAYS", 90, minimum=1),
-        "IDEMPOTENCY_TTL_HOURS": _int(env, "IDEMPOTENCY_TTL_HOURS", 24, minimum=1),
+        "RECONCILE_INTERVAL": float_value(env, "RECONCILE_INTERVAL", 30.0),
+        "RECOVER_AFTER": float_value(env, "RECOVER_AFTER", 60.0),
+        "HEARTBEAT_GRACE": float_value(env, "HEARTBEAT_GRACE", 3.0 * heartbeat + 10),
+        "CANCEL_CONFIRM_TIMEOUT": float_value(env, "CANCEL_CONFIRM_TIMEOUT", 30.0),
+        "RETAIN_DAYS": int_value(env, "RETAIN_DAYS", 30, minimum=1),
+        "RETAIN_FAILED_DAYS": int_value(env, "RETAIN_FAILED_DAYS", 90, minimum=1),
+        "IDEMPOTENCY_TTL_HOURS": int_value(env, "IDEMPOTENCY_TTL_HOURS", 24, minimum=1),
     }
 
 
@@ -247,7 +216,7 @@ def _worker(env: Mapping[str, str]) -> dict:
     return {
         # The longest any Redis call of a worker may take; its blocking dequeue waits 10 s
         # less (RQ needs that margin), so it cannot be below 15.
-        "WORKER_REDIS_TIMEOUT": _int(env, "WORKER_REDIS_TIMEOUT", 20, minimum=15),
+        "WORKER_REDIS_TIMEOUT": int_value(env, "WORKER_REDIS_TIMEOUT", 20, minimum=15),
     }
 
 
@@ -262,106 +231,9 @@ def _video(env: Mapping[str, str]) -> dict:
         "OPENAI_TTS_MODEL": env.get("OPENAI_TTS_MODEL", "tts-1"),
         "PIPER_MODEL": env.get("PIPER_MODEL") or None,
         "ESPEAK_BINARY": env.get("ESPEAK_BINARY", "espeak-ng"),
-        "PROVIDER_HTTP_TIMEOUT": _float(env, "PROVIDER_HTTP_TIMEOUT", 60.0),
-        "MAX_SCENES": _int(env, "MAX_SCENES", 30, minimum=1),
-        "MAX_SCENE_CHARS": _int(env, "MAX_SCENE_CHARS", 1200, minimum=10),
-        "MAX_SCRIPT_CHARS": _int(env, "MAX_SCRIPT_CHARS", 12000, minimum=10),
-        "MAX_HEADING_CHARS": _int(env, "MAX_HEADING_CHARS", 120, minimum=10),
+        "PROVIDER_HTTP_TIMEOUT": float_value(env, "PROVIDER_HTTP_TIMEOUT", 60.0),
+        "MAX_SCENES": int_value(env, "MAX_SCENES", 30, minimum=1),
+        "MAX_SCENE_CHARS": int_value(env, "MAX_SCENE_CHARS", 1200, minimum=10),
+        "MAX_SCRIPT_CHARS": int_value(env, "MAX_SCRIPT_CHARS", 12000, minimum=10),
+        "MAX_HEADING_CHARS": int_value(env, "MAX_HEADING_CHARS", 120, minimum=10),
     }
-
-
-MEDIA_STORAGES = ("local", "s3")
-_BUCKET = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
-_REGION = re.compile(r"[a-z0-9-]{1,40}")
-_SIZE = re.compile(r"(\d+)\s*(?:([kmgt])(?:i?b)?|b)?", re.IGNORECASE)
-S3_SETTINGS = ("S3_BUCKET", "S3_ENDPOINT_URL", "S3_REGION", "S3_PREFIX", "S3_ACCESS_KEY_ID",
-               "S3_SECRET_ACCESS_KEY")
-MAX_PRESIGN_SECONDS = 7 * 24 * 3600  # the longest a SigV4 presigned URL may live
-
-
-def media_settings(env: Mapping[str, str]) -> dict:
-    """Where media lives (webapp/storage/): MEDIA_STORAGE, the S3_* settings, this machine's
-    scratch folders and cache, and how files are served."""
-    storage = env.get("MEDIA_STORAGE") or "local"
-    if storage not in MEDIA_STORAGES:
-        raise ConfigError(f"MEDIA_STORAGE must be local or s3, got {storage!r}")
-    media_root = env.get("MEDIA_ROOT") or str(ROOT / "instance" / "media")
-    redirect = _flag(env, "MEDIA_REDIRECT")
-    if redirect and storage != "s3":
-        raise ConfigError("MEDIA_REDIRECT=1 needs MEDIA_STORAGE=s3: local storage has no URL "
-                          "to send browsers to (unset MEDIA_REDIRECT to stream files)")
-    return {
-        "MEDIA_STORAGE": storage,
-        "MEDIA_ROOT": media_root,
-        "MEDIA_CACHE_DIR": env.get("MEDIA_CACHE_DIR") or str(Path(media_root) / "cache"),
-        "MEDIA_CACHE_BYTES": _size(env, "MEDIA_CACHE_BYTES", 2 << 30),
-        "MEDIA_REDIRECT": redirect,
-        "MEDIA_REDIRECT_TTL": _redirect_ttl(env),
-        **(_s3(env) if storage == "s3" else dict.fromkeys(S3_SETTINGS)),
-    }
-
-
-def _s3(env: Mapping[str, str]) -> dict:
-    """S3_*: the bucket, where it is, and credentials (or boto3's usual AWS_* chain)."""
-    bucket = env.get("S3_BUCKET") or None
-    if bucket is None:
-        raise ConfigError("S3_BUCKET is not set (MEDIA_STORAGE=s3 needs one; under `make dev` "
-                          "leave S3_ENDPOINT_URL unset too for an embedded SeaweedFS).")
-    if not _BUCKET.fullmatch(bucket):
-        raise ConfigError(f"S3_BUCKET must be a bucket name (3-63 of a-z 0-9 . -), got "
-                          f"{bucket!r}")
-    endpoint = env.get("S3_ENDPOINT_URL") or None
-    if endpoint is not None:
-        parts = urlsplit(endpoint)
-        if parts.scheme not in ("http", "https") or not parts.netloc or parts.query:
-            raise ConfigError(f"S3_ENDPOINT_URL must be an http:// or https:// URL, got "
-                              f"{endpoint!r}")
-    region = (env.get("S3_REGION") or env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION")
-              or "us-east-1")
-    if not _REGION.fullmatch(region):
-        raise ConfigError(f"S3_REGION must be a region name such as us-east-1 or auto, got "
-                          f"{region!r}")
-    key_id = env.get("S3_ACCESS_KEY_ID") or None
-    secret = env.get("S3_SECRET_ACCESS_KEY") or None
-    if (key_id is None) != (secret is None):
-        raise ConfigError("S3_ACCESS_KEY_ID and S3_SECRET_ACCESS_KEY go together: set both, "
-                          "or neither to use the standard AWS variables")
-    return {"S3_BUCKET": bucket, "S3_ENDPOINT_URL": endpoint, "S3_REGION": region,
-            "S3_PREFIX": _prefix(env.get("S3_PREFIX", "")), "S3_ACCESS_KEY_ID": key_id,
-            "S3_SECRET_ACCESS_KEY": secret}
-
-
-def _prefix(raw: str) -> str:
-    """S3_PREFIX as `a/b/` (or empty): the part of the bucket that is Cutroom's."""
-    segments = raw.strip().strip("/").split("/") if raw.strip("/ ") else []
-    if any(s in ("", ".", "..") or s.startswith(".") or "\\" in s for s in segments):
-        raise ConfigError(f"S3_PREFIX must be a path such as cutroom/media, got {raw!r}")
-    return "".join(f"{s}/" for s in segments)
-
-
-def _redirect_ttl(env: Mapping[str, str]) -> int:
-    """Seconds a presigned URL lives (SigV4 allows a week at most)."""
-    ttl = _int(env, "MEDIA_REDIRECT_TTL", 300, minimum=1)
-    if ttl > MAX_PRESIGN_SECONDS:
-        raise ConfigError(f"MEDIA_REDIRECT_TTL must be at most {MAX_PRESIGN_SECONDS} (a week), "
-                          f"got {ttl}")
-    return ttl
-
-
-def _flag(env: Mapping[str, str], name: str) -> bool:
-    raw = env.get(name, "").strip()
-    if raw not in ("", "0", "1"):
-        raise ConfigError(f"{name} must be 1 or 0, got {raw!r}")
-    return raw == "1"
-
-
-def _size(env: Mapping[str, str], name: str, default: int) -> int:
-    """A size in bytes, optionally with a binary unit: 500M, 2G, 2GiB."""
-    raw = (env.get(name) or "").strip()
-    if not raw:
-        return default
-    match = _SIZE.fullmatch(raw)
-    if match is None:
-        raise ConfigError(f"{name} must be a size in bytes such as 2147483648 or 2G, got "
-                          f"{raw!r}")
-    return int(match.group(1)) << (10 * " kmgt".index((match.group(2) or " ").lower()))
