@@ -66,8 +66,11 @@ class StopRequest:
 
 
 def instance_dir() -> Path:
-    """Where the embedded services keep their data: CUTROOM_INSTANCE_DIR or instance/."""
-    return Path(os.environ.get("CUTROOM_INSTANCE_DIR") or ROOT / "instance").resolve()
+    """Where the embedded services keep their data: CUTROOM_INSTANCE_DIR (from the
+    environment or .env) or instance/."""
+    name = "CUTROOM_INSTANCE_DIR"
+    chosen = os.environ.get(name) or dotenv_values(ROOT / ".env").get(name)
+    return Path(chosen or ROOT / "instance").resolve()
 
 
 def _bin(name: str) -> str:
@@ -117,7 +120,7 @@ def _share_settings(env: dict[str, str], instance: Path) -> Path:
     path.touch(mode=0o600)
     path.chmod(0o600)  # it may hold the embedded S3's secret key
     path.write_text("# The settings of the `make dev` running now (removed when it stops),\n"
-                    "# for another shell: `make shell`, or `. instance/dev.env` there.\n"
+                    "# for another shell: `make shell`, or source this file there.\n"
                     + "".join(f"export {name}={shlex.quote(value)}\n"
                               for name, value in shared.items()))
     print("For flask commands in another shell, run `make shell` there, or paste:")
