@@ -47,7 +47,7 @@ STOP_TIMEOUT = 10
 
 class StopRequest:
     """SIGINT, SIGTERM or SIGHUP, recorded (a handler that printed could break into a line
-    being written); later ones change nothing."""
+    being written); later ones change nothing but say so."""
 
     def __init__(self) -> None:
         self.event = threading.Event()
@@ -58,7 +58,10 @@ class StopRequest:
             signal.signal(sig, self._handle)
 
     def _handle(self, signum: int, frame: object) -> None:
-        self.signal_name = self.signal_name or signal.Signals(signum).name
+        if self.event.is_set():  # os.write: safe here, unlike print
+            os.write(sys.stdout.fileno(), b"Still stopping, in order; it will not be long.\n")
+            return
+        self.signal_name = signal.Signals(signum).name
         self.event.set()
 
     def __bool__(self) -> bool:
@@ -251,6 +254,7 @@ def main(argv: list[str] | None = None) -> int:
         if not stop:
             _prepare(env)
         if stop:
+            supervisor.say(f"{_describe(stop.signal_name)} while starting: stopping")
             return 0
         return _run(env, stop, supervisor)
     except subprocess.CalledProcessError as exc:

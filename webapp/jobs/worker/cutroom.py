@@ -130,6 +130,8 @@ class RecordingWorker(Worker):
         queue.enqueue_job(job, at_front=True)
         outcomes.record(outcomes.interrupted, job.id)
         self._interrupted_job_id = None
+        # RQ has just logged this job as failed; it is not.
+        self.log.info("Job %s is back in the queue, its attempt not counted", job.id)
 
     def handle_work_horse_killed(self, job: Job, retpid: int, ret_val: int, rusage: Any) -> None:
         """No callback fires when the work-horse dies: record it as killed (or retrying)."""
