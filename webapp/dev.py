@@ -144,8 +144,8 @@ def read_settings(path: Path) -> dict[str, str]:
     settings = {}
     for line in path.read_text().splitlines():
         words = shlex.split(line, comments=True)
-        if words[:1] == ["export"]:
-            name, _, value = " ".join(words[1:]).partition("=")
+        if len(words) == 2 and words[0] == "export":
+            name, _, value = words[1].partition("=")
             settings[name] = value
     return settings
 

@@ -73,7 +73,9 @@ class Supervisor:
             colours = [*self.children, "dev"]
             code = COLOURS[colours.index(name) % len(COLOURS)] if name in colours else 0
             label = f"\033[{code}m{label}\033[0m"
-        with self._lock:
+        with self._lock, contextlib.suppress(OSError, ValueError):
+            # A closed terminal (SIGHUP) must not stop the stop, nor the relays that keep
+            # the children's pipes drained.
             self.out.write(f"{label} {text}\n")
             self.out.flush()
 
