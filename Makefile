@@ -1,4 +1,6 @@
 # `make dev` runs the whole app; `make test` runs every test. Both install what they need.
+# `make shell` (while `make dev` runs): a shell with its settings; `make shell CMD='...'` runs
+# one command with them.
 PYTHON ?= python3
 # Test processes side by side (most tests wait on real workers, servers and timeouts).
 TEST_PROCESSES ?= 2
@@ -6,7 +8,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: dev test install lint bench clean
+.PHONY: dev shell test install lint bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -17,6 +19,9 @@ install: $(STAMP)
 
 dev: install
 	$(BIN)/python -m webapp.dev
+
+shell: install
+	@$(BIN)/python -m webapp.dev shell $(CMD)
 
 test: install
 	@test -x /usr/bin/chromium || test -n "$$CHROMIUM_PATH" || { \

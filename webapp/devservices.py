@@ -46,11 +46,18 @@ class Postgres:
         base, _, query = self.admin_url.partition("?")
         return f"{base.rsplit('/', 1)[0]}/{database}?{query}"
 
-    def stop(self) -> None:
-        """Fast shutdown: roll back open transactions and stop."""
+    def stop(self, timeout: float = 30) -> None:
+        """Fast shutdown (roll back open transactions and stop); wait up to `timeout`
+        seconds for the server to exit, so a new start never reuses a dying one."""
         pid_file = self.data_dir / "postmaster.pid"
-        if pid_file.exists():
-            _signal(int(pid_file.read_text().split()[0]), signal.SIGINT)
+        try:
+            pid = int(pid_file.read_text().split()[0])
+        except (FileNotFoundError, IndexError, ValueError):
+            return
+        _signal(pid, signal.SIGINT)
+        deadline = time.monotonic() + timeout
+        while _running(pid) and time.monotonic() < deadline:
+            time.sleep(0.05)
 
 
 @dataclass
@@ -77,6 +84,16 @@ def _signal(pid: int, sig: signal.Signals) -> None:
         os.kill(pid, sig)
 
 
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process (pgserver's OS user when not root)
+        return True
+    return True
+
+
 def start_postgres(data_dir: Path) -> Postgres:
     """Start (or reuse) an embedded PostgreSQL keeping its data in `data_dir`."""
     with warnings.catch_warnings():
@@ -86,6 +103,8 @@ def start_postgres(data_dir: Path) -> Postgres:
         import pgserver  # an optional, development-only dependency
 
     data_dir.mkdir(parents=True, exist_ok=True)
+    # pg_ctl starts the server in a session of its own (setsid): Ctrl+C in the terminal
+    # does not reach it, and it runs until stop().
     server = pgserver.get_server(data_dir, cleanup_mode=None)
     return Postgres(data_dir=data_dir, admin_url=server.get_uri())
 
@@ -141,7 +160,9 @@ def start_redis(data_dir: Path, persistent: bool = True) -> RedisServer:
 
 
 def _launch(args: list[str], url: str) -> subprocess.Popen:
-    process = subprocess.Popen(args, stdin=subprocess.DEVNULL)
+    # Its own session: Ctrl+C in a terminal reaches only the program that started it,
+    # which stops it last, after the processes that still need it.
+    process = subprocess.Popen(args, stdin=subprocess.DEVNULL, start_new_session=True)
     deadline = time.monotonic() + 15
     while not _ping(url):
         if process.poll() is not None or time.monotonic() > deadline:
@@ -274,7 +295,8 @@ def start_seaweedfs(data_dir: Path, bucket: str = "cutroom-media") -> SeaweedFS:
             "-master.volumeSizeLimitMB=256", "-volume.max=0", "-master.electionTimeout=1s"]
     with (data_dir / "weed.log").open("ab") as log:
         server.process = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=log,
-                                          stderr=subprocess.STDOUT, cwd=data_dir)
+                                          stderr=subprocess.STDOUT, cwd=data_dir,
+                                          start_new_session=True)  # as Redis's
     deadline = time.monotonic() + 60
     master = f"http://127.0.0.1:{ports['master.port']}"
     while not (_volumes_known(master, data_dir) and _s3_ready(server)):

@@ -12,9 +12,11 @@ success/failure callbacks on a fresh connection of its own.
 #   exc_string, execution), handle_work_horse_killed(job, retpid, ret_val, rusage), and the
 #   private _start_scheduler(burst, logging_level, ...);
 # - calls: cleanup_execution(job, pipeline, execution), kill_horse(), horse_pid,
-#   get_current_job_id(), get_state(), is_horse, self.scheduler, and the RQScheduler's private
-#   _process (its scheduler process); queue.intermediate_queue_key (the list a popped job
-#   sits in until its horse starts), queue.enqueue_job(job, at_front=True).
+#   get_current_job_id(), get_state(), is_horse, self.scheduler, the private _stop_requested
+#   (set while a warm shutdown waits for the job; RQ has stopped the scheduler by then), and
+#   the RQScheduler's private _process (its scheduler process); queue.intermediate_queue_key
+#   (the list a popped job sits in until its horse starts), queue.enqueue_job(job,
+#   at_front=True).
 
 from __future__ import annotations
 
@@ -128,6 +130,8 @@ class RecordingWorker(Worker):
         queue.enqueue_job(job, at_front=True)
         outcomes.record(outcomes.interrupted, job.id)
         self._interrupted_job_id = None
+        # RQ has just logged this job as failed; it is not.
+        self.log.info("Job %s is back in the queue, its attempt not counted", job.id)
 
     def handle_work_horse_killed(self, job: Job, retpid: int, ret_val: int, rusage: Any) -> None:
         """No callback fires when the work-horse dies: record it as killed (or retrying)."""
@@ -169,8 +173,10 @@ class CutroomWorker(StopSafeWorker, RecordingWorker, OutageSafeWorker):
 
     def _keep_scheduler(self) -> None:
         """Without a scheduler process (another worker had the lock), try for the lock
-        every SCHEDULER_RETRY seconds: one worker takes over soon after another's ended."""
+        every SCHEDULER_RETRY seconds: one worker takes over soon after another's ended.
+        Not while this one shuts down (RQ stopped its scheduler on purpose)."""
         if (not isinstance(self.scheduler, CutroomScheduler) or self.is_horse  # burst: none
+                or self._stop_requested
                 or time.monotonic() - self._scheduler_checked < SCHEDULER_RETRY):
             return
         self._scheduler_checked = time.monotonic()
