@@ -194,12 +194,12 @@ def result_fields(job: BackgroundJob) -> list[ResultField]:
     fields = []
     for key, value in result.items():
         if key == "files" and files:
-            links = [(name, url_for("dashboard.job_file", job_id=job.id, name=name))
-                     for name in files]
-            fields.append(ResultField("Files", links=links))
             continue
         text, code = _value_text(str(key), value)
         fields.append(ResultField(_label(str(key)), text, code))
+    if files:  # last: JSONB keeps keys in its own order (shortest first), not the task's
+        fields.append(ResultField("Files", links=[
+            (name, url_for("dashboard.job_file", job_id=job.id, name=name)) for name in files]))
     return fields
 
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 from flask import current_app
 from sqlalchemy import func, select
+from sqlalchemy.dialects.postgresql import distinct_on
 
 from webapp import audit
 from webapp.extensions import db
@@ -188,7 +189,7 @@ def latest_renders(projects: list[Project]) -> dict[int, RenderSummary | None]:
         select(BackgroundJob.project_id, BackgroundJob.pipeline_id)
         .where(BackgroundJob.project_id.in_([p.id for p in projects]),
                BackgroundJob.pipeline_id.is_not(None))
-        .distinct(BackgroundJob.project_id)
+        .ext(distinct_on(BackgroundJob.project_id))
         .order_by(BackgroundJob.project_id, BackgroundJob.created_at.desc())
     ).all()) if projects else {}
     grouped = _stages_by_pipeline(list(latest.values()))
@@ -202,7 +203,7 @@ def latest_videos(projects: list[Project]) -> dict[int, BackgroundJob | None]:
         select(BackgroundJob)
         .where(BackgroundJob.project_id.in_([p.id for p in projects]),
                BackgroundJob.task == ASSEMBLE_VIDEO, BackgroundJob.status == transitions.FINISHED)
-        .distinct(BackgroundJob.project_id)
+        .ext(distinct_on(BackgroundJob.project_id))
         .order_by(BackgroundJob.project_id, BackgroundJob.ended_at.desc())
     ).all() if projects else []
     found = {row.project_id: row for row in rows}
