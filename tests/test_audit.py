@@ -116,3 +116,27 @@ def test_an_admin_action_and_its_audit_row_commit_together(client, owner, admin,
     db_session.expire_all()
     assert db_session.get(Project, project.id).title == "Theirs"
     assert db_session.get(BackgroundJob, waiting.id).status == "queued"
+
+
+def test_the_audit_page_names_people_by_email_and_says_who_is_gone(client, owner, admin):
+    from webapp.extensions import db
+
+    gone = make_user()
+    for user in (owner, gone):
+        job = make_job(user, status="finished")
+        login(client, admin)
+        assert client.post(f"/jobs/{job.id}/delete").status_code == 303
+    limits = client.post(f"/admin/users/{owner.id}/limits", data={"max_running_jobs": "3"})
+    assert limits.status_code == 303
+    gone_id = gone.id
+    db.session.delete(gone)
+    db.session.commit()
+    page = client.get("/admin/audit").get_data(as_text=True)
+    rows = page[page.index("<table"):page.index("</table>")].split("<tr>")[2:]
+    assert len(rows) == 3
+    newest, deleted, theirs = rows
+    assert "user.limits" in newest and newest.count(owner.email) == 2  # the target and owner
+    assert admin.email in theirs and f"<td>{owner.email}</td>" in theirs
+    assert f"<td>(deleted user #{gone_id})</td>" in deleted
+    assert f"<td>{owner.id}</td>" not in page
+    assert '<time datetime="' in newest

@@ -50,3 +50,35 @@ def test_sign_in_start_a_countdown_and_watch_it_finish(server, worker, browser):
     # Final: the card no longer polls.
     assert card.get_attribute("hx-trigger") is None
     assert problems == []
+
+
+def test_long_emails_and_ids_wrap_and_a_stop_is_not_shown_as_an_error(server, browser):
+    from datetime import UTC, datetime
+
+    from tests.browser import sign_in
+    from tests.support import make_job
+
+    now = datetime.now(UTC)
+    owner = make_user(email=f"{'owner' * 12}@{'long' * 15}.example.com")
+    admin = make_user(email=f"{'admin' * 12}@{'long' * 15}.example.com", admin=True)
+    stopped = make_job(owner, status="stopped", progress=40, started_at=now, ended_at=now,
+                       cancel_requested_at=now, error="Stopped on request while running.",
+                       stage="Step 5 of 10", worker_name="w" * 120)
+    page = browser.new_page(viewport={"width": 480, "height": 900})
+    problems = watch_problems(page)
+    sign_in(page, server, admin)
+    for path in (f"/jobs/{stopped.id}", "/"):
+        page.goto(f"{server}{path}")
+        wide = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+        culprits = page.evaluate("""() => [...document.querySelectorAll('body *')]
+            .filter(e => e.getBoundingClientRect().right > window.innerWidth + 0.5)
+            .map(e => e.tagName + '.' + e.className)
+            .slice(0, 15)""")
+        assert wide <= 0, f"{path} is {wide}px wider than the window: {culprits}"
+    page.goto(f"{server}/jobs/{stopped.id}")
+    outcome = page.locator(".job-card .outcome")
+    assert outcome.inner_text() == "Stopped on request at 40%."
+    red = page.evaluate("getComputedStyle(document.documentElement).getPropertyValue('--bad')")
+    colour = outcome.evaluate("e => getComputedStyle(e).color")
+    assert red.strip() == "#c92a2a" and colour != "rgb(201, 42, 42)"
+    assert problems == []

@@ -55,7 +55,8 @@ def test_a_retried_job_shows_each_attempt_until_it_succeeds(api, worker):
                        and row.attempt == 1 and row, message="the retry to be scheduled")
     assert waiting.error == "RuntimeError: flaky"
     card = api.get(f"/jobs/{job_id}/card").get_data(as_text=True)
-    assert "Attempt 1 failed: RuntimeError: flaky" in card and "retrying" in card
+    assert "Attempt 1 failed: flaky" in card and "retrying" in card
+    assert "RuntimeError" not in card  # the recorded error's class name is for admins
     row = _status(job_id, "finished")
     assert (row.attempt, row.result, row.error) == (2, {"succeeded_on_attempt": 2}, None)
 
@@ -124,6 +125,25 @@ def test_a_finished_card_stops_polling(api, worker):
     final = api.get(f"/jobs/{job_id}/card").get_data(as_text=True)
     assert "hx-trigger" not in final and "hx-get" not in final
     assert "Finished" in final and "100%" in final
+
+
+def test_finished_cards_say_done_not_their_last_progress_report(api, app, redis, live_db):
+    worker = WorkerProcess(child_env(TRIGGER_TEST_DELAY="0.3")).wait_ready(redis)
+    try:
+        countdown = _submit(api, "countdown", steps=2)
+        trigger = _submit(api, "trigger-test", message="hello")
+        rows = [_status(countdown, "finished"), _status(trigger, "finished")]
+    finally:
+        worker.stop()
+    # The row keeps the last stage text the task reported (the API shows it)...
+    assert [row.stage for row in rows] == ["Step 2 of 2", "Pausing 0.3 s"]
+    # ...and the cards say how the jobs ended instead.
+    for job_id, stage, field in ((countdown, "Step 2 of 2", "<dt>Steps</dt>\n  <dd>2</dd>"),
+                                 (trigger, "Pausing", "<dt>Message</dt>\n  <dd>hello</dd>")):
+        for url in (f"/jobs/{job_id}/card", f"/jobs/{job_id}"):
+            html = api.get(url).get_data(as_text=True)
+            assert stage not in html, url
+            assert '<p class="outcome">Done in ' in html and field in html, url
 
 
 def test_sigterm_lets_a_short_job_finish(api, app, redis, live_db):

@@ -51,7 +51,8 @@ def test_only_admins_see_tracebacks(app, db_session):
         assert (body["error"], body["error_code"]) == ("RuntimeError: boom", "exception")
         assert body["traceback"] == (TRACEBACK if shown else None)
         page = client.get(f"/jobs/{job.id}").get_data(as_text=True)
-        assert "RuntimeError: boom" in page
+        assert "Something went wrong in Countdown: boom" in page
+        assert ("RuntimeError: boom" in page) is shown  # the error as recorded
         assert ("/srv/cutroom/webapp" in page) is shown
 
 

@@ -261,3 +261,116 @@ def test_the_project_list_pages_through_every_project(client, auth, user):
     assert "Page 1 of 2" in first and "Project 24" in first and "Project 00" not in first
     second = client.get("/projects?page=2").get_data(as_text=True)
     assert "Project 00" in second and "Page 2 of 2" in second
+
+
+def _project_row(user, title="Tides") -> Project:
+    project = Project(user_id=user.id, title=title, script=SCRIPT, voice="silent", theme={})
+    db.session.add(project)
+    db.session.commit()
+    return project
+
+
+STAGE_RESULTS = {
+    "narrate": {"duration": 4.25, "output": "n", "reused": False, "scenes": 2},
+    "render-scenes": {"frames": 2, "width": 1280, "height": 720, "output": "f", "reused": False},
+    "assemble-video": {"duration": 4.25, "size": 2097152, "width": 1280, "height": 720,
+                       "output": "v", "reused": False,
+                       "files": {"video": "video.mp4", "thumbnail": "thumbnail.png"}},
+}
+PROGRESS = {"narrate": "Scene 2 of 2: sentence 4 of 4", "render-scenes": "Scene 1 of 2",
+            "assemble-video": "Encoding"}
+
+
+def _run_stage(job: BackgroundJob) -> None:
+    """What a worker records for a stage that reports progress and then finishes."""
+    from webapp.jobs import transitions
+
+    assert transitions.mark_started(job.id, "test-worker")
+    assert transitions.record_progress(job.id, 60, PROGRESS[job.task])
+    assert transitions.mark_finished(job.id, STAGE_RESULTS[job.task])
+    db.session.commit()
+
+
+def test_no_banner_outlives_a_render_and_its_block_says_where_it_is(client, user):
+    login(client, user)
+    project = _project_row(user)
+    assert client.post(f"/projects/{project.id}/render").status_code == 303
+    narrate, frames, assemble = BackgroundJob.query.filter_by(project_id=project.id).order_by(
+        BackgroundJob.pipeline_step).all()
+    output = f"/projects/{project.id}?block=output"
+    waiting = client.get(output, headers={"HX-Request": "true"}).get_data(as_text=True)
+    assert 'hx-trigger="every 2s"' in waiting and "Waiting for a worker." in waiting
+    _run_stage(narrate)
+    running = client.get(output, headers={"HX-Request": "true"}).get_data(as_text=True)
+    assert "Rendering: Render scenes, stage 2 of 3." in running
+    _run_stage(frames)
+    _run_stage(assemble)  # the render ended before the page came back (all stages reused)
+    page = client.get(f"/projects/{project.id}").get_data(as_text=True)
+    assert "Rendering started" not in page and "Rendering:" not in page
+    assert "hx-trigger" not in page and "Render video" in page
+    for stage_text in PROGRESS.values():
+        assert stage_text not in page
+    assert "Done in" in page and "4.2 s of narration" in page and "2 stills at 1280×720" in page
+
+
+def _stages(user, project, statuses, **last) -> list[BackgroundJob]:
+    import uuid
+
+    pipeline = uuid.uuid4()
+    jobs = []
+    for step, (task, status) in enumerate(zip(("narrate", "render-scenes", "assemble-video"),
+                                              statuses, strict=True)):
+        fields = dict(last) if step == len(statuses) - 1 or status in ("failed", "stopped") else {}
+        if status == "finished":
+            fields["result"] = STAGE_RESULTS[task]
+        job = BackgroundJob(task=task, queue="video", params={"project_id": project.id},
+                            user_id=user.id, project_id=project.id, pipeline_id=pipeline,
+                            pipeline_step=step, status=status, **fields)
+        db.session.add(job)
+        jobs.append(job)
+    db.session.commit()
+    return jobs
+
+
+def _tile(page: str, title: str) -> str:
+    start = page.index(f"<strong>{title}</strong>")
+    return page[page.rindex('<a class="project-tile', 0, start):page.index("</a>", start)]
+
+
+def test_project_tiles_tell_each_render_state_apart(client, user):
+    from datetime import UTC, datetime
+
+    now = datetime.now(UTC)
+    never = _project_row(user, "Never")
+    rendering = _project_row(user, "Busy")
+    _stages(user, rendering, ["finished", "started", "deferred"])
+    failed = _project_row(user, "Broken")
+    _stages(user, failed, ["failed", "canceled", "canceled"],
+            error="StageError: The voice is not installed.", error_code="exception")
+    done = _project_row(user, "Done")
+    _, _, video = _stages(user, done, ["finished"] * 3)
+    stopped = _project_row(user, "Halted")
+    _stages(user, stopped, ["stopped", "canceled", "canceled"], cancel_requested_at=now,
+            error="Stopped on request while running.")
+    login(client, user)
+    page = client.get("/projects").get_data(as_text=True)
+    assert "Never rendered" in _tile(page, never.title)
+    assert "last render" not in _tile(page, never.title)
+    busy = _tile(page, rendering.title)
+    assert ">Rendering</span>" in busy and "Rendering: Render scenes, stage 2 of 3." in busy
+    broken = _tile(page, failed.title)
+    assert ">Render failed</span>" in broken
+    assert '<span class="error">The Narrate stage failed: The voice is not installed.' in broken
+    assert "StageError" not in broken
+    finished = _tile(page, done.title)
+    assert f'<img src="/jobs/{video.id}/files/thumbnail"' in finished
+    assert "badge" not in finished and "last render <time" in finished
+    halted = _tile(page, stopped.title)
+    assert ">Render stopped</span>" in halted and "class=\"error\"" not in halted
+    assert "The render was stopped on request during the Narrate stage." in halted
+    # ...and on its page the stop reads as a note, not as an error.
+    output = client.get(f"/projects/{stopped.id}").get_data(as_text=True)
+    output = output[output.index('<section id="output"'):output.index('<div class="split">')]
+    assert ('<p class="muted">The render was stopped on request during the Narrate stage.</p>'
+            in output)
+    assert 'class="error"' not in output and "Stopped on request." in output

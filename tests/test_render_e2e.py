@@ -111,6 +111,17 @@ def test_render_a_script_into_a_narrated_subtitled_video(api, start_worker, tmp_
     thumbnail = Image.open(io.BytesIO(_fetch(api, files["thumbnail"])[2]))
     assert (thumbnail.format, thumbnail.size) == ("PNG", (1280, 720))
 
+    # The finished stages' cards say how each ended, not the last progress they reported.
+    page = _text(api, body["links"]["page"])
+    output = page[page.index('<section id="output"'):page.index('<div class="split">')]
+    for text in ("sentence", "Scene 1 of", "Encoding", "Storing the video"):
+        assert text not in output
+    assert output.count('<p class="outcome">Done in ') == 3
+    assert f"{narrate['result']['duration']:.1f} s of narration" in output
+    assert "2 stills at 1280×720" in output and "s video, " in output
+    tile = _text(api, "/projects")
+    assert f'<img src="/jobs/{assemble["id"]}/files/thumbnail"' in tile
+
 
 def test_files_serve_ranges_to_their_owner_only(api, start_worker, client, app):
     start_worker()
@@ -168,6 +179,9 @@ def test_a_failing_stage_is_named_and_the_later_ones_are_canceled(api, start_wor
     assert body["video"] is None
     page = api.get(body["links"]["page"]).get_data(as_text=True)
     assert "The Narrate stage failed" in page and "hx-trigger" not in page
+    assert narrate["error"].startswith("StageError: ")  # as recorded, for the API and admins
+    assert "StageError" not in page  # people read the message alone
+    assert "Canceled: the Narrate stage failed." in page
 
 
 def test_openai_script_and_voice_providers(api, start_worker, tmp_path):

@@ -169,3 +169,12 @@ def test_a_view_that_raises_answers_4xx_not_500(client, db_session, redis):
         response = client.get(path)
         assert response.status_code == 400, path
         assert "could not handle" in response.get_json()["error"]["message"]
+
+
+@pytest.mark.parametrize("path", ["/rq/", "/rq/0/view/workers", "/rq/0/view/jobs"])
+def test_its_pages_have_a_way_back_to_the_app(client, db_session, path):
+    login(client, make_user(admin=True))
+    page = client.get(path).get_data(as_text=True)
+    link = '<a class="navbar-brand" id="back-to-cutroom" href="/">← Back to Cutroom</a>'
+    assert page.count(link) == 1
+    assert page.index(link) < page.index('<a class="navbar-brand">RQ-dashboard</a>')

@@ -32,3 +32,14 @@ def recent(page: int = 1, per_page: int = 50) -> Page:
     """A page of the audit log, newest first."""
     return paginate(select(AuditEvent).order_by(AuditEvent.at.desc(), AuditEvent.id.desc()),
                     page, per_page)
+
+
+def emails_of(events: list[AuditEvent]) -> dict[int, str]:
+    """{user id: email} of the accounts these events name (actors, owners, users acted on)
+    that still exist, in one query."""
+    ids = {e.actor_id for e in events} | {e.owner_id for e in events}
+    ids |= {int(e.target_id) for e in events if e.target_type == "user" and e.target_id.isdigit()}
+    ids.discard(None)
+    if not ids:
+        return {}
+    return dict(db.session.execute(select(User.id, User.email).where(User.id.in_(ids))).all())

@@ -1,12 +1,17 @@
-"""Template helpers: task titles, status labels, times and durations."""
+"""Template helpers: task titles, status labels, times and durations, results and errors."""
 
 from __future__ import annotations
 
+import json
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
-from flask import Flask
+from flask import Flask, url_for
 from jinja2 import StrictUndefined
+from markupsafe import Markup
 
+from webapp.jobs.messages import error_detail, user_error
 from webapp.jobs.registry import get_task
 from webapp.models import (
     CANCELED,
@@ -21,6 +26,7 @@ from webapp.models import (
     STOPPED,
     BackgroundJob,
 )
+from webapp.render.outputs import files_of
 
 STATUS_LABELS = {
     CREATED: "Created",
@@ -66,14 +72,47 @@ def ended_badly(status: str) -> bool:
     return status in ENDED_BADLY
 
 
-def clock(value: datetime | None) -> str:
-    """A UTC time of day, with the date when it is not today."""
-    if value is None:
-        return "—"
+def relative_age(value: datetime, now: datetime | None = None) -> str:
+    """just now, 42 s ago, 3 min ago, 5 h ago, 2 days ago (or "in ..." for the future)."""
+    seconds = ((now or datetime.now(UTC)) - value).total_seconds()
+    span = abs(seconds)
+    if span < 5:
+        return "just now"
+    if span < 60:
+        text = f"{span:.0f} s"
+    elif span < 3600:
+        text = f"{span // 60:.0f} min"
+    elif span < 86400:
+        text = f"{span // 3600:.0f} h"
+    else:
+        days = int(span // 86400)
+        text = f"{days} day{'s' if days != 1 else ''}"
+    return f"in {text}" if seconds < 0 else f"{text} ago"
+
+
+def human_date(value: datetime, now: datetime | None = None) -> str:
+    """today 14:03:22, yesterday 23:10:05, 3 Dec 09:15, 3 Dec 2025 09:15 (UTC)."""
     value = value.astimezone(UTC)
-    if value.date() == datetime.now(UTC).date():
-        return value.strftime("%H:%M:%S")
-    return value.strftime("%Y-%m-%d %H:%M")
+    today = (now or datetime.now(UTC)).astimezone(UTC).date()
+    if value.date() == today:
+        return value.strftime("today %H:%M:%S")
+    if value.date() == today - timedelta(days=1):
+        return value.strftime("yesterday %H:%M:%S")
+    if value.year == today.year:
+        return f"{value.day} {value:%b %H:%M}"
+    return f"{value.day} {value:%b %Y %H:%M}"
+
+
+def when(value: datetime | None) -> Markup:
+    """A <time> with the human date and the relative age, the full UTC timestamp on hover;
+    the age is as of this render (live cards re-render every poll)."""
+    if value is None:
+        return Markup("—")
+    value = value.astimezone(UTC)
+    now = datetime.now(UTC)
+    return Markup('<time datetime="{}" title="{}">{} ({})</time>').format(
+        value.isoformat(), value.strftime("%Y-%m-%d %H:%M:%S UTC"), human_date(value, now),
+        relative_age(value, now))
 
 
 def human_duration(delta: timedelta | None) -> str:
@@ -108,13 +147,71 @@ def waited(job: BackgroundJob) -> timedelta | None:
     return None
 
 
+@dataclass
+class ResultField:
+    """One top-level entry of a result, for people: a label, and text or links."""
+
+    label: str
+    text: str = ""
+    code: bool = False  # a nested value, shown as compact JSON
+    links: list[tuple[str, str]] = field(default_factory=list)
+
+
+# Keys whose numbers have a unit, by what the render stages return.
+_UNITS = {"duration": lambda v: f"{v:.1f} s", "size": lambda v: f"{v / 1048576:.1f} MiB"}
+
+
+def _label(key: str) -> str:
+    words = key.replace("_", " ").replace("-", " ").strip()
+    return words[:1].upper() + words[1:] if words else key
+
+
+def _value_text(key: str, value: Any) -> tuple[str, bool]:
+    """(text, is it code) for one result value."""
+    if isinstance(value, bool):
+        return ("yes" if value else "no"), False
+    if isinstance(value, int | float):
+        unit = _UNITS.get(key)
+        if unit:
+            return unit(value), False
+        return (f"{value:g}" if isinstance(value, float) else str(value)), False
+    if value is None:
+        return "—", False
+    if isinstance(value, str):
+        return value, False
+    return json.dumps(value, ensure_ascii=False), True
+
+
+def result_fields(job: BackgroundJob) -> list[ResultField]:
+    """A finished job's result as labelled fields; its files (a render's) as links."""
+    result = job.result
+    if result is None:
+        return []
+    if not isinstance(result, dict):
+        text, code = _value_text("", result)
+        return [ResultField("Result", text, code)]
+    files = files_of(job)
+    fields = []
+    for key, value in result.items():
+        if key == "files" and files:
+            continue
+        text, code = _value_text(str(key), value)
+        fields.append(ResultField(_label(str(key)), text, code))
+    if files:  # last: JSONB keeps keys in its own order (shortest first), not the task's
+        fields.append(ResultField("Files", links=[
+            (name, url_for("dashboard.job_file", job_id=job.id, name=name)) for name in files]))
+    return fields
+
+
 def init_app(app: Flask) -> None:
     """Register helpers; templates under test fail loudly on undefined names."""
     if app.testing:
         app.jinja_env.undefined = StrictUndefined
     app.jinja_env.globals.update(
         task_title=task_title, status_label=status_label, max_attempts=max_attempts,
-        elapsed=elapsed, waited=waited, result_line=result_line,
+        elapsed=elapsed, waited=waited, result_line=result_line, result_fields=result_fields,
+        user_error=user_error, error_detail=error_detail,
     )
-    app.jinja_env.filters.update(clock=clock, duration=human_duration)
+    # `clock` is the older name some pages still use.
+    app.jinja_env.filters.update(when=when, clock=when, duration=human_duration)
     app.jinja_env.tests.update(ended_badly=ended_badly)

@@ -18,4 +18,6 @@ def audit_log():
     """Admin actions on other users' jobs and projects, newest first."""
     if not current_user.is_admin:
         abort(403)
-    return render_template("admin/audit.html", listing=audit.recent(page_number(), PER_PAGE))
+    listing = audit.recent(page_number(), PER_PAGE)
+    return render_template("admin/audit.html", listing=listing,
+                           emails=audit.emails_of(listing.items))

@@ -162,6 +162,26 @@ class BackgroundJob(db.Model):
         return self.status in ENDED_BADLY
 
     @property
+    def is_failed(self) -> bool:
+        """Ended with an error (the only final state shown as one)."""
+        return self.status == FAILED
+
+    @property
+    def is_stopped(self) -> bool:
+        """Stopped while running: someone asked (cancel_requested_at), it is not a failure."""
+        return self.status == STOPPED
+
+    @property
+    def stopped_on_request(self) -> bool:
+        """Stopped, and the stop was asked for through Cutroom (the page, the API, /rq)."""
+        return self.is_stopped and self.cancel_requested_at is not None
+
+    @property
+    def is_canceled(self) -> bool:
+        """Canceled before it started (by someone, or because an earlier stage ended)."""
+        return self.status == CANCELED
+
+    @property
     def is_render_stage(self) -> bool:
         """One stage of a project's render: acted on through its project, not alone."""
         return self.pipeline_id is not None

@@ -7,10 +7,12 @@ from dataclasses import dataclass, field
 
 from flask import current_app
 from sqlalchemy import func, select
+from sqlalchemy.dialects.postgresql import distinct_on
 
 from webapp import audit
 from webapp.extensions import db
 from webapp.jobs import dispatch, idempotency, pipelines, service, transitions
+from webapp.jobs.messages import error_detail
 from webapp.jobs.registry import get_task
 from webapp.models import ACTIVE_STATUSES, BackgroundJob, Project, User
 from webapp.projects.schemas import Limits, parse_project
@@ -108,13 +110,23 @@ def stages_of(pipeline_id: uuid.UUID) -> list[BackgroundJob]:
 
 @dataclass
 class RenderSummary:
-    """One render as people see it: its stages and an overall status naming what went wrong."""
+    """One render as people see it: its stages, an overall status and a line saying where
+    it is or how it ended (`failed`: the line is an error; any other status: a note)."""
 
     pipeline_id: uuid.UUID
     stages: list[BackgroundJob]
     status: str
     message: str | None = None
     video: BackgroundJob | None = field(default=None)
+
+    @property
+    def failed(self) -> bool:
+        return self.status == transitions.FAILED
+
+    @property
+    def started_at(self):
+        """When the render was asked for (its first stage's row was created)."""
+        return self.stages[0].created_at
 
 
 def summarize(stages: list[BackgroundJob]) -> RenderSummary:
@@ -124,11 +136,15 @@ def summarize(stages: list[BackgroundJob]) -> RenderSummary:
                              status=transitions.QUEUED)
     statuses = [s.status for s in stages]
     for job in stages:
-        if job.ended_badly:
-            what = "failed" if job.status == transitions.FAILED else "was stopped"
+        title = pipelines.step_title(job.task)
+        if job.is_failed:
             summary.status = job.status
-            summary.message = (f"The {pipelines.step_title(job.task)} stage {what}: "
-                               f"{job.error or 'no details'}")
+            summary.message = f"The {title} stage failed: {error_detail(job) or 'no details'}"
+            return summary
+        if job.is_stopped:
+            summary.status = job.status
+            how = " on request" if job.stopped_on_request else ""
+            summary.message = f"The render was stopped{how} during the {title} stage."
             return summary
     if transitions.CANCELED in statuses:
         summary.status, summary.message = transitions.CANCELED, "The render was canceled."
@@ -136,6 +152,11 @@ def summarize(stages: list[BackgroundJob]) -> RenderSummary:
         summary.status, summary.video = transitions.FINISHED, stages[-1]
     elif transitions.STARTED in statuses or transitions.FINISHED in statuses:
         summary.status = transitions.STARTED
+        current = next(j for j in stages if j.status != transitions.FINISHED)
+        summary.message = (f"Rendering: {pipelines.step_title(current.task)}, stage "
+                           f"{stages.index(current) + 1} of {len(stages)}.")
+    else:
+        summary.message = "Waiting for a worker."
     return summary
 
 
@@ -148,14 +169,45 @@ def renders_of(project: Project, limit: int = 5) -> list[RenderSummary]:
         .order_by(func.max(BackgroundJob.created_at).desc())
         .limit(limit)
     ).all()
+    grouped = _stages_by_pipeline(ids)
+    return [summarize(grouped[pid]) for pid in ids]
+
+
+def _stages_by_pipeline(ids) -> dict[uuid.UUID, list[BackgroundJob]]:
     if not ids:
-        return []
+        return {}
     rows = db.session.scalars(
         select(BackgroundJob).where(BackgroundJob.pipeline_id.in_(ids))
         .order_by(BackgroundJob.pipeline_step)
     ).all()
-    grouped = {pid: [r for r in rows if r.pipeline_id == pid] for pid in ids}
-    return [summarize(grouped[pid]) for pid in ids]
+    return {pid: [r for r in rows if r.pipeline_id == pid] for pid in ids}
+
+
+def latest_renders(projects: list[Project]) -> dict[int, RenderSummary | None]:
+    """Each project's newest render (None: never rendered), in two queries for them all."""
+    latest = dict(db.session.execute(
+        select(BackgroundJob.project_id, BackgroundJob.pipeline_id)
+        .where(BackgroundJob.project_id.in_([p.id for p in projects]),
+               BackgroundJob.pipeline_id.is_not(None))
+        .ext(distinct_on(BackgroundJob.project_id))
+        .order_by(BackgroundJob.project_id, BackgroundJob.created_at.desc())
+    ).all()) if projects else {}
+    grouped = _stages_by_pipeline(list(latest.values()))
+    return {p.id: summarize(grouped[latest[p.id]]) if p.id in latest else None
+            for p in projects}
+
+
+def latest_videos(projects: list[Project]) -> dict[int, BackgroundJob | None]:
+    """Each project's newest finished video (its assemble job), in one query."""
+    rows = db.session.scalars(
+        select(BackgroundJob)
+        .where(BackgroundJob.project_id.in_([p.id for p in projects]),
+               BackgroundJob.task == ASSEMBLE_VIDEO, BackgroundJob.status == transitions.FINISHED)
+        .ext(distinct_on(BackgroundJob.project_id))
+        .order_by(BackgroundJob.project_id, BackgroundJob.ended_at.desc())
+    ).all() if projects else []
+    found = {row.project_id: row for row in rows}
+    return {p.id: found.get(p.id) for p in projects}
 
 
 def latest_video(project: Project) -> BackgroundJob | None:

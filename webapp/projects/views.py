@@ -45,8 +45,9 @@ def index():
 
 def _index_page(errors: dict | None = None, values: dict | None = None, status: int = 200):
     listing = projects.list_projects(current_user, page_number(), per_page=24)
-    videos = {p.id: renders.latest_video(p) for p in listing.items}
-    return render_template("projects/index.html", listing=listing, videos=videos,
+    return render_template("projects/index.html", listing=listing,
+                           videos=renders.latest_videos(listing.items),
+                           latest=renders.latest_renders(listing.items),
                            errors=errors or {}, values=values or {}, **_choices()), status
 
 
@@ -119,11 +120,11 @@ def update(project_id: int):
 @bp.post("/<int:project_id>/render")
 @login_required
 def render(project_id: int):
-    """Start a render of the project."""
+    """Start a render of the project. No flash says so: a flash would stay on the page after
+    the render ended; the render's own block (polled while it runs) shows where it is."""
     project = _project_or_404(project_id)
     try:
         renders.start_render(project, current_user)  # forms have no idempotency key
-        flash("Rendering started.")
     except ParamsError as exc:
         return _page(project, forms.errors_by_field(exc), 422)
     except (renders.RenderConflict, service.QueueUnavailable, service.QuotaExceeded) as exc:

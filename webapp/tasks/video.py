@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select, update
 
 from webapp.extensions import db
-from webapp.jobs import progress, task
+from webapp.jobs import TaskError, progress, task
 from webapp.jobs.context import current_job_id, current_job_row
 from webapp.models import FINISHED, BackgroundJob, Project, User
 from webapp.projects.schemas import Limits, parse_project
@@ -47,8 +47,8 @@ VIDEO_VERSION = 1
 NARRATION_WAV = "narration.wav"
 
 
-class StageError(RuntimeError):
-    """A stage cannot do its work; the message says why and what to do."""
+class StageError(TaskError):
+    """A stage cannot do its work; the message says why and what to do (shown as it is)."""
 
 
 class StageParams(BaseModel):
