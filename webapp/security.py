@@ -1,8 +1,9 @@
 """Protections for browsers: CSRF tokens, cookies, security headers.
 
 - CSRF: every state-changing request checks a token (a hidden form field, or the X-CSRFToken
-  header that htmx sends from <body hx-headers>), except API calls that authenticate with a
-  bearer token: no cookie rides along with those, so there is nothing to forge.
+  header that htmx sends from <body hx-headers>). The API checks it after authenticating
+  (webapp/api/auth.py): a call with no credentials is a 401 first, and one that authenticates
+  with a bearer token needs none, since no cookie rides along with it to forge.
 - Cookies: HttpOnly, SameSite=Lax, and Secure whenever the request came over HTTPS; a
   signed-in session's cookie expires when its server-side session does (webapp/sessions.py),
   however often it is re-issued. Sign-in throttling lives in webapp/auth/throttle.py.
@@ -15,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import UTC, datetime
 
-from flask import Flask, Request, Response, current_app, render_template, request
+from flask import Flask, Response, current_app, render_template, request
 from flask.sessions import SecureCookieSessionInterface, SessionMixin
 from flask_wtf.csrf import CSRFError
 from werkzeug.middleware.proxy_fix import ProxyFix
@@ -64,11 +65,6 @@ def rq_dashboard_csp(nonce: str, style_hashes: Iterable[str]) -> str:
                        ).replace("style-src 'self'", f"style-src 'self' 'unsafe-hashes'{styles}")
 
 
-def is_bearer_api_call(req: Request) -> bool:
-    return req.path.startswith(API_PREFIX) and req.headers.get(
-        "Authorization", "").lower().startswith("bearer ")
-
-
 def init_app(app: Flask) -> None:
     """Install CSRF checks, the cookie policy and the headers."""
     csrf.init_app(app)
@@ -83,9 +79,16 @@ def init_app(app: Flask) -> None:
 
 
 def check_csrf() -> None:
-    """Abort with 400 unless this state-changing request carries a valid CSRF token."""
-    if (not current_app.config["WTF_CSRF_ENABLED"] or request.method in SAFE_METHODS
-            or is_bearer_api_call(request)):
+    """Abort with 400 unless this state-changing request carries a valid CSRF token; API
+    paths are checked by the API once it knows who calls (require_csrf_token)."""
+    if request.path.startswith(API_PREFIX):
+        return
+    require_csrf_token()
+
+
+def require_csrf_token() -> None:
+    """Abort with 400 unless this request is safe or carries a valid CSRF token."""
+    if not current_app.config["WTF_CSRF_ENABLED"] or request.method in SAFE_METHODS:
         return
     csrf.protect()
 
