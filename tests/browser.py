@@ -76,9 +76,10 @@ class Watch:
     warnings, script errors, CSP violations, failed requests and error responses.
 
     Chromium logs every 4xx/5xx response as a console error ("Failed to load resource"), so a
-    flow that means to get one says so first: `watch.allow(404, "/no-such-page")`. A media
-    request Chromium gives up itself (it reads a video's first bytes, then asks again with a
-    Range, or the page moves on) is not a failure."""
+    flow that means to get one says so first: `watch.allow(404, "/no-such-page")`. Requests
+    Chromium makes and gives up on its own are not failures: a video's (it reads the first
+    bytes, then asks again with a Range, or the page moves on) and the favicon's (fetched
+    after the page loaded, dropped when the next page starts)."""
 
     def __init__(self, page):
         self.problems: list[str] = []
@@ -107,7 +108,8 @@ class Watch:
         self.problems.append(f"console {message.type}: {message.text} ({url})")
 
     def _failed(self, request) -> None:
-        if request.resource_type == "media" and request.failure == "net::ERR_ABORTED":
+        if request.failure == "net::ERR_ABORTED" and (
+                request.resource_type == "media" or "favicon" in request.url):
             return
         self.problems.append(f"request failed: {request.method} {request.url}: "
                              f"{request.failure}")

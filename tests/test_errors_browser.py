@@ -13,7 +13,6 @@ import pytest
 
 from tests.browser import Watch, sign_in
 from tests.support import PASSWORD, make_job, make_user
-from webapp.extensions import db
 from webapp.sessions import revoke_all_sessions
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser]
@@ -40,10 +39,12 @@ def watch(page):
 
 
 def _answer(page, path: str, act) -> int:
-    """The status of the POST to `path` that `act()` makes (htmx's, or the form's)."""
+    """The status of the POST to `path` that `act()` makes (htmx's, or the form's), once the
+    page it leads to has loaded."""
     with page.expect_response(lambda r: r.request.method == "POST" and r.url.endswith(path)
                               ) as answer:
         act()
+    page.wait_for_load_state()
     return answer.value.status
 
 
@@ -53,13 +54,15 @@ def _alert(page, js: bool, where: str = "#flash"):
 
 
 def _try_to_sign_in(page, server: str, email: str, password: str) -> int:
-    page.goto(f"{server}/login")
+    if not page.url.endswith("/login"):
+        page.goto(f"{server}/login")
     page.fill("input[name=email]", email)
     page.fill("input[name=password]", password)
     return _answer(page, "/login", lambda: page.click("button:has-text('Sign in')"))
 
 
-def _message_beside_the_password(page):
+def _message_beside_the_password(page, wrong: bool = False):
+    """The refusal the password field names as its description; the field has the focus."""
     from playwright.sync_api import expect
 
     field = page.locator("input[name=password]")
@@ -67,7 +70,9 @@ def _message_beside_the_password(page):
     assert described, "the password field names no message"
     message = page.locator(f"#{described}")
     expect(message).to_have_attribute("role", "alert")
-    expect(field).to_have_attribute("aria-invalid", "true")
+    expect(field).to_be_focused()
+    if wrong:
+        expect(field).to_have_attribute("aria-invalid", "true")
     return message
 
 
@@ -77,7 +82,7 @@ def test_a_wrong_password_is_said_beside_the_field(page, watch, server):
     user = make_user()
     watch.allow(401, "/login")
     assert _try_to_sign_in(page, server, user.email, "not the password") == 401
-    expect(_message_beside_the_password(page)).to_have_text("Wrong email or password.")
+    expect(_message_beside_the_password(page, wrong=True)).to_have_text("Wrong email or password.")
     watch.assert_clean()
 
 
@@ -103,7 +108,7 @@ def test_a_stale_sign_in_form_comes_back_ready_to_use(page, watch, server):
     page.fill("input[name=email]", user.email)
     page.fill("input[name=password]", PASSWORD)
     assert _answer(page, "/login", lambda: page.click("button:has-text('Sign in')")) == 400
-    expect(page.locator("main [role=alert]")).to_contain_text("sign in again")
+    expect(_message_beside_the_password(page)).to_contain_text("sign in again")
     expect(page.locator("input[name=email]")).to_have_value(user.email)
     page.fill("input[name=password]", PASSWORD)
     page.click("button:has-text('Sign in')")

@@ -16,13 +16,14 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import UTC, datetime
 
-from flask import Flask, Response, current_app, render_template, request
+from flask import Flask, Response, current_app, request, url_for
 from flask.sessions import SecureCookieSessionInterface, SessionMixin
 from flask_wtf.csrf import CSRFError
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from webapp.errors import API_PREFIX, error_response, wants_json
+from webapp.errors import API_PREFIX, show_error
 from webapp.extensions import csrf
+from webapp.navigation import origin_page
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -74,7 +75,7 @@ def init_app(app: Flask) -> None:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
     app.before_request(check_csrf)
     app.after_request(_add_headers)
-    app.register_error_handler(CSRFError, _csrf_failed)
+    app.register_error_handler(CSRFError, csrf_failed)
     app.register_error_handler(429, _too_many)
 
 
@@ -93,20 +94,21 @@ def require_csrf_token() -> None:
     csrf.protect()
 
 
-def _csrf_failed(exc: CSRFError):
-    message = ("The security token of this request is missing or stale; reload the page and "
-               "try again.")
-    if wants_json() or request.path.startswith(API_PREFIX):
-        return error_response(400, message, "csrf_failed")
-    return render_template("errors/csrf.html", message=message), 400
+CSRF_MESSAGE = ("The security token of this request is missing or stale; reload the page and "
+                "try again.")
+
+
+def csrf_failed(exc: CSRFError | None = None):
+    """400 for a missing or stale CSRF token: for htmx, a message with a link that reloads
+    the page (which brings a fresh token); a blueprint may answer its own forms."""
+    return show_error(400, CSRF_MESSAGE, code="csrf_failed", page="errors/csrf.html",
+                      link=("Reload the page", origin_page(url_for("dashboard.home"))))
 
 
 def _too_many(exc):
-    message = "Too many attempts. Wait a few minutes, then try again."
-    if wants_json() or request.path.startswith(API_PREFIX):
-        return error_response(429, message, "too_many_requests")
     # For a 429 raised with abort(); sign-in answers its own (webapp/auth/throttle.py).
-    return render_template("errors/too_many.html", message=message), 429
+    return show_error(429, "Too many attempts. Wait a few minutes, then try again.",
+                      code="too_many_requests", page="errors/too_many.html")
 
 
 def _add_headers(response: Response) -> Response:
