@@ -130,6 +130,15 @@ def test_a_card_of_a_deleted_job_becomes_a_note_that_polls_no_more(signed_in):
     assert page.status_code == 404 and "no longer exists" in page.get_data(as_text=True)
 
 
+def test_the_render_output_of_a_deleted_project_becomes_a_note_that_polls_no_more(signed_in):
+    polled = signed_in.get("/projects/99999?block=output", headers=HX)
+    html = polled.get_data(as_text=True)
+    assert polled.status_code == 404 and polled.headers["HX-Reswap"] == "outerHTML"
+    assert "no longer exists" in html and ALERT in html and "hx-trigger" not in html
+    page = signed_in.get("/projects/99999")
+    assert page.status_code == 404 and "no longer exists" in page.get_data(as_text=True)
+
+
 def test_no_access_is_said_in_the_page_for_htmx_and_as_a_page_otherwise(signed_in):
     posted = signed_in.post("/admin/users/1/limits", data={"max_running_jobs": "3"},
                             headers=BOOSTED)

@@ -33,7 +33,7 @@ _CODES = {
 # For people: what an error page says when the code that refused said nothing more.
 TITLES = {400: "Bad request", 401: "Signed out", 403: "No access", 404: "Not found",
           405: "Not allowed here", 413: "Too large", 429: "Too many requests",
-          500: "Something went wrong"}
+          500: "Something went wrong", 503: "Temporarily unavailable"}
 MESSAGES = {
     400: "The request could not be understood; reload the page and try again.",
     403: "You do not have access to this.",
