@@ -8,8 +8,10 @@ conftest.py loads this module as a plugin, so every test module can use the fixt
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import threading
+from urllib.parse import urlsplit
 
 import pytest
 from werkzeug.serving import make_server
@@ -54,6 +56,71 @@ def watch_problems(page) -> list[str]:
     page.on("console", lambda m: m.type == "error" and problems.append(m.text))
     page.on("pageerror", lambda e: problems.append(str(e)))
     return problems
+
+
+# Reports every Content-Security-Policy violation to the test (Chromium logs most of them on
+# the console too; the event also names the directive and what was blocked).
+REPORT_VIOLATIONS = """
+document.addEventListener("securitypolicyviolation", (event) => {
+  window.cutroomViolation(`CSP ${event.violatedDirective} blocked ${event.blockedURI || "?"}`
+    + ` sample=${JSON.stringify(event.sample)} at ${event.sourceFile}:${event.lineNumber}`
+    + ` on ${location.pathname}`);
+}, true);
+"""
+FAILED_TO_LOAD = re.compile(r"Failed to load resource: the server responded with a status of "
+                            r"(\d+)")
+
+
+class Watch:
+    """Everything a page reports that a clean app never makes it report: console errors and
+    warnings, script errors, CSP violations, failed requests and error responses.
+
+    Chromium logs every 4xx/5xx response as a console error ("Failed to load resource"), so a
+    flow that means to get one says so first: `watch.allow(404, "/no-such-page")`. Requests
+    Chromium makes and gives up on its own are not failures: a video's (it reads the first
+    bytes, then asks again with a Range, or the page moves on) and the favicon's (fetched
+    after the page loaded, dropped when the next page starts)."""
+
+    def __init__(self, page):
+        self.problems: list[str] = []
+        self.allowed: set[tuple[int, str]] = set()
+        page.expose_function("cutroomViolation", lambda text: self.problems.append(text))
+        page.add_init_script(REPORT_VIOLATIONS)
+        page.on("console", self._console)
+        page.on("pageerror", lambda error: self.problems.append(f"script error: {error}"))
+        page.on("requestfailed", self._failed)
+        page.on("response", self._response)
+
+    def allow(self, status: int, path: str) -> None:
+        """An error response the flow means to get."""
+        self.allowed.add((status, path))
+
+    def _expected(self, status: int, url: str) -> bool:
+        return (status, urlsplit(url).path) in self.allowed
+
+    def _console(self, message) -> None:
+        if message.type not in ("error", "warning"):
+            return
+        url = (message.location or {}).get("url", "")
+        failed = FAILED_TO_LOAD.match(message.text)
+        if failed and self._expected(int(failed.group(1)), url):
+            return
+        self.problems.append(f"console {message.type}: {message.text} ({url})")
+
+    def _failed(self, request) -> None:
+        if request.failure == "net::ERR_ABORTED" and (
+                request.resource_type == "media" or "favicon" in request.url):
+            return
+        self.problems.append(f"request failed: {request.method} {request.url}: "
+                             f"{request.failure}")
+
+    def _response(self, response) -> None:
+        if response.status >= 400 and not self._expected(response.status, response.url):
+            self.problems.append(f"response {response.status}: {response.request.method} "
+                                 f"{response.url}")
+
+    def assert_clean(self) -> None:
+        assert not self.problems, "the browser reported:\n" + "\n".join(self.problems)
 
 
 def sign_in(page, server: str, user) -> None:

@@ -80,6 +80,20 @@ def test_bearer_api_calls_need_no_token_but_session_api_calls_do(browser, user):
     assert accepted.status_code == 202
 
 
+@pytest.mark.parametrize(("method", "path"), [
+    ("POST", "/api/v1/tasks/countdown"), ("PATCH", "/api/v1/projects/1"),
+    ("DELETE", "/api/v1/jobs/00000000-0000-0000-0000-000000000000")])
+@pytest.mark.parametrize("cookie", [False, True], ids=["no cookie", "signed-out cookie"])
+def test_an_api_call_without_credentials_is_unauthorized_before_any_csrf_check(
+        browser, method, path, cookie):
+    if cookie:
+        csrf_token(browser)  # the sign-in page gives this browser a session cookie
+    refused = browser.open(path, method=method, json={})
+    assert refused.status_code == 401
+    assert refused.get_json()["error"]["code"] == "unauthorized"
+    assert refused.headers["WWW-Authenticate"] == 'Bearer realm="cutroom"'
+
+
 def test_rq_dashboard_actions_need_the_token_and_requeue_becomes_a_retry(browser, redis):
     admin = make_user(admin=True)
     token = secure_login(browser, admin)

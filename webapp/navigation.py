@@ -15,6 +15,20 @@ def local_path(target: str | None, fallback: str) -> str:
     return fallback
 
 
+def origin_page(fallback: str) -> str:
+    """The page of ours this request was made from: htmx names it, a form may carry it as
+    `next`, a browser sends it as the Referer; else `fallback`."""
+    for candidate in (request.headers.get("HX-Current-URL"), request.form.get("next"),
+                      request.referrer):
+        parts = urlsplit(candidate or "")
+        if parts.netloc and parts.netloc != request.host:
+            continue
+        path = urlunsplit(("", "", parts.path, parts.query, ""))
+        if found := local_path(path, ""):
+            return found
+    return fallback
+
+
 def init_app(app: Flask) -> None:
     """Redirects to this site never name a host taken from the request's Host header."""
     app.after_request(_relative_location)

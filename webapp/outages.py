@@ -2,8 +2,9 @@
 
 Connections are bounded (webapp/database.py, the Redis client's timeouts), so an outage
 reaches here within seconds as an exception; it becomes a styled page for people, the JSON
-error shape for API clients, and for an htmx poll a 503 that leaves the card as it was
-(it tries again at its next poll). Nothing was half-done: every write commits as one
+error shape for API clients, for an htmx poll a 503 that leaves the card as it was (it
+tries again at its next poll), and for a button or form htmx posts the message in the
+page's alert region. Nothing was half-done: every write commits as one
 transaction, and a job's outcome that could not be written waits in Redis (or the row waits
 for the reconciler) until PostgreSQL is back.
 """
@@ -19,7 +20,7 @@ from sqlalchemy import exc as sa_exc
 
 from webapp.errors import error_response, wants_json
 from webapp.extensions import login_manager
-from webapp.fragments import wants_fragment
+from webapp.fragments import error_fragment, wants_error_fragment, wants_fragment
 
 log = logging.getLogger(__name__)
 
@@ -78,10 +79,12 @@ def unavailable(code: str, message: str | None = None):
     message = message or MESSAGES[code]
     if wants_json():
         response = error_response(503, message, code)
-    elif wants_fragment():
-        # A poll or a button inside the page: keep what is shown, the next poll retries.
+    elif wants_fragment() and request.method == "GET":
+        # A poll inside the page: keep what is shown, the next poll retries.
         response = make_response(message, 503)
         response.headers["HX-Reswap"] = "none"
+    elif wants_error_fragment():
+        response = error_fragment(503, message)
     else:
         html = render_template("errors/unavailable.html", message=message)
         response = make_response(html, 503)

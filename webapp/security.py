@@ -1,8 +1,9 @@
 """Protections for browsers: CSRF tokens, cookies, security headers.
 
 - CSRF: every state-changing request checks a token (a hidden form field, or the X-CSRFToken
-  header that htmx sends from <body hx-headers>), except API calls that authenticate with a
-  bearer token: no cookie rides along with those, so there is nothing to forge.
+  header that htmx sends from <body hx-headers>). The API checks it after authenticating
+  (webapp/api/auth.py): a call with no credentials is a 401 first, and one that authenticates
+  with a bearer token needs none, since no cookie rides along with it to forge.
 - Cookies: HttpOnly, SameSite=Lax, and Secure whenever the request came over HTTPS; a
   signed-in session's cookie expires when its server-side session does (webapp/sessions.py),
   however often it is re-issued. Sign-in throttling lives in webapp/auth/throttle.py.
@@ -15,13 +16,14 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import UTC, datetime
 
-from flask import Flask, Request, Response, current_app, render_template, request
+from flask import Flask, Response, current_app, request, url_for
 from flask.sessions import SecureCookieSessionInterface, SessionMixin
 from flask_wtf.csrf import CSRFError
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from webapp.errors import API_PREFIX, error_response, wants_json
+from webapp.errors import API_PREFIX, show_error
 from webapp.extensions import csrf
+from webapp.navigation import origin_page
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -64,11 +66,6 @@ def rq_dashboard_csp(nonce: str, style_hashes: Iterable[str]) -> str:
                        ).replace("style-src 'self'", f"style-src 'self' 'unsafe-hashes'{styles}")
 
 
-def is_bearer_api_call(req: Request) -> bool:
-    return req.path.startswith(API_PREFIX) and req.headers.get(
-        "Authorization", "").lower().startswith("bearer ")
-
-
 def init_app(app: Flask) -> None:
     """Install CSRF checks, the cookie policy and the headers."""
     csrf.init_app(app)
@@ -78,32 +75,40 @@ def init_app(app: Flask) -> None:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
     app.before_request(check_csrf)
     app.after_request(_add_headers)
-    app.register_error_handler(CSRFError, _csrf_failed)
+    app.register_error_handler(CSRFError, csrf_failed)
     app.register_error_handler(429, _too_many)
 
 
 def check_csrf() -> None:
-    """Abort with 400 unless this state-changing request carries a valid CSRF token."""
-    if (not current_app.config["WTF_CSRF_ENABLED"] or request.method in SAFE_METHODS
-            or is_bearer_api_call(request)):
+    """Abort with 400 unless this state-changing request carries a valid CSRF token; API
+    paths are checked by the API once it knows who calls (require_csrf_token)."""
+    if request.path.startswith(API_PREFIX):
+        return
+    require_csrf_token()
+
+
+def require_csrf_token() -> None:
+    """Abort with 400 unless this request is safe or carries a valid CSRF token."""
+    if not current_app.config["WTF_CSRF_ENABLED"] or request.method in SAFE_METHODS:
         return
     csrf.protect()
 
 
-def _csrf_failed(exc: CSRFError):
-    message = ("The security token of this request is missing or stale; reload the page and "
-               "try again.")
-    if wants_json() or request.path.startswith(API_PREFIX):
-        return error_response(400, message, "csrf_failed")
-    return render_template("errors/csrf.html", message=message), 400
+CSRF_MESSAGE = ("The security token of this request is missing or stale; reload the page and "
+                "try again.")
+
+
+def csrf_failed(exc: CSRFError | None = None):
+    """400 for a missing or stale CSRF token: for htmx, a message with a link that reloads
+    the page (which brings a fresh token); a blueprint may answer its own forms."""
+    return show_error(400, CSRF_MESSAGE, code="csrf_failed", page="errors/csrf.html",
+                      link=("Reload the page", origin_page(url_for("dashboard.home"))))
 
 
 def _too_many(exc):
-    message = "Too many attempts. Wait a few minutes, then try again."
-    if wants_json() or request.path.startswith(API_PREFIX):
-        return error_response(429, message, "too_many_requests")
     # For a 429 raised with abort(); sign-in answers its own (webapp/auth/throttle.py).
-    return render_template("errors/too_many.html", message=message), 429
+    return show_error(429, "Too many attempts. Wait a few minutes, then try again.",
+                      code="too_many_requests", page="errors/too_many.html")
 
 
 def _add_headers(response: Response) -> Response:

@@ -1,4 +1,5 @@
-"""Who is calling the API: a bearer token, or the signed-in session."""
+"""Who is calling the API: a bearer token, or the signed-in session (which, being a cookie,
+also needs the CSRF token on a state-changing call)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from webapp.api import bp
 from webapp.auth.services import user_for_token
 from webapp.errors import ApiError
 from webapp.models import User
+from webapp.security import require_csrf_token
 
 # Endpoints anyone may read: the API's own documentation.
 PUBLIC = frozenset({"api.openapi_document"})
@@ -16,7 +18,8 @@ PUBLIC = frozenset({"api.openapi_document"})
 
 @bp.before_request
 def authenticate() -> None:
-    """Set g.api_user, or answer 401; a bad token never falls back to the session."""
+    """Set g.api_user, or answer 401; a bad token never falls back to the session. The CSRF
+    check comes after, so a call with no credentials is told 401, not 400."""
     if request.endpoint in PUBLIC:
         return
     header = request.headers.get("Authorization")
@@ -30,6 +33,7 @@ def authenticate() -> None:
         g.api_user = user
         return
     if current_user.is_authenticated:
+        require_csrf_token()
         g.api_user = current_user._get_current_object()
         return
     raise ApiError(401, "Sign in or send 'Authorization: Bearer <token>'.")

@@ -11,8 +11,10 @@ from __future__ import annotations
 from flask import current_app, g, redirect, request, session, url_for
 from flask_login import LoginManager, current_user, login_user, logout_user
 
-from webapp.errors import error_response, wants_json
+from webapp.errors import error_response, show_error, wants_json
+from webapp.fragments import wants_error_fragment
 from webapp.models import User
+from webapp.navigation import origin_page
 from webapp.security import SESSION_EXPIRES_KEY
 from webapp.sessions import revoke_session, start_session, user_for_session
 
@@ -38,9 +40,15 @@ def init_login(manager: LoginManager) -> None:
 
     @manager.unauthorized_handler
     def unauthorized():
-        if wants_json() or request.method != "GET":
+        if wants_json():
             return error_response(401, "Sign in to continue.")
-        return redirect(url_for("auth.login", next=request.full_path.rstrip("?")), 303)
+        if request.method == "GET" and not wants_error_fragment():
+            return redirect(url_for("auth.login", next=request.full_path.rstrip("?")), 303)
+        # A button, a form or a poll of a page whose session has ended: say so there, with
+        # a way back to that page through the sign-in form.
+        back = origin_page(url_for("dashboard.home"))
+        return show_error(401, "You are signed out (the session ended or was signed out "
+                          "elsewhere).", link=("Sign in again", url_for("auth.login", next=back)))
 
 
 def begin_session(user: User) -> None:

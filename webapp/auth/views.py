@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import abort, flash, make_response, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
+from flask_wtf.csrf import CSRFError
 
 from webapp.auth import bp, throttle
 from webapp.auth.login import begin_session, end_session
@@ -22,6 +23,9 @@ from webapp.errors import error_response, wants_json
 from webapp.extensions import db
 from webapp.models import ApiToken
 from webapp.navigation import local_path
+from webapp.security import csrf_failed
+
+WRONG_PASSWORD = "Wrong email or password."
 
 
 def safe_next(target: str | None) -> str:
@@ -42,12 +46,22 @@ def login():
         return _login_page(email, refused.message, refused.status, refused.retry_after)
     user = authenticate(email, request.form.get("password", "")[:MAX_PASSWORD_LENGTH])
     if user is None:
-        return _login_page(email, "Wrong email or password.", 401)
+        return _login_page(email, WRONG_PASSWORD, 401)
     begin_session(user)
     db.session.commit()
     response = redirect(safe_next(request.form.get("next")), 303)
     throttle.signed_in(email, response)
     return response
+
+
+@bp.errorhandler(CSRFError)
+def stale_form(exc: CSRFError):
+    """A sign-in form whose token went stale (its cookie expired, another tab signed in or
+    out) comes back ready to use, with a new token; other forms get the usual answer."""
+    if request.endpoint != "auth.login" or wants_json():
+        return csrf_failed(exc)
+    return _login_page(request.form.get("email", "")[:254],
+                       "This sign-in form had expired; sign in again.", 400)
 
 
 def _login_page(email: str = "", error: str | None = None, status: int = 200,
@@ -57,8 +71,8 @@ def _login_page(email: str = "", error: str | None = None, status: int = 200,
         response = error_response(status, error)
     else:
         response = make_response(render_template(
-            "auth/login.html", error=error, email=email, next=request.values.get("next", "")),
-            status)
+            "auth/login.html", error=error, wrong=error == WRONG_PASSWORD, email=email,
+            next=request.values.get("next", "")), status)
     if retry_after is not None:
         response.headers["Retry-After"] = str(retry_after)
     return response

@@ -16,9 +16,11 @@ from flask import (
     url_for,
 )
 from flask_login import current_user, login_required
+from werkzeug.exceptions import NotFound
 
 from webapp.dashboard import bp
 from webapp.dashboard.forms import form_fields, params_from_form
+from webapp.errors import http_error
 from webapp.extensions import db
 from webapp.fragments import render_fragment, render_htmx_template, varies, wants_fragment
 from webapp.jobs import queries, service
@@ -29,12 +31,25 @@ from webapp.pagination import page_number
 from webapp.render import files
 from webapp.validation import ParamsError
 
+GONE = "This job no longer exists: it was deleted, or it is not yours to see."
+
 
 def _job_or_404(job_id: uuid.UUID) -> BackgroundJob:
     job = queries.get_job(current_user, job_id)
     if job is None:
-        abort(404)
+        abort(404, description=GONE)
     return job
+
+
+@bp.errorhandler(404)
+def _gone(exc: NotFound):
+    """A job that is gone: a card or a job page's live part that htmx asked for becomes a
+    note that says so, which polls no more; anything else is the usual 404."""
+    if wants_fragment() and "job_id" in (request.view_args or {}):
+        response = render_fragment("dashboard/_gone.html", 404, message=GONE)
+        response.headers["HX-Reswap"] = "outerHTML"
+        return response
+    return http_error(exc)
 
 
 def _launch_form(task: Task, details: list[dict] | None = None, values: dict | None = None):

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
+from werkzeug.exceptions import NotFound
 
+from webapp.errors import http_error
 from webapp.extensions import db
-from webapp.fragments import render_htmx_template, wants_fragment
+from webapp.fragments import render_fragment, render_htmx_template, wants_fragment
 from webapp.jobs import service
 from webapp.models import Project
 from webapp.pagination import page_number
@@ -19,12 +21,25 @@ from webapp.video.formats import FORMATS
 from webapp.video.themes import FONTS, THEMES
 from webapp.video.voices import VOICES
 
+GONE = "This project no longer exists: it was deleted, or it is not yours to see."
+
 
 def _project_or_404(project_id: int) -> Project:
     project = projects.get_project(current_user, project_id)
     if project is None:
-        abort(404)
+        abort(404, description=GONE)
     return project
+
+
+@bp.errorhandler(404)
+def _gone(exc: NotFound):
+    """A project that is gone: the render output htmx polls becomes a note that says so,
+    which polls no more; anything else is the usual 404."""
+    if wants_fragment() and request.args.get("block") == "output":
+        response = render_fragment("projects/_gone.html", 404, message=GONE)
+        response.headers["HX-Reswap"] = "outerHTML"
+        return response
+    return http_error(exc)
 
 
 def _choices() -> dict:
