@@ -180,3 +180,41 @@ def test_sigterm_past_the_grace_period_puts_the_job_back_for_another_worker(api,
         assert (row.attempt, row.worker_name, row.result) == (1, second.name, {"steps": 4})
     finally:
         second.stop()
+
+
+def test_sigterm_as_a_worker_records_a_job_it_just_popped_puts_the_job_back(api, app, redis,
+                                                                            live_db):
+    """A stop that lands while the worker writes `started` (held here by a row lock) must
+    stop the worker, and the job goes back to the queue for the next worker; RQ's
+    StopRequested used to be raised inside that write and swallowed, and the worker ran on."""
+    import time
+
+    from sqlalchemy import text
+
+    from webapp.extensions import db
+    from webapp.jobs.connection import get_queue
+
+    job_id = _submit(api, "countdown", steps=1)
+    _status(job_id, "queued")
+    queue_key = get_queue("default").key
+    with db.engine.connect() as connection, connection.begin():
+        connection.execute(text("SELECT 1 FROM background_jobs WHERE id = :id FOR UPDATE"),
+                           {"id": job_id})
+        worker = WorkerProcess(child_env()).wait_ready(redis)
+        wait_for(lambda: redis.lpos(queue_key, job_id) is None, timeout=15,
+                 message="the worker to pop the job")
+        time.sleep(0.5)  # now waiting on the lock, writing `started`
+        worker.process.send_signal(signal.SIGTERM)
+        time.sleep(0.5)
+    try:
+        assert worker.process.wait(timeout=15) == 0
+    finally:
+        worker.stop()
+    row = job_row(job_id)
+    assert (row.status, row.attempt) == ("queued", 0)
+    assert redis.lpos(queue_key, job_id) is not None
+    second = WorkerProcess(child_env()).wait_ready(redis)
+    try:
+        assert _status(job_id, "finished", timeout=20).attempt == 1
+    finally:
+        second.stop()

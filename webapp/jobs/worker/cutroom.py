@@ -55,18 +55,52 @@ class RecordingWorker(Worker):
         self._grace_timer: threading.Timer | None = None
         self._interrupted_job_id: str | None = None
 
+    _starting = False  # between popping a job and forking its work-horse
+
     def execute_job(self, job: Job, queue: Queue) -> None:
-        """Record `started` before the work-horse forks; skip jobs whose row is already final."""
-        if outcomes.record(outcomes.started, job.id, self.name):
+        """Record `started` before the work-horse forks; skip jobs whose row is already final.
+        A stop requested meanwhile puts the job back in the queue instead of running it."""
+        self._starting = True
+        try:
+            recorded = outcomes.record(outcomes.started, job.id, self.name)
+            status = None if recorded else _status_or_none(job.id)
+        finally:
+            self._starting = False
+        if self._stop_requested:
+            self._put_back(job, queue, recorded)
+            return
+        if recorded:
             super().execute_job(job, queue)
             return
-        status = _status_or_none(job.id)
         if status is None or status in transitions.WAITING:
             # No row (or PostgreSQL unreachable): run it; the callbacks record what they can.
             super().execute_job(job, queue)
             return
         self.log.warning("Job %s is %s in PostgreSQL; not running it", job.id, status)
         self._discard(job, queue, status)
+
+    def _shutdown(self) -> None:
+        """With no work-horse yet, RQ raises StopRequested from the signal handler, wherever
+        the worker is: between popping a job and forking, that is inside the PostgreSQL
+        write recording `started`, whose error handling swallowed it, and the worker ran on
+        ignoring the stop. Note the stop instead; execute_job puts the job back."""
+        if self._starting:
+            self._stop_requested = True
+            self.set_shutdown_requested_date()
+            return
+        super()._shutdown()
+
+    def _put_back(self, job: Job, queue: Queue, recorded: bool) -> None:
+        """A job popped as the worker was told to stop goes back to the front of its queue,
+        its attempt not counted."""
+        self.log.info("Job %s goes back to the queue: the worker is stopping", job.id)
+        try:
+            self.connection.lrem(queue.intermediate_queue_key, 1, job.id)
+            queue.enqueue_job(job, at_front=True)
+        except RedisError as exc:  # the reconciler finds it (a started row, no worker)
+            self.log.warning("Could not put job %s back in Redis: %s", job.id, exc)
+        if recorded:
+            outcomes.record(outcomes.interrupted, job.id)
 
     def _discard(self, job: Job, queue: Queue, status: str) -> None:
         """Drop a popped job whose row is final, leaving RQ with the row's status.
