@@ -10,7 +10,8 @@ success/failure callbacks on a fresh connection of its own.
 #   fork), perform_job (in the horse), maintain_heartbeats, heartbeat(timeout, pipeline),
 #   request_stop(signum, frame), handle_job_failure(job, queue, started_job_registry,
 #   exc_string, execution), handle_work_horse_killed(job, retpid, ret_val, rusage), and the
-#   private _start_scheduler(burst, logging_level, ...);
+#   private _start_scheduler(burst, logging_level, ...) and _shutdown() (raises StopRequested
+#   when no horse runs; set_shutdown_requested_date() is what it does otherwise);
 # - calls: cleanup_execution(job, pipeline, execution), kill_horse(), horse_pid,
 #   get_current_job_id(), get_state(), is_horse, self.scheduler, the private _stop_requested
 #   (set while a warm shutdown waits for the job; RQ has stopped the scheduler by then), and
