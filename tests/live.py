@@ -14,7 +14,9 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
@@ -133,3 +135,16 @@ def timed(call) -> tuple[float, object]:
     start = time.monotonic()
     result = call()
     return time.monotonic() - start, result
+
+
+def submit_at_once(web: WebProcess, token: str, count: int) -> list[httpx.Response]:
+    """`count` countdown submits released together (a barrier), each on its own thread."""
+    barrier = threading.Barrier(count)
+    with httpx.Client(base_url=web.url, timeout=30,
+                      headers={"Authorization": f"Bearer {token}"}) as api:
+        def submit(_):
+            barrier.wait()
+            return api.post("/api/v1/tasks/countdown", json={"steps": 1})
+
+        with ThreadPoolExecutor(count) as pool:
+            return list(pool.map(submit, range(count)))

@@ -7,16 +7,13 @@ per user (429 naming the limit), and admins can change a user's limits.
 
 from __future__ import annotations
 
-import threading
-from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
-import httpx
 import pytest
 from rq import Queue
 from sqlalchemy import func, select, update
 
-from tests.live import WebProcess
+from tests.live import WebProcess, submit_at_once
 from tests.support import WorkerProcess, child_env, job_row, login, make_token, make_user, wait_for
 from webapp.extensions import db
 from webapp.jobs import reconcile
@@ -123,16 +120,8 @@ def test_parallel_submits_never_pass_the_waiting_limit(live_db):
     user = make_user()
     _limit(user, max_waiting_jobs=5, submit_rate="1000 per minute")
     web = WebProcess(child_env(), workers=2, threads=8).wait_ready()
-    barrier = threading.Barrier(12)
-    headers = {"Authorization": f"Bearer {make_token(user)}"}
     try:
-        with httpx.Client(base_url=web.url, headers=headers, timeout=30) as api:
-            def submit(_):
-                barrier.wait()
-                return api.post("/api/v1/tasks/countdown", json={"steps": 1})
-
-            with ThreadPoolExecutor(12) as pool:
-                responses = list(pool.map(submit, range(12)))
+        responses = submit_at_once(web, make_token(user), 12)
     finally:
         web.stop()
     statuses = sorted(r.status_code for r in responses)

@@ -15,10 +15,8 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
@@ -31,7 +29,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 
 from tests import pgbouncer
-from tests.live import WebProcess
+from tests.live import WebProcess, submit_at_once
 from tests.support import (
     WorkerProcess,
     child_env,
@@ -201,16 +199,8 @@ def test_parallel_submits_through_pgbouncer_never_pass_the_waiting_limit(live_db
                                                                          pooled_env):
     user = make_user(max_waiting_jobs=5, submit_rate="1000 per minute")
     web = WebProcess(pooled_env, workers=2, threads=8).wait_ready()
-    barrier = threading.Barrier(12)
     try:
-        with httpx.Client(base_url=web.url, timeout=30,
-                          headers={"Authorization": f"Bearer {make_token(user)}"}) as api:
-            def submit(_):
-                barrier.wait()
-                return api.post("/api/v1/tasks/countdown", json={"steps": 1})
-
-            with ThreadPoolExecutor(12) as pool:
-                responses = list(pool.map(submit, range(12)))
+        responses = submit_at_once(web, make_token(user), 12)
     finally:
         web.stop()
     statuses = sorted(r.status_code for r in responses)
