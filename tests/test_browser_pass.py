@@ -39,6 +39,9 @@ def _status(card, *statuses: str, timeout: float = 30_000) -> None:
 
 
 def _launch(page, task: str, **fields: str) -> None:
+    tasks = page.locator("details.test-tasks")
+    if tasks.get_attribute("open") is None:
+        tasks.locator("summary").click()
     form = page.locator(f"#launch-{task}")
     for name, value in fields.items():
         form.locator(f"[name={name}]").fill(value)
@@ -95,7 +98,8 @@ def _project_flows(page, server: str) -> None:
     from playwright.sync_api import expect
 
     page.click("nav a:has-text('Projects')")
-    page.fill("input[name=title]", "Planets")
+    expect(page.locator("#new h2")).to_have_text("New project")
+    page.fill("#new input[name=title]", "Planets")
     page.fill("textarea[name=script_text]", SCRIPT)
     page.click("button:has-text('Create project')")
     expect(page.locator("h1")).to_have_text("Planets")
@@ -111,7 +115,7 @@ def _pages(page, watch: Watch, server: str, user, admin: bool) -> None:
     """Every page a signed-in user (and an admin) reaches, through its links."""
     from playwright.sync_api import expect
 
-    page.click("nav a:has-text('Jobs')")
+    page.click("nav a:has-text('Home')")
     page.locator("#job-list .job-card a.details").first.click()
     expect(page.locator("#job-detail")).to_be_visible()
     page.click("nav a:has-text('Settings')")

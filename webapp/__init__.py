@@ -67,7 +67,18 @@ def _init_routing(app: Flask) -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
-    from webapp import admin, api, auth, dashboard, errors, health, outages, projects, rq_admin
+    from webapp import (
+        admin,
+        api,
+        appearance,
+        auth,
+        dashboard,
+        errors,
+        health,
+        outages,
+        projects,
+        rq_admin,
+    )
 
     app.register_blueprint(health.bp)
     app.register_blueprint(auth.bp)
@@ -75,6 +86,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(projects.bp)
     app.register_blueprint(admin.bp)
     app.register_blueprint(api.bp)
+    appearance.init_app(app)
     errors.register(app, unavailable_for=outages.unavailable_for)
     outages.init_app(app)
     rq_admin.init_app(app)

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
+from urllib.parse import urlsplit
 
 from flask import (
     abort,
     current_app,
     flash,
-    make_response,
     redirect,
     render_template,
     request,
@@ -22,15 +22,19 @@ from webapp.dashboard import bp
 from webapp.dashboard.forms import form_fields, params_from_form
 from webapp.errors import http_error
 from webapp.extensions import db
-from webapp.fragments import render_fragment, render_htmx_template, varies, wants_fragment
+from webapp.fragments import render_fragment, render_htmx_template, wants_fragment
 from webapp.jobs import queries, service
 from webapp.jobs.registry import Task, get_task, launchable_tasks
 from webapp.models import BackgroundJob
 from webapp.navigation import local_path
 from webapp.pagination import page_number
+from webapp.projects import renders
+from webapp.projects.service import list_projects
 from webapp.render import files
 from webapp.validation import ParamsError
+from webapp.video.formats import FORMATS
 
+RECENT_PROJECTS = 4
 GONE = "This job no longer exists: it was deleted, or it is not yours to see."
 
 
@@ -69,8 +73,25 @@ def _home(status: int = 200, failed: Task | None = None, details=None, values=No
                                 per_page=current_app.config["JOBS_PER_PAGE"])
     forms = [_launch_form(t, details, values) if t is failed else _launch_form(t)
              for t in launchable_tasks()]
-    return render_htmx_template("dashboard/home.html", status=status, forms=forms,
-                                listing=listing)
+    recent = list_projects(current_user, 1, per_page=RECENT_PROJECTS)
+    return render_htmx_template(
+        "dashboard/home.html", status=status, forms=forms, failed_task=failed,
+        listing=listing, counts=queries.job_counts(current_user), recent=recent,
+        recent_videos=renders.latest_videos(recent.items),
+        recent_renders=renders.latest_renders(recent.items), formats=FORMATS)
+
+
+def _on_home() -> bool:
+    """Whether this htmx request comes from the home page (which shows the job counts)."""
+    return urlsplit(request.headers.get("HX-Current-URL", "")).path == url_for("dashboard.home")
+
+
+def _counts_for_home(job: BackgroundJob | None = None) -> dict:
+    """The job counts to send out of band with a card, when the home page shows them and
+    they may have changed: `job` ended (a poll of a live card), or no job (any action)."""
+    if _on_home() and (job is None or job.is_final):
+        return {"counts_oob": queries.job_counts(current_user)}
+    return {}
 
 
 @bp.get("/favicon.ico")
@@ -108,7 +129,8 @@ def start_job():
     except service.QueueUnavailable as exc:
         return _launch_failed(task, [{"field": "(queue)", "message": str(exc)}], raw, 503)
     if wants_fragment():
-        return render_fragment("dashboard/_launched.html", form=_launch_form(task), job=job)
+        return render_fragment("dashboard/_launched.html", form=_launch_form(task), job=job,
+                               **_counts_for_home())
     flash(f"Started {task.title}.")
     return redirect(url_for("dashboard.home"), 303)
 
@@ -132,7 +154,8 @@ def job_page(job_id: uuid.UUID):
 @login_required
 def job_card(job_id: uuid.UUID):
     """One job card; it carries its polling trigger only while the job is not final."""
-    return render_template("dashboard/_card.html", job=_job_or_404(job_id))
+    job = _job_or_404(job_id)
+    return render_template("dashboard/_card.html", job=job, **_counts_for_home(job))
 
 
 @bp.get("/jobs/<uuid:job_id>/files/<name>")
@@ -165,7 +188,8 @@ def _act(job_id: uuid.UUID, name: str, action: Callable[[BackgroundJob], str]):
         error, status = str(exc), 503
     db.session.refresh(job)
     if wants_fragment():
-        return render_fragment("dashboard/_card.html", status, job=job, action_error=error)
+        return render_fragment("dashboard/_card.html", status, job=job, action_error=error,
+                               **_counts_for_home())
     flash(error or done, "error" if error else "info")
     return redirect(safe_referrer(job), 303)
 
@@ -211,6 +235,6 @@ def delete_job(job_id: uuid.UUID):
         flash(str(exc), "error")
         return redirect(safe_referrer(job), 303)
     if wants_fragment():
-        return varies(make_response(""))
+        return render_fragment("dashboard/_deleted.html", **_counts_for_home())
     flash("Job deleted.")
     return redirect(local_path(request.form.get("next"), url_for("dashboard.home")), 303)

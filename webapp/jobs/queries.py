@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import selectinload
 
 from webapp.extensions import db
-from webapp.models import BackgroundJob, User
+from webapp.models import ACTIVE_STATUSES, BackgroundJob, User
 from webapp.pagination import Page, paginate
 
 
@@ -47,3 +48,21 @@ def list_jobs(
     stmt = stmt.options(selectinload(BackgroundJob.user)).order_by(
         BackgroundJob.created_at.desc(), BackgroundJob.id.desc())
     return paginate(stmt, page, per_page)
+
+
+@dataclass(frozen=True)
+class JobCounts:
+    """How many jobs the user sees in all, and how many of them are not over yet."""
+
+    total: int
+    active: int
+
+
+def job_counts(user: User) -> JobCounts:
+    """One query: the user's jobs (all jobs for admins), and those still active."""
+    stmt = select(func.count(), func.count().filter(BackgroundJob.status.in_(ACTIVE_STATUSES)))
+    stmt = stmt.select_from(BackgroundJob)
+    if not user.is_admin:
+        stmt = stmt.where(BackgroundJob.user_id == user.id)
+    total, active = db.session.execute(stmt).one()
+    return JobCounts(total=total, active=active)

@@ -6,7 +6,8 @@ that tag gets a fresh nonce, and the policy allows scripts only from us or with 
 so an inline handler or script that got into the page anyway does not run. Its inline
 style attributes are allowed by hash, computed from its installed templates. Its navbar gets
 a link back to the app, before its own brand (or at the top of the body, should a later
-version lose that tag); its templates are not copied.
+version lose that tag), and a small stylesheet of ours (static/rq-fit.css) keeps its wide
+tables inside a phone's screen; its templates are not copied.
 """
 
 from __future__ import annotations
@@ -59,7 +60,8 @@ def finish_page(response: Response) -> Response:
     html = html.replace(INLINE_SCRIPT, f'<script type="text/javascript" nonce="{nonce}">')
     tags = (f'<meta name="csrf-token" content="{generate_csrf()}">'
             f'<script src="{url_for("static", filename="rq-csrf.js")}"></script></body>')
-    html = _with_link_back(html.replace("</body>", tags, 1))
+    fit = f'<link rel="stylesheet" href="{url_for("static", filename="rq-fit.css")}"></head>'
+    html = _with_link_back(html.replace("</body>", tags, 1).replace("</head>", fit, 1))
     response.set_data(html)
     response.headers["Content-Security-Policy"] = rq_dashboard_csp(nonce, style_hashes())
     return response

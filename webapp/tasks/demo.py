@@ -22,7 +22,10 @@ class TriggerTestParams(BaseModel):
 @task("trigger-test", title="Trigger test", params=TriggerTestParams, timeout=60,
       idempotent=True)
 def trigger_test(message: str) -> dict:
-    """Echo a message after a short pause (TRIGGER_TEST_DELAY seconds)."""
+    """Echo a message back after a short pause.
+
+    The pause is TRIGGER_TEST_DELAY seconds (1 by default); the first line above is what the
+    dashboard shows, so it names no setting."""
     delay = current_app.config["TRIGGER_TEST_DELAY"]
     progress(0, f"Pausing {delay:g} s")
     time.sleep(delay)
