@@ -165,7 +165,11 @@ def test_a_topic_is_written_into_a_script_first(api, start_worker):
     assert body["video"]["duration"] > 1
 
 
-def test_a_failing_stage_is_named_and_the_later_ones_are_canceled(api, start_worker):
+def test_a_failing_stage_is_named_and_the_later_ones_are_canceled(api, start_worker, app,
+                                                                   monkeypatch):
+    # The web server has an OpenAI endpoint, so it accepts the voice; the worker has none.
+    monkeypatch.setitem(app.config, "OPENAI_BASE_URL", "http://127.0.0.1:9/v1")
+    monkeypatch.setitem(app.config, "OPENAI_API_KEY", API_KEY)
     start_worker(OPENAI_BASE_URL="", OPENAI_API_KEY="")
     body, render = _render(api, _project(api, voice="openai:alloy"))
     narrate, frames, assemble = render["stages"]
@@ -184,8 +188,10 @@ def test_a_failing_stage_is_named_and_the_later_ones_are_canceled(api, start_wor
     assert "Canceled: the Narrate stage failed." in page
 
 
-def test_openai_script_and_voice_providers(api, start_worker, tmp_path):
+def test_openai_script_and_voice_providers(api, start_worker, tmp_path, app, monkeypatch):
     with FakeOpenAI() as server:
+        monkeypatch.setitem(app.config, "OPENAI_BASE_URL", server.base_url)
+        monkeypatch.setitem(app.config, "OPENAI_API_KEY", API_KEY)
         server.chat(json.dumps({"scenes": [
             {"heading": "Opening", "narration": "Served by the fake model. Hello."},
             {"heading": "Closing", "narration": "That is all from the fake."}]}))

@@ -154,6 +154,8 @@ def test_voice_status() -> None:
     assert status["silent"].available
     assert not status["espeak"].available and "apt-get install espeak-ng" in status["espeak"].detail
     assert not status["openai"].available and "OPENAI_API_KEY" in status["openai"].detail
+    assert (status["espeak"].reason, status["openai"].reason, status["silent"].reason) == (
+        "not installed here", "not configured here", None)
     assert status["piper"].available == HAS_PIPER
     configured = ProviderSettings(openai_base_url="http://h/v1", openai_api_key="k")
     assert {s.name: s.available for s in voice_status(configured)}["openai"]

@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from typing import Any
 
 from werkzeug.datastructures import MultiDict
 
+from webapp.models import Project
 from webapp.validation import ParamsError
+from webapp.video.themes import COLOUR_SLOTS as COLOURS
+from webapp.video.themes import DEFAULT_THEME, THEMES
+from webapp.video.voices import VOICES
 
 SETTINGS = ("title", "topic", "outline", "format", "voice", "music_level")
-COLOURS = ("background", "background_end", "text", "accent")
+SAVED = (*SETTINGS, "theme", "burn_subtitles")
 _SCENE_FIELD = re.compile(r"^scene-(\d{1,4})-(heading|narration|remove)$")
 
 
@@ -65,13 +70,53 @@ def errors_by_field(exc: ParamsError) -> dict[str, str]:
     return {detail["field"]: detail["message"] for detail in exc.details}
 
 
-def values_from_form(form: MultiDict) -> dict[str, Any]:
-    """A posted settings form, shaped like a project, to show it again with its errors."""
+def values_from_form(form: MultiDict, voice: str) -> dict[str, Any]:
+    """A posted settings form, shaped like a project, to show it again with its errors.
+
+    `voice` stands in for a voice not posted: a browser does not send a disabled option, the
+    saved voice when it is not available here."""
     theme = {"preset": form.get("theme_preset"), "font": form.get("theme_font")}
     theme.update({c: form.get(f"theme_{c}") for c in COLOURS})
-    return {**{name: form.get(name, "") for name in SETTINGS}, "theme": theme,
-            "theme_custom": "theme_custom" in form, "burn_subtitles": "burn_subtitles" in form,
+    custom = "theme_custom" in form
+    return {**{name: form.get(name, "") for name in SETTINGS}, "voice": form.get("voice") or voice,
+            "theme": shown_theme(theme, custom), "theme_custom": custom,
+            "burn_subtitles": "burn_subtitles" in form,
             "script_text": form.get("script_text", "")}
+
+
+def values_from_project(project: Project) -> dict[str, Any]:
+    """A project's settings as the form shows them."""
+    return settings_values({name: getattr(project, name) for name in SAVED})
+
+
+def new_project_values(defaults: Mapping[str, Any], unavailable: Mapping[str, Any]
+                       ) -> dict[str, Any]:
+    """The new-project form's first values: the defaults, but with a voice that works here
+    (the configured default may not; nothing was chosen yet, so nothing is switched)."""
+    voice = defaults["voice"]
+    if voice in unavailable:
+        voice = next((key for key in VOICES if key not in unavailable), voice)
+    return settings_values({**defaults, "voice": voice})
+
+
+def settings_values(settings: Mapping[str, Any]) -> dict[str, Any]:
+    """Saved settings as the form shows them: custom colours ticked when the theme's differ
+    from its preset's, so saving the form again keeps them."""
+    theme = settings.get("theme") or {}
+    preset = THEMES.get(theme.get("preset")) or THEMES[DEFAULT_THEME]
+    custom = any(theme.get(slot, colour) != colour for slot, colour in preset.colours().items())
+    return {**settings, "theme": shown_theme(theme, custom), "theme_custom": custom}
+
+
+def shown_theme(theme: Mapping[str, Any], custom: bool) -> dict[str, Any]:
+    """The theme with each colour a render would use: the custom one when custom colours are
+    on (and one was given), else the preset's (a colour input cannot be empty)."""
+    preset = THEMES.get(theme.get("preset")) or THEMES[DEFAULT_THEME]
+    shown = dict(theme)
+    for slot, colour in preset.colours().items():
+        if not (custom and theme.get(slot)):
+            shown[slot] = colour
+    return shown
 
 
 def rows_from_form(form: MultiDict) -> list[dict[str, str]]:

@@ -17,6 +17,7 @@ from webapp.jobs.registry import get_task
 from webapp.models import ACTIVE_STATUSES, BackgroundJob, Project, User
 from webapp.projects.schemas import Limits, parse_project
 from webapp.quotas import check_submit_rate, quotas_for
+from webapp.render import providers
 from webapp.render.outputs import ASSEMBLE_VIDEO, STAGES
 from webapp.validation import ParamsError
 from webapp.video.script import Scene, estimated_seconds
@@ -38,7 +39,11 @@ def active_render(project: Project) -> uuid.UUID | None:
 
 
 def _check_renderable(project: Project) -> tuple[str, ...]:
-    """The stages this project needs; ParamsError when there is nothing to render."""
+    """The stages this project needs; ParamsError when there is nothing to render, or when
+    its voice cannot work here (it was saved when it could, or on another server)."""
+    if problem := providers.voice_problem(project.voice):
+        raise ParamsError([{"field": "voice", "message": f"{problem} Choose another voice "
+                                                         "in the settings to render."}])
     if project.script:
         # Limits may have tightened since the script was saved.
         parse_project({"script": project.script}, Limits.from_config(current_app.config))

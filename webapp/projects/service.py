@@ -20,7 +20,7 @@ from webapp.pagination import Page, paginate
 from webapp.projects import renders
 from webapp.projects.schemas import Limits, ThemeIn, parse_project
 from webapp.quotas import QuotaExceeded, lock_user, quotas_for
-from webapp.render import storage
+from webapp.render import providers, storage
 from webapp.validation import ParamsError
 
 
@@ -45,20 +45,34 @@ def defaults() -> dict[str, Any]:
 
 
 def create_project(user: User, data: Mapping[str, Any]) -> Project:
-    """Validate and create a project; it needs a title and a topic or a script."""
-    values = parse_project(data, _limits())
-    missing = []
+    """Validate and create a project; it needs a title, a topic or a script, and a voice
+    that works here."""
+    sent = parse_project(data, _limits())
+    values = {**defaults(), **sent}
+    problems = []
     if not values.get("title"):
-        missing.append({"field": "title", "message": "A project needs a title."})
+        problems.append({"field": "title", "message": "A project needs a title."})
     if not values.get("topic") and not values.get("script"):
-        missing.append({"field": "topic", "message": "Give a topic, or a script."})
-    if missing:
-        raise ParamsError(missing)
+        problems.append({"field": "topic", "message": "Give a topic, or a script."})
+    problems += voice_problems(values["voice"], chosen="voice" in sent)
+    if problems:
+        raise ParamsError(problems)
     _check_room(user)
-    project = Project(user_id=user.id, **{**defaults(), **values})
+    project = Project(user_id=user.id, **values)
     db.session.add(project)
     db.session.flush()
     return project
+
+
+def voice_problems(voice: str, chosen: bool = True) -> list[dict[str, str]]:
+    """The validation error for a voice that cannot work here (its render would fail), if
+    it is one; `chosen` False means it is the default, nobody picked it."""
+    problem = providers.voice_problem(voice)
+    if problem is None:
+        return []
+    if not chosen:
+        problem = f"No voice was given, and the default one cannot be used. {problem}"
+    return [{"field": "voice", "message": problem}]
 
 
 def _check_room(user: User) -> None:
@@ -74,11 +88,17 @@ def _check_room(user: User) -> None:
 
 
 def update_project(project: Project, data: Mapping[str, Any], actor: User) -> Project:
-    """Apply the fields that were sent (PATCH semantics); nothing changes if they are bad."""
+    """Apply the fields that were sent (PATCH semantics); nothing changes if they are bad.
+    A voice is checked only when it changes: the one saved may stay while others change."""
     values = parse_project(data, _limits())
     topic, script = (values.get(name, getattr(project, name)) for name in ("topic", "script"))
+    problems = []
     if not topic and not script:
-        raise ParamsError([{"field": "topic", "message": "Keep a topic or a script."}])
+        problems.append({"field": "topic", "message": "Keep a topic or a script."})
+    if values.get("voice", project.voice) != project.voice:
+        problems += voice_problems(values["voice"])
+    if problems:
+        raise ParamsError(problems)
     for name, value in values.items():
         setattr(project, name, value)
     audit.admin_action(actor, "project.update", "project", project.id, project.user_id)

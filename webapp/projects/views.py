@@ -46,7 +46,7 @@ def _choices() -> dict:
     status = providers.status()
     return {"formats": FORMATS, "voices": VOICES, "themes": THEMES, "fonts": FONTS,
             "providers": status,
-            "voice_ready": {s.name: s.available for s in status["voice"]},
+            "unavailable_voices": providers.unavailable_voices(status["voice"]),
             "limits": Limits.from_config(current_app.config),
             "script_provider": current_app.config["SCRIPT_PROVIDER"]}
 
@@ -58,12 +58,17 @@ def index():
     return _index_page()
 
 
-def _index_page(errors: dict | None = None, values: dict | None = None, status: int = 200):
+def _index_page(errors: dict | None = None, form=None, status: int = 200):
+    """The project list and the new-project form; `form` is a posted one to show again."""
     listing = projects.list_projects(current_user, page_number(), per_page=24)
+    choices = _choices()
+    values = forms.new_project_values(projects.defaults(), choices["unavailable_voices"])
+    if form is not None:
+        values = forms.values_from_form(form, values["voice"])
     return render_template("projects/index.html", listing=listing,
                            videos=renders.latest_videos(listing.items),
                            latest=renders.latest_renders(listing.items),
-                           errors=errors or {}, values=values or {}, **_choices()), status
+                           errors=errors or {}, values=values, **choices), status
 
 
 @bp.post("")
@@ -74,10 +79,10 @@ def create():
     try:
         project = projects.create_project(current_user, data)
     except ParamsError as exc:
-        return _index_page(forms.errors_by_field(exc), forms.values_from_form(request.form), 422)
+        return _index_page(forms.errors_by_field(exc), request.form, 422)
     except service.QuotaExceeded as exc:
         db.session.rollback()
-        return _index_page({"title": exc.message}, forms.values_from_form(request.form), 429)
+        return _index_page({"title": exc.message}, request.form, 429)
     db.session.commit()
     flash(f"Created {project.title}.")
     return redirect(url_for("projects.project_page", project_id=project.id), 303)
@@ -86,10 +91,12 @@ def create():
 def _page(project: Project, errors: dict | None = None, status: int = 200, form=None):
     """The project page; `form` is a posted form to show again with its errors."""
     part = form.get("part") if form else None
+    settings = (forms.values_from_form(form, project.voice) if part == "settings"
+                else forms.values_from_project(project))
     context = {"project": project, "renders": renders.renders_of(project),
                "video": renders.latest_video(project), "errors": errors or {},
                "rendering": renders.active_render(project) is not None,
-               "form_values": forms.values_from_form(form) if part == "settings" else None,
+               "settings_values": settings,
                "posted_scenes": forms.rows_from_form(form) if part == "script" else None,
                **_choices()}
     blocks = ["output"] if request.args.get("block") == "output" else []

@@ -8,7 +8,7 @@ from typing import Any
 from flask import current_app
 
 from webapp.video.settings import ProviderSettings, ProviderStatus
-from webapp.video.voices import voice_status
+from webapp.video.voices import VOICES, voice_status
 from webapp.video.writers import writer_status
 
 
@@ -30,3 +30,19 @@ def status() -> dict[str, list[ProviderStatus]]:
     """Script writers and voices, each with whether it works here and why not."""
     settings = provider_settings()
     return {"script": writer_status(settings), "voice": voice_status(settings)}
+
+
+def unavailable_voices(statuses: list[ProviderStatus] | None = None
+                       ) -> dict[str, ProviderStatus]:
+    """Each voice that cannot be used here, with its provider's status (saying why)."""
+    statuses = voice_status(provider_settings()) if statuses is None else statuses
+    off = {s.name: s for s in statuses if not s.available}
+    return {key: off[voice.provider] for key, voice in VOICES.items() if voice.provider in off}
+
+
+def voice_problem(voice_id: str) -> str | None:
+    """Why a render with this voice would fail here (what to install or set), or None."""
+    status = unavailable_voices().get(voice_id)
+    if status is None:
+        return None
+    return f"{VOICES[voice_id].label} is {status.reason or 'not available here'}: {status.detail}."

@@ -30,9 +30,14 @@ class ProviderSettings:
 
 @dataclass(frozen=True)
 class ProviderStatus:
-    """Whether a script or voice provider can be used here, and what to do if not."""
+    """Whether a script or voice provider can be used here, and what to do if not.
+
+    `detail` describes it when available and says what to install or set when not; `reason`
+    is the short why-not for a menu ("not installed here"), None when available.
+    """
 
     name: str
     label: str
     available: bool
     detail: str
+    reason: str | None = None

@@ -11,6 +11,8 @@ ROOT = Path(__file__).resolve().parents[2]
 FONTS_DIR = ROOT / "static" / "fonts"
 
 _HEX = re.compile(r"#(?:[0-9a-fA-F]{3}|[0-9a-fA-F]{6})")
+# The colours a theme sets, each of which a project may replace with its own.
+COLOUR_SLOTS = ("background", "background_end", "text", "accent")
 
 
 @dataclass(frozen=True)
@@ -58,6 +60,10 @@ class Theme:
     text: str
     accent: str
     font: str
+
+    def colours(self) -> dict[str, str]:
+        """{slot: "#rrggbb"} for each of COLOUR_SLOTS."""
+        return {slot: getattr(self, slot) for slot in COLOUR_SLOTS}
 
 
 THEMES: dict[str, Theme] = {

@@ -18,6 +18,7 @@ SILENT_MINIMUM = 0.6
 OPENAI_RATE = 24000  # what audio/speech returns as WAV; other rates are resampled to it
 ESPEAK_TIMEOUT = 60.0
 OPENAI_NEEDS = "openai voices need OPENAI_BASE_URL and OPENAI_API_KEY"
+NOT_INSTALLED = "not installed here"
 
 
 @dataclass(frozen=True)
@@ -35,7 +36,7 @@ VOICES: dict[str, Voice] = {
     for v in (
         Voice("piper:joe", "piper", "Joe, US English (Piper, offline)", "en_US-joe-medium"),
         Voice("espeak:en-us", "espeak", "US English (eSpeak NG, robotic)", "en-us"),
-        Voice("espeak:en-gb", "espeak", "British English (eSpeak NG, robotic)", "en-gb"),
+        Voice("espeak:en-gb", "espeak", "UK English (eSpeak NG, robotic)", "en-gb"),
         Voice("silent", "silent", "Silent (subtitles only)", "silent"),
         Voice("openai:alloy", "openai", "Alloy (OpenAI-compatible)", "alloy"),
         Voice("openai:nova", "openai", "Nova (OpenAI-compatible)", "nova"),
@@ -94,16 +95,22 @@ def voice_status(settings: ProviderSettings) -> list[ProviderStatus]:
         "silent": "No audio: scenes are timed from the text length, for subtitles",
         "openai": openai_detail if openai else OPENAI_NEEDS,
     }
-    available = {
-        "piper": not piper_problem,
-        "espeak": bool(espeak),
-        "silent": True,
-        "openai": openai,
+    reasons = {
+        "piper": _piper_reason(piper_problem),
+        "espeak": None if espeak else NOT_INSTALLED,
+        "silent": None,
+        "openai": None if openai else "not configured here",
     }
     return [
-        ProviderStatus(name, label, available[name], details[name])
+        ProviderStatus(name, label, reasons[name] is None, details[name], reasons[name])
         for name, label in PROVIDER_LABELS.items()
     ]
+
+
+def _piper_reason(problem: str | None) -> str | None:
+    if problem is None:
+        return None
+    return NOT_INSTALLED if problem == piper_engine.PIPER_EXTRA else "its model is missing here"
 
 
 def _voice(voice_id: str) -> Voice:

@@ -62,7 +62,8 @@ def writer_status(settings: ProviderSettings) -> list[ProviderStatus]:
             True,
             "Offline and deterministic: built from the title, topic and outline",
         ),
-        ProviderStatus("openai", WRITERS["openai"], settings.openai_configured, openai_detail),
+        ProviderStatus("openai", WRITERS["openai"], settings.openai_configured, openai_detail,
+                       None if settings.openai_configured else "not configured here"),
     ]
 
 
