@@ -7,6 +7,8 @@ TEST_PROCESSES ?= 2
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# axe-core for the browser tests' accessibility checks (tests/axe, from npm; tests only).
+AXE := tests/axe/node_modules/axe-core/axe.min.js
 
 .PHONY: dev shell test install lint bench clean
 
@@ -17,13 +19,24 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
+# npm ci gives the files the package's own dates (1985): touch, so this runs once per lock.
+$(AXE): tests/axe/package-lock.json
+	@if command -v npm >/dev/null 2>&1; then \
+	  npm ci --prefix tests/axe --no-audit --no-fund --silent && touch $@; \
+	else \
+	  echo "!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!"; \
+	  echo "!! No npm found (apt-get install npm): axe-core cannot be installed, so the"; \
+	  echo "!! accessibility checks (tests/test_a11y_browser.py) will FAIL."; \
+	  echo "!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!"; \
+	fi
+
 dev: install
 	$(BIN)/python -m webapp.dev
 
 shell: install
 	@$(BIN)/python -m webapp.dev shell $(CMD)
 
-test: install
+test: install $(AXE)
 	@test -x /usr/bin/chromium || test -n "$$CHROMIUM_PATH" || { \
 	  echo "!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!"; \
 	  echo "!! No Chromium found (apt-get install chromium): the headless browser"; \

@@ -7,10 +7,12 @@ conftest.py loads this module as a plugin, so every test module can use the fixt
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 import shutil
 import threading
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
@@ -132,3 +134,61 @@ def sign_in(page, server: str, user) -> None:
     page.fill("input[name=password]", PASSWORD)
     page.click("button:has-text('Sign in')")
     expect(page.locator(".who")).to_contain_text(user.email)
+
+
+# axe-core, installed from tests/axe/package-lock.json by `make test` (npm ci).
+AXE_SCRIPT = Path(__file__).resolve().parent / "axe" / "node_modules" / "axe-core" / "axe.min.js"
+# axe's failing nodes as plain data, one entry per node of the chosen impacts.
+RUN_AXE = """
+async (impacts) => {
+  const results = await axe.run(document, {resultTypes: ["violations"]});
+  return results.violations.flatMap((rule) => rule.nodes
+    .filter((node) => impacts.includes(node.impact))
+    .map((node) => {
+      const checks = [...node.any, ...node.all, ...node.none];
+      return {id: rule.id, impact: node.impact, help: rule.help,
+              target: node.target.map(String), html: node.html,
+              message: checks.map((check) => check.message).filter(Boolean)[0] || "",
+              contrast: checks.map((check) => check.data)
+                .find((data) => data && data.contrastRatio !== undefined) || null};
+    }));
+}
+"""
+
+
+@functools.cache
+def _axe_source() -> str:
+    if not AXE_SCRIPT.exists():
+        pytest.fail(f"axe-core is not installed ({AXE_SCRIPT} is missing): run "
+                    "`npm ci --prefix tests/axe` (`make test` does)", pytrace=False)
+    return AXE_SCRIPT.read_text()
+
+
+def _describe(found: dict) -> str:
+    html = " ".join(found["html"].split())
+    line = (f"{found['id']} ({found['impact']}): {found['help']} at {', '.join(found['target'])}"
+            f" — {html[:160]}{'…' if len(html) > 160 else ''}")
+    contrast = found["contrast"]
+    if found["id"] == "color-contrast" and contrast:
+        line += (f" — contrast {contrast['contrastRatio']}:1, needs "
+                 f"{contrast['expectedContrastRatio']} ({contrast['fgColor']} on "
+                 f"{contrast['bgColor']}, {contrast['fontSize']} {contrast['fontWeight']})")
+    elif found["message"]:
+        line += f" — {found['message']}"
+    return line
+
+
+def axe_violations(page, impacts: tuple[str, ...] = ("serious", "critical")) -> list[str]:
+    """axe-core's violations of these impacts on the page as it is now, one line per node.
+
+    The script goes in through Playwright's evaluate (the DevTools protocol), which the
+    page's Content-Security-Policy does not apply to: no inline script, no bypass_csp."""
+    if page.evaluate("typeof window.axe") == "undefined":
+        page.evaluate(_axe_source())
+    return [_describe(found) for found in page.evaluate(RUN_AXE, list(impacts))]
+
+
+def assert_accessible(page, label: str) -> None:
+    """No serious or critical axe-core violation on the page."""
+    found = axe_violations(page)
+    assert not found, f"axe-core on {label} ({page.url}):\n" + "\n".join(found)
