@@ -167,7 +167,10 @@ def test_start_stop_and_retry_from_the_keyboard_alone(browser, server, worker):
     try:
         sign_in(page, server, user)
         page.goto(f"{server}/")
-        # From here on only the keyboard.
+        # From here on only the keyboard: open the test tasks, then the Countdown form.
+        tab_to(page, "(el) => el.tagName === 'SUMMARY' && el.closest('.test-tasks') !== null")
+        assert_focus_visible(page, "the test tasks' summary")
+        page.keyboard.press("Enter")
         tab_to(page, "(el) => el.closest('#launch-countdown') !== null && el.name === 'steps'")
         assert_focus_visible(page, "the steps field")
         page.keyboard.press("Control+A")
@@ -225,6 +228,7 @@ def test_a_card_that_changes_status_is_announced_politely(browser, server, worke
                                    " && !el.closest('[aria-hidden=true]'); }")
         assert shown, "#announcer is hidden from assistive technology, not just visually"
 
+        page.click(".test-tasks summary")
         form = page.locator("#launch-countdown")
         form.locator("[name=steps]").fill("2")
         form.locator("button[type=submit]").click()

@@ -103,7 +103,7 @@ def test_the_header_folds_into_a_menu_on_a_phone(browser, server, live_db):
     expect(menu).to_be_focused()
     menu.click()
     page.click("#site-menu a:has-text('Projects')")
-    expect(page.locator("h2").first).to_contain_text("projects")
+    expect(page.locator("h1")).to_contain_text("projects")
     expect(links).to_be_hidden()  # a new page starts with the menu folded
     page.set_viewport_size({"width": 1440, "height": 900})
     expect(menu).to_be_hidden()
