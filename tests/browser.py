@@ -125,6 +125,21 @@ class Watch:
         assert not self.problems, "the browser reported:\n" + "\n".join(self.problems)
 
 
+def open_test_tasks(page) -> None:
+    """Unfold the home page's test tasks (folded by default, beside the jobs)."""
+    tasks = page.locator("details.test-tasks")
+    if tasks.get_attribute("open") is None:
+        tasks.locator("summary").click()
+
+
+def go_to(page, label: str) -> None:
+    """Follow a link of the header's navigation, opening the phone menu first if folded."""
+    menu = page.locator(".menu-button")
+    if menu.is_visible() and menu.get_attribute("aria-expanded") != "true":
+        menu.click()
+    page.locator("#site-menu nav a", has_text=label).click()
+
+
 def sign_in(page, server: str, user) -> None:
     """Sign in through the real form."""
     from playwright.sync_api import expect

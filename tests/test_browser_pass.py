@@ -10,7 +10,7 @@ import re
 
 import pytest
 
-from tests.browser import Watch, sign_in
+from tests.browser import Watch, open_test_tasks, sign_in
 from tests.support import PASSWORD, make_job, make_user
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser]
@@ -39,9 +39,7 @@ def _status(card, *statuses: str, timeout: float = 30_000) -> None:
 
 
 def _launch(page, task: str, **fields: str) -> None:
-    tasks = page.locator("details.test-tasks")
-    if tasks.get_attribute("open") is None:
-        tasks.locator("summary").click()
+    open_test_tasks(page)
     form = page.locator(f"#launch-{task}")
     for name, value in fields.items():
         form.locator(f"[name={name}]").fill(value)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.browser import Watch, sign_in
+from tests.browser import Watch, open_test_tasks, sign_in
 from tests.support import PASSWORD, make_job, make_user
 from webapp.sessions import revoke_all_sessions
 
@@ -221,6 +221,7 @@ def test_a_launch_with_bad_parameters_marks_the_field(page, watch, server):
 
     sign_in(page, server, make_user())
     watch.allow(422, "/jobs")
+    open_test_tasks(page)
     form = page.locator("#launch-countdown")
     form.locator("input[name=steps]").fill("9999")
     assert _answer(page, "/jobs", lambda: form.locator("button[type=submit]").click()) == 422

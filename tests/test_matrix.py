@@ -57,6 +57,8 @@ ROWS = [
     Row("/static/<path:filename>", "GET", "/static/app.css", PUBLIC),
     Row("/favicon.ico", "GET", "/favicon.ico", _by_kind(301, 301, 301, 301)),
     Row("/api/v1/openapi.json", "GET", "/api/v1/openapi.json", PUBLIC),
+    Row("/appearance/theme", "POST", "/appearance/theme", _by_kind(303, 303, 303, 303),
+        {"theme": "dark"}),
     # Pages and fragments
     Row("/logout", "POST", "/logout", _by_kind(303, 303, 303, 303), own_session=True),
     Row("/", "GET", "/", USER_PAGE),

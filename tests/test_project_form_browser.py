@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.browser import Watch, sign_in
+from tests.browser import Watch, go_to, sign_in
 from tests.support import make_user
 from webapp.render.providers import provider_settings
 from webapp.video.themes import COLOUR_SLOTS, FONTS, THEMES
@@ -40,7 +40,7 @@ def test_pickers_follow_the_theme_and_menus_list_every_voice_and_font(server, br
     page = browser.new_page(viewport={"width": width, "height": 900})
     watch = Watch(page)
     sign_in(page, server, make_user())
-    page.click("nav >> text=Projects")  # a boosted visit: htmx swaps the page in
+    go_to(page, "Projects")  # a boosted visit: htmx swaps the page in
     expect(page.locator("h2", has_text="New project")).to_be_visible()
 
     assert _colours(page) == THEMES["midnight"].colours()
