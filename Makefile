@@ -1,6 +1,6 @@
 # `make dev` runs the whole app; `make test` runs every test. Both install what they need.
 # `make shell` (while `make dev` runs): a shell with its settings; `make shell CMD='...'` runs
-# one command with them.
+# one command with them. `make screenshots` writes the README's pictures (static/screenshots/).
 PYTHON ?= python3
 # Test processes side by side (most tests wait on real workers, servers and timeouts).
 TEST_PROCESSES ?= 2
@@ -10,7 +10,7 @@ STAMP := $(VENV)/.installed
 # axe-core for the browser tests' accessibility checks (tests/axe, from npm; tests only).
 AXE := tests/axe/node_modules/axe-core/axe.min.js
 
-.PHONY: dev shell test install lint bench clean
+.PHONY: dev shell test install lint bench screenshots clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -52,6 +52,11 @@ lint: install
 
 bench: install
 	$(BIN)/python bench/throughput.py
+
+# Starts the whole app on throwaway data and drives Chromium (tests/screenshots.py);
+# SCREENSHOTS_ARGS='dashboard --out /tmp/shots' takes one shot elsewhere.
+screenshots: install
+	$(BIN)/python -m tests.screenshots $(SCREENSHOTS_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache
