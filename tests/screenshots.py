@@ -49,7 +49,7 @@ from psycopg import sql
 from redis import Redis
 from sqlalchemy.engine import make_url
 
-from tests.browser import CHROMIUM, CHROMIUM_ARGS, sign_in
+from tests.browser import CHROMIUM, CHROMIUM_ARGS, open_test_tasks, sign_in
 from tests.support import PASSWORD
 from webapp.config import ROOT, normalize_database_url
 from webapp.dev import PROCESSES, STOP_TIMEOUT, WORKER_STOP_MARGIN
@@ -62,8 +62,8 @@ PHONE = {"width": 390, "height": 844}
 # The Redis database used on a configured server (the tests use 9 and 10).
 REDIS_DB = 11
 WORKER_GRACE = 3  # seconds, as `make dev` gives a running job when it stops
-JOBS_USER = "sam@example.com"
-PROJECTS_USER = "ana@example.com"
+# One account makes the project and the jobs, so its home page shows both.
+JOBS_USER = PROJECTS_USER = "sam@example.com"
 # The countdown captured part-way: long enough to stay running through every dashboard shot.
 RUNNING_STEPS = 90
 RUNNING_AT = 40  # per cent, when the shots may start
@@ -352,6 +352,7 @@ def _launch(page: Any, task: str, **fields: str) -> Any:
 
     cards = page.locator("#job-list .job-card")
     before = cards.count()
+    open_test_tasks(page)
     form = page.locator(f"#launch-{task}")
     for name, value in fields.items():
         form.locator(f"[name={name}]").fill(value)
@@ -406,7 +407,8 @@ def project(studio: Studio, path: Path) -> None:
     with studio.page(PROJECTS_USER) as page:
         page.goto(f"{studio.url}/")
         page.click("nav a:has-text('Projects')")
-        page.fill("input[name=title]", "Tides")
+        expect(page.locator("#new h2")).to_have_text("New project")
+        page.fill("#new input[name=title]", "Tides")
         page.fill("textarea[name=script_text]", SCRIPT)
         page.click("button:has-text('Create project')")
         expect(page.locator("h1")).to_have_text("Tides")
@@ -446,10 +448,10 @@ def _seek(page: Any, selector: str) -> None:
 
 @shot("dashboard")
 def dashboard(studio: Studio, path: Path) -> None:
-    """The home page on a desktop: the launch forms and live cards in five states."""
+    """The home page on a desktop: a new video, live cards in five states, the project."""
     with studio.page(studio.scene(busy_dashboard)) as page:
         _dashboard_page(studio, page)
-        studio.capture(page, path, full_page=True)
+        studio.capture(page, path)
 
 
 @shot("phone")
@@ -469,7 +471,7 @@ def dark(studio: Studio, path: Path) -> None:
         _dashboard_page(studio, page)
         if not page.evaluate("matchMedia('(prefers-color-scheme: dark)').matches"):
             raise Failure("Chromium did not take the dark colour scheme")
-        studio.capture(page, path, full_page=True)
+        studio.capture(page, path)
 
 
 # --- Running it -----------------------------------------------------------------------------
