@@ -1,0 +1,167 @@
+"""The operator console at a million rows: server time of each view, as an admin and as a
+user with 10,000 jobs.
+
+It fills its own database (cutroom_history) with 1,000,000 job rows in one INSERT ... SELECT
+over generate_series: 100 users (an admin, a heavy user with 10,000 jobs, 98 sharing the
+rest), 10 projects each, a realistic spread of tasks (test tasks and render stages), statuses
+(mostly finished; the active ones recent), error codes and messages, and 90 days of
+timestamps. Then it asks the app in process (Flask's test client: server time, no network)
+for each explorer filter's first page and a deep page, the counts, the metrics for each
+window, the queues page and the consistency panel, REPEAT times each, and prints p50 and p95.
+
+Usage: python bench/history.py [--rows N] [--repeat R] [--keep]. With DATABASE_URL /
+REDIS_URL unset it starts the embedded services in a temporary directory; --keep reuses a
+database filled by an earlier run with the same --rows.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from common import services  # noqa: E402  (bench/ is on sys.path as the script's folder)
+from history_data import HEAVY, fill  # noqa: E402
+from sqlalchemy import text  # noqa: E402
+
+DATABASE = "cutroom_history"
+PASSWORD = "bench-password-1"
+TARGETS = {"list": 50.0, "chart": 200.0}  # ms, p95
+
+
+def views(db, heavy: bool) -> list[tuple[str, str, str]]:
+    """(kind, label, path) of every view timed; ids and values come from the data."""
+    row = db.session.execute(text(
+        "SELECT id::text, project_id FROM background_jobs WHERE user_id = :u AND project_id"
+        " IS NOT NULL ORDER BY created_at DESC OFFSET 100 LIMIT 1"),
+        {"u": _user_id(db, HEAVY)}).one()
+    prefix, project = row[0][:6], row[1]
+    lists = [
+        ("first page", "/jobs"),
+        ("status=failed", "/jobs?status=failed"),
+        ("status=failed&stopped", "/jobs?status=failed&status=stopped"),
+        ("task=countdown", "/jobs?task=countdown"),
+        ("queue=video", "/jobs?queue=video"),
+        ("project", f"/jobs?project_id={project}"),
+        ("error_code=timeout", "/jobs?error_code=timeout"),
+        ("stage", "/jobs?stage=Step+3+of+10"),
+        ("q=id prefix", f"/jobs?q={prefix}"),
+        ("q=error text", "/jobs?q=narration+service"),
+        ("q=parameter", "/jobs?q=hello+4242"),
+        ("created last 24 h", "/jobs?created_after=" + _ago(db, "1 day")),
+        ("ended 30-60 days ago", "/jobs?ended_after=" + _ago(db, "60 days")
+         + "&ended_before=" + _ago(db, "30 days")),
+        ("API first page", "/api/v1/jobs"),
+        ("API status=finished", "/api/v1/jobs?status=finished"),
+    ]
+    if not heavy:
+        lists.append(("user=heavy", f"/jobs?user={HEAVY}"))
+    out = [("list", label, path) for label, path in lists]
+    out += [("chart", f"metrics {w}", f"/console/metrics?window={w}") for w in ("1h", "24h", "7d")]
+    out += [("chart", f"API metrics {w}", f"/api/v1/metrics?window={w}")
+            for w in ("1h", "24h", "7d")]
+    out += [("list", "queues", "/console/queues"), ("list", "consistency", "/console/consistency")]
+    return out if not heavy else [v for v in out if v[2].startswith(("/jobs", "/api/v1/jobs"))]
+
+
+def _user_id(db, email: str) -> int:
+    return db.session.scalar(text("SELECT id FROM users WHERE email = :e"), {"e": email})
+
+
+def _ago(db, interval: str) -> str:
+    return db.session.scalar(text(f"SELECT to_char(now() - interval '{interval}',"
+                                  " 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"))
+
+
+def deep_page(client, path: str, pages: int) -> str:
+    """The URL of page `pages` of an API listing, walking its next_cursor links."""
+    cursor = None
+    for _ in range(pages):
+        sep = "&" if "?" in path else "?"
+        url = path + (f"{sep}cursor={cursor}" if cursor else "")
+        body = client.get(url).get_json()
+        cursor = body.get("next_cursor")
+        if not cursor:
+            break
+    sep = "&" if "?" in path else "?"
+    return path + f"{sep}cursor={cursor}"
+
+
+def timed(client, path: str, repeat: int) -> tuple[float, float, int]:
+    """(p50 ms, p95 ms, status) of `repeat` requests after one warm-up."""
+    status = client.get(path).status_code
+    times = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        client.get(path)
+        times.append((time.perf_counter() - started) * 1000)
+    times.sort()
+    p95 = times[min(len(times) - 1, int(round(0.95 * (len(times) - 1))))]
+    return statistics.median(times), p95, status
+
+
+def signed_in(app, email: str):
+    client = app.test_client()
+    response = client.post("/login", data={"email": email, "password": PASSWORD})
+    assert response.status_code == 303, f"sign-in of {email} failed: {response.status_code}"
+    return client
+
+
+def report(app, db, repeat: int) -> int:
+    """Print the table; the number of views over their target."""
+    over = 0
+    print(f"{'as':6} {'view':28} {'status':>6} {'p50 ms':>8} {'p95 ms':>8} {'target':>7}")
+    for who, email, heavy in (("admin", "admin@bench.example", False), ("user", HEAVY, True)):
+        client = signed_in(app, email)
+        rows = views(db, heavy)
+        rows.append(("list", "deep page (API, 200 in)", deep_page(client, "/api/v1/jobs", 200)))
+        rows.append(("list", "deep page failed (100 in)",
+                     deep_page(client, "/api/v1/jobs?status=failed", 100)))
+        for kind, label, path in rows:
+            p50, p95, status = timed(client, path, repeat)
+            flag = "" if p95 <= TARGETS[kind] and status == 200 else "  <-- over"
+            over += bool(flag)
+            print(f"{who:6} {label:28} {status:>6} {p50:8.1f} {p95:8.1f} {TARGETS[kind]:>7.0f}"
+                  f"{flag}")
+    return over
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--repeat", type=int, default=20)
+    parser.add_argument("--keep", action="store_true", help="reuse an earlier fill")
+    args = parser.parse_args()
+    base = Path(tempfile.mkdtemp(prefix="cutroom-history-"))
+    database_url, redis_url, stop = services(base, DATABASE, recreate=not args.keep)
+    try:
+        os.environ.update({"DATABASE_URL": database_url, "REDIS_URL": redis_url,
+                           "CUTROOM_ENV": "development"})
+        from flask_migrate import upgrade
+
+        from webapp import create_app
+        from webapp.extensions import db
+
+        app = create_app({"TESTING": False, "WTF_CSRF_ENABLED": False})
+        with app.app_context():
+            upgrade()
+            started = time.perf_counter()
+            filled = fill(database_url, args.rows, PASSWORD)
+            if filled:
+                print(f"filled {args.rows:,} job rows in {time.perf_counter() - started:.0f} s")
+            over = report(app, db, args.repeat)
+        print(f"{over} view(s) over target" if over else "every view within its target")
+        return 1 if over else 0
+    finally:
+        for service in reversed(stop):
+            service.stop()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
