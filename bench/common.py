@@ -12,8 +12,9 @@ from webapp.devservices import ensure_database, start_postgres, start_redis
 BENCH_REDIS_DB = 14
 
 
-def services(base: Path, database: str) -> tuple[str, str, list]:
-    """(database URL, Redis URL, things to stop) for the benchmark."""
+def services(base: Path, database: str, recreate: bool = True) -> tuple[str, str, list]:
+    """(database URL, Redis URL, things to stop) for the benchmark; its database is emptied
+    unless `recreate` is false."""
     stop: list = []
     if os.environ.get("DATABASE_URL"):
         url = make_url(os.environ["DATABASE_URL"].replace("postgres://", "postgresql://", 1))
@@ -24,7 +25,7 @@ def services(base: Path, database: str) -> tuple[str, str, list]:
         postgres = start_postgres(base / "postgres")
         stop.append(postgres)
         admin_url, database_url = postgres.admin_url, postgres.url_for(database)
-    ensure_database(admin_url, database, recreate=True)
+    ensure_database(admin_url, database, recreate=recreate)
     if os.environ.get("REDIS_URL"):
         redis_url = os.environ["REDIS_URL"].rsplit("/", 1)[0] + f"/{BENCH_REDIS_DB}"
     else:
