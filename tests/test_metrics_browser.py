@@ -38,11 +38,11 @@ def admin(live_db):
 
 
 def _chart_colours(page) -> tuple[str, str]:
-    return page.evaluate("""() => {
+    return tuple(page.evaluate("""() => {
         const svg = document.querySelector("svg.chart");
         return [getComputedStyle(svg.querySelector("text")).fill,
                 getComputedStyle(svg.querySelector("rect.chart-finished")).fill];
-    }""")
+    }"""))
 
 
 @pytest.mark.parametrize("scheme", ["light", "dark"])
