@@ -15,10 +15,12 @@ from dataclasses import dataclass
 
 from markupsafe import Markup, escape
 
-WIDTH, HEIGHT = 640, 220
-LEFT, RIGHT, TOP, BOTTOM = 56, 8, 12, 28  # room for the axes' labels
+# About the size a chart is drawn at on a desktop, so its text stays legible on a phone too.
+WIDTH, HEIGHT = 480, 220
+LEFT, RIGHT, TOP, BOTTOM = 56, 8, 16, 28  # room for the axes' labels
 PLOT_W, PLOT_H = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
 ROW_H = 30  # one group of a horizontal bar chart
+GROUP_LABEL = 18  # characters of a group's name shown beside its bars (its <title> has all)
 
 
 @dataclass(frozen=True)
@@ -52,16 +54,17 @@ def count(value: float | None) -> str:
 
 
 def nice_max(value: float) -> float:
-    """A round axis maximum at or above `value` (1, 2 or 5 times a power of ten)."""
+    """A round axis maximum at or above `value` whose quarters (the grid lines) are round
+    too: 1, 2, 4, 6 or 8 times a power of ten."""
     if value <= 0:
         return 1.0
     scale = 10 ** math.floor(math.log10(value))
-    return next(step * scale for step in (1, 2, 5, 10) if step * scale >= value * 0.999999)
+    return next(step * scale for step in (1, 2, 4, 6, 8, 10) if step * scale >= value * 0.999999)
 
 
 def _svg(label: str, body: list[str], height: int = HEIGHT) -> Markup:
     return Markup(f'<svg class="chart" viewBox="0 0 {WIDTH} {height}" role="img" '
-                  f'aria-label="{escape(label)}" font-size="11">{"".join(body)}</svg>')
+                  f'aria-label="{escape(label)}" font-size="12">{"".join(body)}</svg>')
 
 
 def _y_axis(top: float, fmt: Callable[[float], str]) -> list[str]:
@@ -88,7 +91,7 @@ def _legend(series: Sequence[Series]) -> list[str]:
     for s in series:
         parts.append(f'<rect class="{s.css}" x="{x}" y="0" width="10" height="10"/>'
                      f'<text x="{x + 14}" y="9" fill="currentColor">{escape(s.name)}</text>')
-        x += 24 + 7 * len(s.name)
+        x += 24 + 7.5 * len(s.name)
     return parts
 
 
@@ -98,7 +101,7 @@ def stacked_bars(label: str, buckets: Sequence[str], stacks: Sequence[Series], e
     """Columns per bucket, the series stacked bottom up; a <title> on each column. `buckets`
     name the buckets in titles, `labels` (every `every`-th one shown) on the x axis."""
     totals = [sum(s.values[i] or 0 for s in stacks) for i in range(len(buckets))]
-    top = nice_max(max(totals, default=0))
+    top = max(nice_max(max(totals, default=0)), 4)  # counts: whole numbers on the grid
     step = PLOT_W / max(len(buckets), 1)
     body = [*_y_axis(top, fmt), *_legend(stacks)]
     for i, bucket in enumerate(buckets):
@@ -143,13 +146,14 @@ def grouped_bars(label: str, groups: Sequence[str], series: Sequence[Series],
     values = [v for s in series for v in s.values if v is not None]
     top = nice_max(max(values, default=0))
     height = TOP + 16 + ROW_H * max(len(groups), 1)
-    left, width = 130, WIDTH - 130 - 80
+    left, width = 130, WIDTH - 130 - 60
     body = _legend(series)
     bar_h = (ROW_H - 8) / max(len(series), 1)
     for g, group in enumerate(groups):
         y0 = TOP + 16 + ROW_H * g
-        body.append(f'<text x="{left - 6}" y="{y0 + ROW_H / 2:.1f}" text-anchor="end" '
-                    f'fill="currentColor">{escape(group)}</text>')
+        shown = group if len(group) <= GROUP_LABEL else group[:GROUP_LABEL - 1] + "…"
+        body.append(f'<text x="{left - 6}" y="{y0 + ROW_H / 2 + 4:.1f}" text-anchor="end" '
+                    f'fill="currentColor">{escape(shown)}</text>')
         for k, s in enumerate(series):
             v = s.values[g]
             w = width * (v or 0) / top
