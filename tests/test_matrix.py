@@ -94,6 +94,9 @@ ROWS = [
          "confirm_password": "a new pass phrase"}, own_session=True),
     Row("/admin/audit", "GET", "/admin/audit", ADMIN_PAGE),
     Row("/admin/users", "GET", "/admin/users", ADMIN_PAGE),
+    Row("/console/metrics", "GET", "/console/metrics", ADMIN_PAGE),
+    # Off while METRICS_TOKEN is unset (tests/test_metrics_prometheus.py checks the token).
+    Row("/metrics", "GET", "/metrics", _by_kind(404, 404, 404, 404)),
     Row("/admin/users/<int:user_id>/limits", "POST", "/admin/users/{user}/limits",
         _by_kind(401, 403, 403, 303), {"max_running_jobs": "3"}),
     # API
@@ -121,6 +124,7 @@ ROWS = [
         "/api/v1/projects/{project}/render", _by_kind(401, 202, 404, 202)),
     Row("/api/v1/audit", "GET", "/api/v1/audit", _by_kind(401, 403, 403, 200)),
     Row("/api/v1/me", "GET", "/api/v1/me", _by_kind(401, 200, 200, 200)),
+    Row("/api/v1/metrics", "GET", "/api/v1/metrics", _by_kind(401, 403, 403, 200)),
     Row("/api/v1/users", "GET", "/api/v1/users", _by_kind(401, 403, 403, 200)),
     Row("/api/v1/users/<int:user_id>", "GET", "/api/v1/users/{user}",
         _by_kind(401, 403, 403, 200)),

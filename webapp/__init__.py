@@ -75,6 +75,7 @@ def _register_blueprints(app: Flask) -> None:
         dashboard,
         errors,
         health,
+        metrics,
         outages,
         projects,
         rq_admin,
@@ -85,6 +86,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(dashboard.bp)
     app.register_blueprint(projects.bp)
     app.register_blueprint(admin.bp)
+    app.register_blueprint(metrics.bp)
     app.register_blueprint(api.bp)
     appearance.init_app(app)
     errors.register(app, unavailable_for=outages.unavailable_for)

@@ -161,7 +161,18 @@ def _security(env: Mapping[str, str]) -> dict:
         "WTF_CSRF_TIME_LIMIT": None,  # a token lives as long as the session
         "TRUSTED_PROXIES": int_value(env, "TRUSTED_PROXIES", 0),
         "MAX_JSON_DEPTH": int_value(env, "MAX_JSON_DEPTH", 20, minimum=2),
+        "METRICS_TOKEN": _metrics_token(env),
     }
+
+
+def _metrics_token(env: Mapping[str, str]) -> str | None:
+    """The bearer token Prometheus sends to /metrics; unset, /metrics answers 404."""
+    token = env.get("METRICS_TOKEN", "").strip() or None
+    if token is not None and (len(token) < 16 or not token.isascii() or " " in token):
+        raise ConfigError("METRICS_TOKEN must be 16+ printable ASCII characters without "
+                          "spaces, e.g. `python -c 'import secrets; "
+                          "print(secrets.token_urlsafe(32))'`")
+    return token
 
 
 def _quotas(env: Mapping[str, str]) -> dict:

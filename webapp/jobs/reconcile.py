@@ -11,7 +11,8 @@ Each pass, in this order (a queued outcome may explain what a later check would 
 6. dispatch held jobs whose owner has room again (a safety net for fair sharing);
 7. sweep scratch folders (a stage's output being built) whose job is over, which a
    work-horse killed or stopped mid-stage leaves behind, anywhere under MEDIA_ROOT;
-8. prune old final rows (retention).
+8. prune old final rows (retention);
+9. roll up the hours that ended into the metrics' hourly rollup (webapp/jobs/rollup.py).
 Every repair writes a log line and increments a counter in Redis (`cutroom:reconciler:repairs`).
 One pass runs at a time across all processes (a Redis lock), so running a reconciler next to
 every worker is safe.
@@ -34,7 +35,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import DBAPIError
 
 from webapp.extensions import db
-from webapp.jobs import dispatch, outcomes, pending_outcomes, rqstate, transitions
+from webapp.jobs import dispatch, outcomes, pending_outcomes, rollup, rqstate, transitions
 from webapp.jobs.callbacks import jsonable
 from webapp.jobs.connection import get_redis
 from webapp.jobs.dispatch import push_to_rq
@@ -83,7 +84,7 @@ class Pass(Housekeeping):
     def run(self) -> Counter[str]:
         for step in (self.apply_outcomes, self.enqueue_created, self.settle_stop_requests,
                      self.recover_abandoned, self.recover_lost, self.dispatch_held,
-                     self.sweep_scratch_folders, self.prune):
+                     self.sweep_scratch_folders, self.prune, self.roll_up_metrics):
             try:
                 step()
             except DBAPIError:
@@ -94,6 +95,12 @@ class Pass(Housekeeping):
         for kind, count in self.counts.items():
             self.redis.hincrby(COUNTERS, kind, count)
         return self.counts
+
+    def roll_up_metrics(self) -> None:
+        """Not a repair, so not counted: the charts' rollup catching up with the hours."""
+        if hours := rollup.roll_up(self.now):
+            log.info("reconciler: rolled up %d hour(s) of metrics", hours)
+        db.session.commit()
 
     def apply_outcomes(self) -> None:
         """Outcomes queued while PostgreSQL was down, oldest first. One that cannot be

@@ -19,6 +19,7 @@ from webapp.models.job import (
     WAITING,
     BackgroundJob,
 )
+from webapp.models.metrics import JobMetricsHour
 from webapp.models.project import Project
 from webapp.models.user import ApiToken, User, UserSession
 
@@ -41,6 +42,7 @@ __all__ = [
     "ApiToken",
     "AuditEvent",
     "BackgroundJob",
+    "JobMetricsHour",
     "Project",
     "User",
     "UserSession",

@@ -77,6 +77,12 @@ class BackgroundJob(db.Model):
         # Each user's unfinished jobs: counted on every submit, searched for held ones.
         Index("ix_background_jobs_user_active", "user_id", "created_at",
               postgresql_where=text(f"status IN ({_active_list})")),
+        # Jobs that ended, by when: the metrics of short windows and the hourly rollup read
+        # it without touching the table (webapp/jobs/rollup.py).
+        Index("ix_background_jobs_ended", "ended_at",
+              postgresql_include=["status", "task", "queue", "enqueued_at", "started_at",
+                                  "created_at"],
+              postgresql_where=text("ended_at IS NOT NULL")),
         # One job per (user, Idempotency-Key); keys are forgotten after IDEMPOTENCY_TTL_HOURS.
         Index("uq_background_jobs_idempotency", "user_id", "idempotency_key", unique=True,
               postgresql_where=text("idempotency_key IS NOT NULL")),
