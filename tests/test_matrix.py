@@ -96,6 +96,9 @@ ROWS = [
     Row("/admin/users", "GET", "/admin/users", ADMIN_PAGE),
     Row("/admin/users/<int:user_id>/limits", "POST", "/admin/users/{user}/limits",
         _by_kind(401, 403, 403, 303), {"max_running_jobs": "3"}),
+    Row("/console/consistency", "GET", "/console/consistency", ADMIN_PAGE),
+    Row("/console/consistency/check", "POST", "/console/consistency/check",
+        _by_kind(401, 403, 403, 303)),
     # API
     Row("/api/v1/tasks", "GET", "/api/v1/tasks", _by_kind(401, 200, 200, 200)),
     Row("/api/v1/tasks/<name>", "POST", "/api/v1/tasks/countdown",
@@ -121,6 +124,7 @@ ROWS = [
         "/api/v1/projects/{project}/render", _by_kind(401, 202, 404, 202)),
     Row("/api/v1/audit", "GET", "/api/v1/audit", _by_kind(401, 403, 403, 200)),
     Row("/api/v1/me", "GET", "/api/v1/me", _by_kind(401, 200, 200, 200)),
+    Row("/api/v1/consistency", "GET", "/api/v1/consistency", _by_kind(401, 403, 403, 200)),
     Row("/api/v1/users", "GET", "/api/v1/users", _by_kind(401, 403, 403, 200)),
     Row("/api/v1/users/<int:user_id>", "GET", "/api/v1/users/{user}",
         _by_kind(401, 403, 403, 200)),
