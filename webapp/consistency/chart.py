@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-WIDTH = 340
+WIDTH = 300
 ROW = 36  # a row's height: label line, then bar
 BAR_HEIGHT = 12
 VALUE_ROOM = 64  # right of the longest bar, for its number
