@@ -23,7 +23,7 @@ from webapp.jobs import history, pending_outcomes, reconcile
 from webapp.models import ReconcilerPass
 
 BANNER_LINE = '{% include "_consistency_banner.html" %}'
-FLASH = '<div id="flash" class="flash-region">'
+MAIN = '<main id="main">'
 PANEL = "/console/consistency"
 
 
@@ -33,8 +33,8 @@ def _base_with_banner() -> str:
     source = (ROOT / "templates" / "base.html").read_text()
     if BANNER_LINE in source:
         return source
-    assert FLASH in source, "base.html changed: put the banner's include above #flash"
-    return source.replace(FLASH, f"{BANNER_LINE}\n    {FLASH}", 1)
+    assert MAIN in source, "base.html changed: put the banner's include first in <main>"
+    return source.replace(MAIN, f"{MAIN}\n    {BANNER_LINE}", 1)
 
 
 def _banner_app(**config):
