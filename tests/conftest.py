@@ -39,7 +39,8 @@ TEST_REDIS_DB = 9
 # Redis database number on a configured server (embedded services are per process anyway).
 WORKER = int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw") or 0)
 DATABASE_SUFFIX = f"_test{WORKER}" if "PYTEST_XDIST_WORKER" in os.environ else "_test"
-TABLES = ("background_jobs", "projects", "api_tokens", "users", "job_metrics_hourly")
+TABLES = ("background_jobs", "projects", "api_tokens", "users", "job_metrics_hourly",
+          "reconciler_passes")
 
 
 def _postgres(stack: list, base: Path) -> tuple[str, str]:

@@ -99,6 +99,9 @@ ROWS = [
     Row("/metrics", "GET", "/metrics", _by_kind(404, 404, 404, 404)),
     Row("/admin/users/<int:user_id>/limits", "POST", "/admin/users/{user}/limits",
         _by_kind(401, 403, 403, 303), {"max_running_jobs": "3"}),
+    Row("/console/consistency", "GET", "/console/consistency", ADMIN_PAGE),
+    Row("/console/consistency/check", "POST", "/console/consistency/check",
+        _by_kind(401, 403, 403, 303)),
     # API
     Row("/api/v1/tasks", "GET", "/api/v1/tasks", _by_kind(401, 200, 200, 200)),
     Row("/api/v1/tasks/<name>", "POST", "/api/v1/tasks/countdown",
@@ -125,6 +128,7 @@ ROWS = [
     Row("/api/v1/audit", "GET", "/api/v1/audit", _by_kind(401, 403, 403, 200)),
     Row("/api/v1/me", "GET", "/api/v1/me", _by_kind(401, 200, 200, 200)),
     Row("/api/v1/metrics", "GET", "/api/v1/metrics", _by_kind(401, 403, 403, 200)),
+    Row("/api/v1/consistency", "GET", "/api/v1/consistency", _by_kind(401, 403, 403, 200)),
     Row("/api/v1/users", "GET", "/api/v1/users", _by_kind(401, 403, 403, 200)),
     Row("/api/v1/users/<int:user_id>", "GET", "/api/v1/users/{user}",
         _by_kind(401, 403, 403, 200)),

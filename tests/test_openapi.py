@@ -7,6 +7,7 @@ import re
 import time
 import uuid
 from collections import Counter
+from datetime import UTC, datetime
 
 import jsonschema_rs
 import pytest
@@ -26,7 +27,7 @@ from tests.support import make_job, make_token, make_user
 from webapp import audit
 from webapp.extensions import db
 from webapp.jobs.registry import launchable_tasks
-from webapp.models import Project
+from webapp.models import Project, ReconcilerPass
 from webapp.render import storage
 from webapp.render.outputs import FILES
 from webapp.storage import get_store
@@ -118,6 +119,13 @@ def _seed(user, admin) -> dict[str, list]:
             make_job(user, status="canceled"),
             make_job(user, status="started", worker_name="nobody")]
     audit.admin_action(admin, "project.update", "project", project.id, user.id)
+    # A reconciler pass that repaired and found something, for /consistency to report.
+    db.session.add(ReconcilerPass(
+        started_at=datetime.now(UTC), ended_at=datetime.now(UTC), repairs={"lost_failed": 1},
+        disagreements=1, problems={"lost": 1}, sample=[{
+            "job_id": str(jobs[-1].id), "row_status": "started", "rq_status": None,
+            "kind": "lost"}]))
+    db.session.commit()
     return {"job_id": [str(j.id) for j in jobs], "project_id": [project.id],
             "user_id": [user.id], "Range": ["bytes=0-1023", "bytes=9000-"]}
 
@@ -162,8 +170,8 @@ def _fuzz(operation, mode, seeds, headers, statuses: Counter) -> int:
 @pytest.mark.timeout(600)  # about 2,500 examples: 2 minutes on a quiet machine
 def test_the_app_conforms_to_its_document_under_fuzzing(app, db_session, capsys, monkeypatch):
     """Every operation, positive and negative examples, as a user (and the audit log, user
-    administration and metrics as an admin): no server error, and every status, content
-    type, header and body as documented."""
+    administration, metrics and the consistency numbers as an admin): no server error, and
+    every status, content type, header and body as documented."""
     # Answer errors as production does (a 500), rather than raising them into the test.
     monkeypatch.setitem(app.config, "PROPAGATE_EXCEPTIONS", False)
     user, admin = make_user(), make_user(admin=True)
@@ -175,7 +183,7 @@ def test_the_app_conforms_to_its_document_under_fuzzing(app, db_session, capsys,
                         key=lambda op: (ORDER.get(op.method.upper(), 1), op.path))
     runs = [(op, as_user) for op in operations]
     runs += [(op, as_admin) for op in operations
-             if op.path in ("/audit", "/metrics") or op.path.startswith("/users")]
+             if op.path in ("/audit", "/metrics", "/consistency") or op.path.startswith("/users")]
     statuses: Counter = Counter()
     failures, examples, started = [], 0, time.monotonic()
     try:

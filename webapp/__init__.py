@@ -72,6 +72,7 @@ def _register_blueprints(app: Flask) -> None:
         api,
         appearance,
         auth,
+        consistency,
         dashboard,
         errors,
         health,
@@ -87,6 +88,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(projects.bp)
     app.register_blueprint(admin.bp)
     app.register_blueprint(metrics.bp)
+    consistency.init_app(app)
     app.register_blueprint(api.bp)
     appearance.init_app(app)
     errors.register(app, unavailable_for=outages.unavailable_for)

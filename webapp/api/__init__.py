@@ -4,4 +4,13 @@ from flask import Blueprint
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
-from webapp.api import auth, handlers, metrics, openapi, projects, users, views  # noqa: E402,F401
+from webapp.api import (  # noqa: E402,F401
+    auth,
+    consistency,
+    handlers,
+    metrics,
+    openapi,
+    projects,
+    users,
+    views,
+)

@@ -15,6 +15,7 @@ from typing import Any
 from flask import current_app, jsonify, request
 
 from webapp.api import bp
+from webapp.api.openapi_consistency import consistency_paths, consistency_schemas
 from webapp.api.openapi_metrics import metrics_paths, metrics_schemas
 from webapp.api.openapi_parts import (
     BODY_ERRORS,
@@ -46,7 +47,7 @@ from webapp.tasks.video import FILES
 def build_document(config: Mapping[str, Any], base: str = "/api/v1") -> dict[str, Any]:
     """The whole OpenAPI document; `config` supplies the project input limits."""
     schemas = {**output_schemas(), **project_input(Limits.from_config(config)),
-               **user_schemas(), **metrics_schemas()}
+               **user_schemas(), **metrics_schemas(), **consistency_schemas()}
     paths = {
         "/openapi.json": {"get": {
             "operationId": "openapi", "summary": "This document.", "security": [],
@@ -55,6 +56,7 @@ def build_document(config: Mapping[str, Any], base: str = "/api/v1") -> dict[str
         }},
         **_task_paths(schemas), **_job_paths(), **_project_paths(), **user_paths(),
         **metrics_paths(),
+        **consistency_paths(),
         "/audit": {"get": {
             "operationId": "listAudit", "tags": ["audit"],
             "summary": "Admins: admin actions on other users' jobs and projects, newest first.",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -16,6 +17,12 @@ from webapp.jobs.registry import queue_names
 from webapp.models import ACTIVE_STATUSES, BackgroundJob
 
 LIMIT = 50_000
+# Each kind of disagreement, by the name the consistency panel and its API use.
+PROBLEMS = {
+    "lost": "RQ has no such job (lost)",
+    "statuses_differ": "statuses differ",
+    "no_row": "RQ job with no row",
+}
 
 
 @dataclass(frozen=True)
@@ -25,7 +32,11 @@ class Finding:
     job_id: str
     row_status: str | None
     rq_status: str | None
-    problem: str
+    kind: str  # a key of PROBLEMS
+
+    @property
+    def problem(self) -> str:
+        return PROBLEMS[self.kind]
 
 
 def _rq_statuses(redis: Redis, ids: list[str]) -> list[str | None]:
@@ -45,13 +56,21 @@ def check_rows(redis: Redis, since: timedelta = timedelta(days=1)) -> list[Findi
                BackgroundJob.held.is_(False))  # held rows have no RQ job by design
         .limit(LIMIT)).all()
     ids = [str(row.id) for row in rows]
-    findings = []
-    for (job_id, status), rq_status in zip(rows, _rq_statuses(redis, ids), strict=True):
-        if rq_status is None and status in ACTIVE_STATUSES and status != transitions.CREATED:
-            findings.append(Finding(str(job_id), status, None, "RQ has no such job (lost)"))
-        elif rq_status is not None and rq_status != status:
-            findings.append(Finding(str(job_id), status, rq_status, "statuses differ"))
-    return findings
+    findings = (_compare(str(job_id), status, rq_status)
+                for (job_id, status), rq_status in zip(rows, _rq_statuses(redis, ids),
+                                                       strict=True))
+    return [f for f in findings if f is not None]
+
+
+def _compare(job_id: str, status: str | None, rq_status: str | None) -> Finding | None:
+    """How a row's status (None: no row) and RQ's (None: no job) disagree, if they do."""
+    if status is None:
+        return Finding(job_id, None, None, "no_row") if rq_status is not None else None
+    if rq_status is None and status in ACTIVE_STATUSES and status != transitions.CREATED:
+        return Finding(job_id, status, None, "lost")
+    if rq_status is not None and rq_status != status:
+        return Finding(job_id, status, rq_status, "statuses_differ")
+    return None
 
 
 def check_rq(redis: Redis) -> list[Finding]:
@@ -66,8 +85,32 @@ def check_rq(redis: Redis) -> list[Finding]:
         return []
     known = {str(i) for i in db.session.scalars(
         select(BackgroundJob.id).where(BackgroundJob.id.in_(sorted(ids))))}
-    return [Finding(i, None, None, "RQ job with no row") for i in sorted(ids - known)]
+    return [Finding(i, None, None, "no_row") for i in sorted(ids - known)]
 
 
 def diagnose(redis: Redis) -> list[Finding]:
+    """Every disagreement: rows against RQ (at most LIMIT rows), then RQ against rows."""
     return check_rows(redis) + check_rq(redis)
+
+
+def recheck(redis: Redis, findings: list[Finding]) -> list[Finding]:
+    """The findings that still hold, as they were: a disagreement that a worker's write on
+    its way resolves (RQ says started, the row says queued for a moment) drops out."""
+    ids = [i for i in (_uuid_or_none(f.job_id) for f in findings) if i is not None]
+    statuses = dict(db.session.execute(
+        select(BackgroundJob.id, BackgroundJob.status).where(BackgroundJob.id.in_(ids))).all())
+    rq_statuses = _rq_statuses(redis, [f.job_id for f in findings])
+    still = []
+    for finding, rq_status in zip(findings, rq_statuses, strict=True):
+        row_status = statuses.get(_uuid_or_none(finding.job_id))
+        if _compare(finding.job_id, row_status, rq_status) == finding:
+            still.append(finding)
+    return still
+
+
+def _uuid_or_none(text: str) -> uuid.UUID | None:
+    """The row id an RQ job id names (None: not one of ours)."""
+    try:
+        return uuid.UUID(text)
+    except ValueError:
+        return None

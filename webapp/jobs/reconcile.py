@@ -13,7 +13,9 @@ Each pass, in this order (a queued outcome may explain what a later check would 
    work-horse killed or stopped mid-stage leaves behind, anywhere under MEDIA_ROOT;
 8. prune old final rows (retention);
 9. roll up the hours that ended into the metrics' hourly rollup (webapp/jobs/rollup.py).
-Every repair writes a log line and increments a counter in Redis (`cutroom:reconciler:repairs`).
+Every repair writes a log line and increments a counter in Redis (`cutroom:reconciler:repairs`);
+each pass ends by recording its repairs by kind, and what the doctor finds then, in
+PostgreSQL (webapp/jobs/history.py: the consistency panel reads them).
 One pass runs at a time across all processes (a Redis lock), so running a reconciler next to
 every worker is safe.
 """
@@ -82,6 +84,7 @@ class Pass(Housekeeping):
         return list(db.session.scalars(stmt))
 
     def run(self) -> Counter[str]:
+        broke_off = None
         for step in (self.apply_outcomes, self.enqueue_created, self.settle_stop_requests,
                      self.recover_abandoned, self.recover_lost, self.dispatch_held,
                      self.sweep_scratch_folders, self.prune, self.roll_up_metrics):
@@ -91,9 +94,11 @@ class Pass(Housekeeping):
                 db.session.rollback()
                 log.warning("reconciler: PostgreSQL unreachable during %s; next pass retries",
                             step.__name__)
+                broke_off = step.__name__
                 break
         for kind, count in self.counts.items():
             self.redis.hincrby(COUNTERS, kind, count)
+        self.record_pass(broke_off)
         return self.counts
 
     def roll_up_metrics(self) -> None:

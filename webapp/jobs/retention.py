@@ -1,8 +1,9 @@
-"""The reconciler's housekeeping: scratch folders that killed stages left behind, and old
-rows past their retention (jobs and ended sign-in sessions).
+"""The reconciler's housekeeping: scratch folders that killed stages left behind, old rows
+past their retention (jobs, ended sign-in sessions, the reconciler's own history), and the
+record of each pass.
 
-A mixin of webapp.jobs.reconcile.Pass, whose `config`, `now`, `ago`, `counts` and
-`repaired` it uses.
+A mixin of webapp.jobs.reconcile.Pass, whose `config`, `redis`, `now`, `ago`, `counts`
+and `repaired` it uses.
 """
 
 from __future__ import annotations
@@ -11,9 +12,10 @@ import logging
 from pathlib import Path
 
 from sqlalchemy import and_, delete, or_, select
+from sqlalchemy.exc import DBAPIError
 
 from webapp.extensions import db
-from webapp.jobs import scratch, transitions
+from webapp.jobs import history, scratch, transitions
 from webapp.models import ACTIVE_STATUSES, BackgroundJob
 from webapp.sessions import prune_sessions
 
@@ -24,7 +26,7 @@ PRUNE_BATCHES_PER_PASS = 20
 
 
 class Housekeeping:
-    """Steps 7 and 8 of a reconciliation pass."""
+    """Steps 7 and 8 of a reconciliation pass, and its record."""
 
     def sweep_scratch_folders(self) -> None:
         """Scratch folders that work-horses killed or stopped mid-stage left behind."""
@@ -55,10 +57,21 @@ class Housekeeping:
                 break
         if ended := prune_sessions(self.now):  # and sign-in sessions that ended days ago
             self.counts["sessions_pruned"] += ended
+        history.prune(self.now)
         db.session.commit()
         if pruned:
             log.info("reconciler: pruned %d old job rows", pruned)
             self.counts["pruned"] += pruned
+
+    def record_pass(self, broke_off: str | None) -> None:
+        """The pass's row in the history, with what the doctor finds now; a pass PostgreSQL
+        cannot record is only logged (the panel then shows the reconciler as stale)."""
+        try:
+            history.record(self.redis, self.now, self.counts, broke_off=broke_off)
+            db.session.commit()
+        except DBAPIError:
+            db.session.rollback()
+            log.warning("reconciler: could not record the pass in PostgreSQL")
 
 
 def _active(job_ids: set[str]) -> set[str]:

@@ -21,6 +21,7 @@ from webapp.models.job import (
 )
 from webapp.models.metrics import JobMetricsHour
 from webapp.models.project import Project
+from webapp.models.reconciler import ReconcilerPass
 from webapp.models.user import ApiToken, User, UserSession
 
 __all__ = [
@@ -44,6 +45,7 @@ __all__ = [
     "BackgroundJob",
     "JobMetricsHour",
     "Project",
+    "ReconcilerPass",
     "User",
     "UserSession",
 ]
