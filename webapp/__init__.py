@@ -77,6 +77,7 @@ def _register_blueprints(app: Flask) -> None:
         health,
         outages,
         projects,
+        queues,
         rq_admin,
     )
 
@@ -85,6 +86,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(dashboard.bp)
     app.register_blueprint(projects.bp)
     app.register_blueprint(admin.bp)
+    app.register_blueprint(queues.bp)
     app.register_blueprint(api.bp)
     appearance.init_app(app)
     errors.register(app, unavailable_for=outages.unavailable_for)

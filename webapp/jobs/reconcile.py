@@ -11,7 +11,8 @@ Each pass, in this order (a queued outcome may explain what a later check would 
 6. dispatch held jobs whose owner has room again (a safety net for fair sharing);
 7. sweep scratch folders (a stage's output being built) whose job is over, which a
    work-horse killed or stopped mid-stage leaves behind, anywhere under MEDIA_ROOT;
-8. prune old final rows (retention).
+8. prune old final rows (retention);
+9. write the paused queues into Redis again from PostgreSQL (webapp/jobs/pauses.py).
 Every repair writes a log line and increments a counter in Redis (`cutroom:reconciler:repairs`).
 One pass runs at a time across all processes (a Redis lock), so running a reconciler next to
 every worker is safe.
@@ -83,7 +84,7 @@ class Pass(Housekeeping):
     def run(self) -> Counter[str]:
         for step in (self.apply_outcomes, self.enqueue_created, self.settle_stop_requests,
                      self.recover_abandoned, self.recover_lost, self.dispatch_held,
-                     self.sweep_scratch_folders, self.prune):
+                     self.sweep_scratch_folders, self.prune, self.mirror_pauses):
             try:
                 step()
             except DBAPIError:

@@ -1,7 +1,8 @@
-"""The reconciler's housekeeping: scratch folders that killed stages left behind, and old
-rows past their retention (jobs and ended sign-in sessions).
+"""The reconciler's housekeeping: scratch folders that killed stages left behind, old
+rows past their retention (jobs and ended sign-in sessions), and Redis's copy of the
+paused queues.
 
-A mixin of webapp.jobs.reconcile.Pass, whose `config`, `now`, `ago`, `counts` and
+A mixin of webapp.jobs.reconcile.Pass, whose `config`, `now`, `ago`, `counts`, `redis` and
 `repaired` it uses.
 """
 
@@ -13,7 +14,7 @@ from pathlib import Path
 from sqlalchemy import and_, delete, or_, select
 
 from webapp.extensions import db
-from webapp.jobs import scratch, transitions
+from webapp.jobs import pauses, scratch, transitions
 from webapp.models import ACTIVE_STATUSES, BackgroundJob
 from webapp.sessions import prune_sessions
 
@@ -24,7 +25,16 @@ PRUNE_BATCHES_PER_PASS = 20
 
 
 class Housekeeping:
-    """Steps 7 and 8 of a reconciliation pass."""
+    """Steps 7, 8 and 9 of a reconciliation pass."""
+
+    def mirror_pauses(self) -> None:
+        """Redis lost (or gained) a queue pause that PostgreSQL does not agree with."""
+        added, removed = pauses.mirror(self.redis)
+        db.session.commit()
+        for name in sorted(added):
+            self.repaired("pause_mirrored", f"queue {name}", "paused; Redis had lost it")
+        for name in sorted(removed):
+            self.repaired("pause_unmirrored", f"queue {name}", "not paused in PostgreSQL")
 
     def sweep_scratch_folders(self) -> None:
         """Scratch folders that work-horses killed or stopped mid-stage left behind."""

@@ -20,6 +20,7 @@ from webapp.models.job import (
     BackgroundJob,
 )
 from webapp.models.project import Project
+from webapp.models.queue import QueuePause
 from webapp.models.user import ApiToken, User, UserSession
 
 __all__ = [
@@ -42,6 +43,7 @@ __all__ = [
     "AuditEvent",
     "BackgroundJob",
     "Project",
+    "QueuePause",
     "User",
     "UserSession",
 ]
