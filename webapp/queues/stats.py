@@ -76,20 +76,27 @@ def queue_stats(redis: Redis) -> list[QueueStats]:
 
 
 def _count_rows(stats: dict[str, QueueStats]) -> None:
+    """Unfinished rows by (queue, status, held): the index's own order, so PostgreSQL reads
+    it alone (an index-only scan once vacuum has been by)."""
     job = BackgroundJob
-    waiting = job.status.in_(WAITING)
     rows = db.session.execute(
-        select(job.queue, func.count().filter(waiting),
-               func.count().filter(waiting & job.held.is_(True)),
-               func.count().filter(job.status == SCHEDULED),
-               func.count().filter(job.status == STARTED),
-               func.min(func.coalesce(job.enqueued_at, job.created_at)).filter(waiting))
+        select(job.queue, job.status, job.held, func.count(),
+               func.min(func.coalesce(job.enqueued_at, job.created_at)))
         .where(job.status.in_(sorted(ACTIVE_STATUSES)))
-        .group_by(job.queue))
-    for name, waiting_count, held, scheduled, running, oldest in rows:
-        if (queue := stats.get(name)) is not None:
-            queue.waiting, queue.held, queue.scheduled = waiting_count, held, scheduled
-            queue.running, queue.oldest_waiting_at = running, oldest
+        .group_by(job.queue, job.status, job.held))
+    for name, status, held, count, oldest in rows:
+        queue = stats.get(name)
+        if queue is None:
+            continue
+        if status == SCHEDULED:
+            queue.scheduled += count
+        elif status == STARTED:
+            queue.running += count
+        elif status in WAITING:
+            queue.waiting += count
+            queue.held += count if held else 0
+            if queue.oldest_waiting_at is None or oldest < queue.oldest_waiting_at:
+                queue.oldest_waiting_at = oldest
 
 
 def _count_failed(stats: dict[str, QueueStats]) -> None:
