@@ -70,12 +70,15 @@ def job_row(job_id: uuid.UUID | str) -> BackgroundJob:
 class WorkerProcess:
     """A real `flask jobs worker` process against the test database and Redis."""
 
-    def __init__(self, env: dict[str, str], name: str | None = None, burst: bool = False):
+    def __init__(self, env: dict[str, str], name: str | None = None, burst: bool = False,
+                 queues: tuple[str, ...] = ()):
         self.name = name or f"test-{uuid.uuid4().hex[:8]}"
         args = [sys.executable, "-m", "flask", "--app", "wsgi", "jobs", "worker",
                 "--name", self.name]
         if burst:
             args.append("--burst")
+        for queue in queues:  # none: every task queue
+            args += ["-q", queue]
         self.log_path = Path(env.get("CUTROOM_TEST_LOG_DIR", "/tmp")) / f"{self.name}.log"
         self._log = open(self.log_path, "wb")  # noqa: SIM115 (closed in stop)
         # Its own session: a worker that signals its own process group (RQ's kill_horse

@@ -66,7 +66,7 @@ def _pages(jobs: dict[str, str], project_id: int, admin: bool) -> list[str]:
              "/settings/tokens", "/no-such-page"]
     if admin:
         # rq-dashboard's pages (/rq) are left out: third-party markup we do not control.
-        pages += ["/admin/users", "/admin/audit"]
+        pages += ["/admin/users", "/admin/audit", "/console/queues", "/console/workers"]
     return pages
 
 

@@ -25,8 +25,8 @@ def _pages(job_id: str, project_id: int, admin: bool) -> list[str]:
     pages = ["/", f"/jobs/{job_id}", "/projects", f"/projects/{project_id}",
              "/settings/sessions", "/settings/password", "/settings/tokens", "/no-such-page"]
     if admin:
-        pages += ["/admin/users", "/admin/audit", "/rq/0/view/queues", "/rq/0/view/workers",
-                  "/rq/0/view/jobs"]
+        pages += ["/admin/users", "/admin/audit", "/console/queues", "/console/workers",
+                  "/rq/0/view/queues", "/rq/0/view/workers", "/rq/0/view/jobs"]
     return pages
 
 

@@ -102,6 +102,15 @@ ROWS = [
     Row("/console/consistency", "GET", "/console/consistency", ADMIN_PAGE),
     Row("/console/consistency/check", "POST", "/console/consistency/check",
         _by_kind(401, 403, 403, 303)),
+    Row("/console/queues", "GET", "/console/queues", ADMIN_PAGE),
+    Row("/console/queues/<name>/pause", "POST", "/console/queues/default/pause",
+        _by_kind(401, 403, 403, 303)),
+    Row("/console/queues/<name>/resume", "POST", "/console/queues/default/resume",
+        _by_kind(401, 403, 403, 303)),
+    Row("/console/workers", "GET", "/console/workers", ADMIN_PAGE),
+    # No worker of that name runs: 404 for the admin.
+    Row("/console/workers/<name>/stop-job", "POST", "/console/workers/nobody/stop-job",
+        _by_kind(401, 403, 403, 404), {"job_id": str(uuid.UUID(int=1))}),
     # API
     Row("/api/v1/tasks", "GET", "/api/v1/tasks", _by_kind(401, 200, 200, 200)),
     Row("/api/v1/tasks/<name>", "POST", "/api/v1/tasks/countdown",
@@ -134,6 +143,12 @@ ROWS = [
         _by_kind(401, 403, 403, 200)),
     Row("/api/v1/users/<int:user_id>", "PATCH", "/api/v1/users/{user}",
         _by_kind(401, 403, 403, 200), {"limits": {"max_running_jobs": 3}}, json=True),
+    Row("/api/v1/queues", "GET", "/api/v1/queues", _by_kind(401, 403, 403, 200)),
+    Row("/api/v1/queues/<name>/pause", "POST", "/api/v1/queues/default/pause",
+        _by_kind(401, 403, 403, 200)),
+    Row("/api/v1/queues/<name>/resume", "POST", "/api/v1/queues/default/resume",
+        _by_kind(401, 403, 403, 200)),
+    Row("/api/v1/workers", "GET", "/api/v1/workers", _by_kind(401, 403, 403, 200)),
     # rq-dashboard
     Row("/rq/", "GET", "/rq/", RQ_PAGE),
     # Werkzeug redirects these to their canonical /rq/ before any guard runs.

@@ -170,8 +170,8 @@ def _fuzz(operation, mode, seeds, headers, statuses: Counter) -> int:
 @pytest.mark.timeout(600)  # about 2,500 examples: 2 minutes on a quiet machine
 def test_the_app_conforms_to_its_document_under_fuzzing(app, db_session, capsys, monkeypatch):
     """Every operation, positive and negative examples, as a user (and the audit log, user
-    administration, metrics and the consistency numbers as an admin): no server error, and
-    every status, content type, header and body as documented."""
+    administration, metrics, the consistency numbers, queues and workers as an admin): no
+    server error, and every status, content type, header and body as documented."""
     # Answer errors as production does (a 500), rather than raising them into the test.
     monkeypatch.setitem(app.config, "PROPAGATE_EXCEPTIONS", False)
     user, admin = make_user(), make_user(admin=True)
@@ -183,7 +183,8 @@ def test_the_app_conforms_to_its_document_under_fuzzing(app, db_session, capsys,
                         key=lambda op: (ORDER.get(op.method.upper(), 1), op.path))
     runs = [(op, as_user) for op in operations]
     runs += [(op, as_admin) for op in operations
-             if op.path in ("/audit", "/metrics", "/consistency") or op.path.startswith("/users")]
+             if op.path in ("/audit", "/metrics", "/consistency")
+             or op.path.startswith(("/users", "/queues", "/workers"))]
     statuses: Counter = Counter()
     failures, examples, started = [], 0, time.monotonic()
     try:

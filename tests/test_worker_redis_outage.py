@@ -92,7 +92,9 @@ def test_no_redis_call_of_a_worker_outlasts_its_timeout_and_rqs_dequeue_fits(app
     try:
         options = worker.connection.connection_pool.connection_kwargs
         assert options["socket_timeout"] == 25 and options["socket_connect_timeout"] == 5
-        assert worker.dequeue_timeout == 15  # RQ's BLMOVE waits this long, 10 s below it
+        # RQ sizes its BLMOVE from this, 10 s below the socket timeout (pauses.py then waits
+        # at most 1 s a try)
+        assert worker.dequeue_timeout == 15
         assert worker.connection_timeout == 25  # so RQ left the socket timeout alone
         assert worker.outage.probe.connection_pool.connection_kwargs["socket_timeout"] <= 5
     finally:

@@ -79,6 +79,7 @@ def _register_blueprints(app: Flask) -> None:
         metrics,
         outages,
         projects,
+        queues,
         rq_admin,
     )
 
@@ -89,6 +90,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(admin.bp)
     app.register_blueprint(metrics.bp)
     consistency.init_app(app)
+    app.register_blueprint(queues.bp)
     app.register_blueprint(api.bp)
     appearance.init_app(app)
     errors.register(app, unavailable_for=outages.unavailable_for)

@@ -10,6 +10,8 @@ from webapp.extensions import db
 from webapp.models import AuditEvent, User
 from webapp.pagination import Page, paginate
 
+COMMAND_LINE = "command line"
+
 
 def admin_action(actor: User | None, action: str, target_type: str, target_id: Any, owner_id: int,
                  always: bool = False, **detail: Any) -> bool:
@@ -26,6 +28,15 @@ def admin_action(actor: User | None, action: str, target_type: str, target_id: A
                               target_type=target_type, target_id=str(target_id),
                               owner_id=owner_id, detail=detail))
     return True
+
+
+def command_line_action(who: str, action: str, target_type: str, target_id: Any,
+                        **detail: Any) -> None:
+    """Add an audit row for an admin-only action taken on the command line, where there is
+    no account: `who` names the OS user and host, `detail` says `via: command line`."""
+    db.session.add(AuditEvent(actor_id=None, actor_email=who[:254], action=action,
+                              target_type=target_type, target_id=str(target_id),
+                              owner_id=None, detail={"via": COMMAND_LINE, **detail}))
 
 
 def recent(page: int = 1, per_page: int = 50) -> Page:

@@ -12,6 +12,7 @@ from jinja2 import StrictUndefined
 from markupsafe import Markup
 
 from webapp.jobs.messages import error_detail, user_error
+from webapp.jobs.pauses import is_paused
 from webapp.jobs.registry import get_task
 from webapp.models import (
     CANCELED,
@@ -210,7 +211,7 @@ def init_app(app: Flask) -> None:
     app.jinja_env.globals.update(
         task_title=task_title, status_label=status_label, max_attempts=max_attempts,
         elapsed=elapsed, waited=waited, result_line=result_line, result_fields=result_fields,
-        user_error=user_error, error_detail=error_detail,
+        user_error=user_error, error_detail=error_detail, queue_paused=is_paused,
     )
     # `clock` is the older name some pages still use.
     app.jinja_env.filters.update(when=when, clock=when, duration=human_duration)

@@ -2,7 +2,7 @@
 for the consistency panel and the admins' banner.
 
 Revision ID: 0010_reconciler_history
-Revises: 0008_metrics
+Revises: 0009_queue_pauses
 Create Date: 2026-12-10
 """
 
@@ -11,7 +11,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision = "0010_reconciler_history"
-down_revision = "0008_metrics"
+down_revision = "0009_queue_pauses"
 branch_labels = None
 depends_on = None
 

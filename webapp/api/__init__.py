@@ -11,6 +11,7 @@ from webapp.api import (  # noqa: E402,F401
     metrics,
     openapi,
     projects,
+    queues,
     users,
     views,
 )

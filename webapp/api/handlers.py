@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from webapp.api import bp
 from webapp.errors import error_response
+from webapp.jobs.pauses import UnknownQueue
 from webapp.jobs.service import JobConflict, QueueUnavailable
 from webapp.projects.renders import RenderConflict
 from webapp.validation import ParamsError
@@ -31,3 +32,9 @@ def conflict(exc: JobConflict | RenderConflict):
 def queue_unavailable(exc: QueueUnavailable):
     """503: Redis did not take the job; nothing was started."""
     return error_response(503, str(exc), "queue_unavailable")
+
+
+@bp.errorhandler(UnknownQueue)
+def unknown_queue(exc: UnknownQueue):
+    """404 naming the queue, and the queues there are."""
+    return error_response(404, str(exc), details=[{"field": "name", "message": str(exc)}])

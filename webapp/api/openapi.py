@@ -28,6 +28,7 @@ from webapp.api.openapi_parts import (
     per_page_param,
     response,
 )
+from webapp.api.openapi_queues import queue_paths, queue_schemas
 from webapp.api.openapi_schemas import (
     model_schemas,
     output_schemas,
@@ -47,7 +48,8 @@ from webapp.tasks.video import FILES
 def build_document(config: Mapping[str, Any], base: str = "/api/v1") -> dict[str, Any]:
     """The whole OpenAPI document; `config` supplies the project input limits."""
     schemas = {**output_schemas(), **project_input(Limits.from_config(config)),
-               **user_schemas(), **metrics_schemas(), **consistency_schemas()}
+               **user_schemas(), **metrics_schemas(), **consistency_schemas(),
+               **queue_schemas()}
     paths = {
         "/openapi.json": {"get": {
             "operationId": "openapi", "summary": "This document.", "security": [],
@@ -57,6 +59,7 @@ def build_document(config: Mapping[str, Any], base: str = "/api/v1") -> dict[str
         **_task_paths(schemas), **_job_paths(), **_project_paths(), **user_paths(),
         **metrics_paths(),
         **consistency_paths(),
+        **queue_paths(),
         "/audit": {"get": {
             "operationId": "listAudit", "tags": ["audit"],
             "summary": "Admins: admin actions on other users' jobs and projects, newest first.",

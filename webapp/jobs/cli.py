@@ -1,4 +1,4 @@
-"""`flask jobs ...`: run a worker, the reconciler, or the doctor."""
+"""`flask jobs ...`: run a worker, the reconciler, or the doctor; pause and resume a queue."""
 
 from __future__ import annotations
 
@@ -9,8 +9,10 @@ import threading
 import click
 from flask import current_app
 from flask.cli import AppGroup
+from redis.exceptions import RedisError
 
-from webapp.jobs import doctor, pending_outcomes, reconcile, registry
+from webapp.extensions import db
+from webapp.jobs import doctor, pauses, pending_outcomes, reconcile, registry
 from webapp.jobs.connection import get_redis, worker_redis
 from webapp.jobs.worker import CutroomWorker
 
@@ -99,3 +101,33 @@ def doctor_command() -> None:
                f"the reconciler; repairs so far: {reconcile.counters() or 'none'}")
     if findings:
         raise SystemExit(1)
+
+
+@jobs_cli.command("pause")
+@click.argument("queue")
+def pause_command(queue: str) -> None:
+    """Pause QUEUE: workers take no new job from it (running ones finish). Audited."""
+    try:
+        row, changed = pauses.pause(queue, None, get_redis())
+    except pauses.UnknownQueue as exc:
+        raise click.ClickException(str(exc)) from None
+    except RedisError as exc:
+        raise click.ClickException(f"Redis is unreachable ({exc}); nothing changed.") from None
+    db.session.commit()
+    since = row.paused_at.strftime("%Y-%m-%d %H:%M:%S UTC")
+    click.echo(f"Queue {queue} paused." if changed
+               else f"Queue {queue} was already paused (since {since}, by {row.paused_by}).")
+
+
+@jobs_cli.command("resume")
+@click.argument("queue")
+def resume_command(queue: str) -> None:
+    """Resume QUEUE: workers take jobs from it again. Audited."""
+    try:
+        ended = pauses.resume(queue, None, get_redis())
+    except pauses.UnknownQueue as exc:
+        raise click.ClickException(str(exc)) from None
+    except RedisError as exc:
+        raise click.ClickException(f"Redis is unreachable ({exc}); nothing changed.") from None
+    db.session.commit()
+    click.echo(f"Queue {queue} resumed." if ended else f"Queue {queue} was not paused.")

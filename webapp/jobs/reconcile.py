@@ -12,7 +12,8 @@ Each pass, in this order (a queued outcome may explain what a later check would 
 7. sweep scratch folders (a stage's output being built) whose job is over, which a
    work-horse killed or stopped mid-stage leaves behind, anywhere under MEDIA_ROOT;
 8. prune old final rows (retention);
-9. roll up the hours that ended into the metrics' hourly rollup (webapp/jobs/rollup.py).
+9. roll up the hours that ended into the metrics' hourly rollup (webapp/jobs/rollup.py);
+10. write the paused queues into Redis again from PostgreSQL (webapp/jobs/pauses.py).
 Every repair writes a log line and increments a counter in Redis (`cutroom:reconciler:repairs`);
 each pass ends by recording its repairs by kind, and what the doctor finds then, in
 PostgreSQL (webapp/jobs/history.py: the consistency panel reads them).
@@ -87,7 +88,8 @@ class Pass(Housekeeping):
         broke_off = None
         for step in (self.apply_outcomes, self.enqueue_created, self.settle_stop_requests,
                      self.recover_abandoned, self.recover_lost, self.dispatch_held,
-                     self.sweep_scratch_folders, self.prune, self.roll_up_metrics):
+                     self.sweep_scratch_folders, self.prune, self.roll_up_metrics,
+                     self.mirror_pauses):
             try:
                 step()
             except DBAPIError:

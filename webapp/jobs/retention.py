@@ -1,6 +1,6 @@
 """The reconciler's housekeeping: scratch folders that killed stages left behind, old rows
-past their retention (jobs, ended sign-in sessions, the reconciler's own history), and the
-record of each pass.
+past their retention (jobs, ended sign-in sessions, the reconciler's own history), Redis's
+copy of the paused queues, and the record of each pass.
 
 A mixin of webapp.jobs.reconcile.Pass, whose `config`, `redis`, `now`, `ago`, `counts`
 and `repaired` it uses.
@@ -15,7 +15,7 @@ from sqlalchemy import and_, delete, or_, select
 from sqlalchemy.exc import DBAPIError
 
 from webapp.extensions import db
-from webapp.jobs import history, scratch, transitions
+from webapp.jobs import history, pauses, scratch, transitions
 from webapp.models import ACTIVE_STATUSES, BackgroundJob
 from webapp.sessions import prune_sessions
 
@@ -26,7 +26,16 @@ PRUNE_BATCHES_PER_PASS = 20
 
 
 class Housekeeping:
-    """Steps 7 and 8 of a reconciliation pass, and its record."""
+    """Steps 7, 8 and 10 of a reconciliation pass, and its record."""
+
+    def mirror_pauses(self) -> None:
+        """Redis lost (or gained) a queue pause that PostgreSQL does not agree with."""
+        added, removed = pauses.mirror(self.redis)
+        db.session.commit()
+        for name in sorted(added):
+            self.repaired("pause_mirrored", f"queue {name}", "paused; Redis had lost it")
+        for name in sorted(removed):
+            self.repaired("pause_unmirrored", f"queue {name}", "not paused in PostgreSQL")
 
     def sweep_scratch_folders(self) -> None:
         """Scratch folders that work-horses killed or stopped mid-stage left behind."""

@@ -21,6 +21,7 @@ from webapp.models.job import (
 )
 from webapp.models.metrics import JobMetricsHour
 from webapp.models.project import Project
+from webapp.models.queue import QueuePause
 from webapp.models.reconciler import ReconcilerPass
 from webapp.models.user import ApiToken, User, UserSession
 
@@ -46,6 +47,7 @@ __all__ = [
     "JobMetricsHour",
     "Project",
     "ReconcilerPass",
+    "QueuePause",
     "User",
     "UserSession",
 ]

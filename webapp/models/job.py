@@ -83,6 +83,12 @@ class BackgroundJob(db.Model):
               postgresql_include=["status", "task", "queue", "enqueued_at", "started_at",
                                   "created_at"],
               postgresql_where=text("ended_at IS NOT NULL")),
+        # Each queue's waiting, scheduled and running counts and its oldest waiting job
+        # (the queues page, GET /api/v1/queues), and its failures of the last day.
+        Index("ix_background_jobs_queue_active", "queue", "status", "held", "enqueued_at",
+              "created_at", postgresql_where=text(f"status IN ({_active_list})")),
+        Index("ix_background_jobs_failed_recent", "ended_at", "queue",
+              postgresql_where=text(f"status = '{FAILED}'")),
         # One job per (user, Idempotency-Key); keys are forgotten after IDEMPOTENCY_TTL_HOURS.
         Index("uq_background_jobs_idempotency", "user_id", "idempotency_key", unique=True,
               postgresql_where=text("idempotency_key IS NOT NULL")),

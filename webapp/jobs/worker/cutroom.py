@@ -38,9 +38,10 @@ from webapp.extensions import db
 from webapp.jobs import outcomes, rqstate, transitions
 from webapp.jobs.callbacks import retry_status
 from webapp.jobs.timeouts import DeathPenalty
-from webapp.jobs.worker.outages import OutageSafeWorker
+from webapp.jobs.worker.pauses import PauseAwareWorker
 from webapp.jobs.worker.scheduler import CutroomScheduler
 from webapp.jobs.worker.stops import StopSafeWorker
+from webapp.jobs.worker.vitals import vitals
 from webapp.parent_death import die_with_parent
 
 # How often a worker whose scheduler is not running tries to take the scheduler lock.
@@ -181,10 +182,11 @@ class RecordingWorker(Worker):
             outcomes.record(outcomes.failed, job.id, message, code)
 
 
-class CutroomWorker(StopSafeWorker, RecordingWorker, OutageSafeWorker):
+class CutroomWorker(StopSafeWorker, RecordingWorker, PauseAwareWorker):
     """Cutroom's worker: stops count from the moment a job is popped (StopSafeWorker), the
-    job's life is recorded in PostgreSQL (RecordingWorker), Redis outages are waited out
-    (OutageSafeWorker), and its scheduler process dies with it (CutroomScheduler)."""
+    job's life is recorded in PostgreSQL (RecordingWorker), paused queues are left alone
+    (PauseAwareWorker), Redis outages are waited out (its base, OutageSafeWorker), and its
+    scheduler process dies with it (CutroomScheduler)."""
 
     death_penalty_class = DeathPenalty
     _scheduler_checked = 0.0
@@ -201,10 +203,17 @@ class CutroomWorker(StopSafeWorker, RecordingWorker, OutageSafeWorker):
         self.scheduler.acquire_locks(auto_start=True)
 
     def heartbeat(self, timeout: int | None = None, pipeline: Any = None) -> None:
-        """RQ's worker heartbeat; now and then also a try for the scheduler lock."""
+        """RQ's worker heartbeat, with this worker's memory and its work-horse's (vitals.py);
+        now and then also a try for the scheduler lock."""
         super().heartbeat(timeout, pipeline)
-        if pipeline is None:
-            self._keep_scheduler()
+        if self.is_horse:  # RQ's heartbeat as the horse starts: the worker's own is enough
+            return
+        fields = vitals(self._horse_pid, self.job_monitoring_interval)
+        if pipeline is not None:
+            pipeline.hset(self.key, mapping=fields)
+            return
+        self._tolerate(lambda: self.connection.hset(self.key, mapping=fields))
+        self._keep_scheduler()
 
     def _keep_scheduler(self) -> None:
         """Without a scheduler process (another worker had the lock), try for the lock

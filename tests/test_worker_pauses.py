@@ -1,0 +1,112 @@
+"""CutroomWorker's dequeue with paused queues, in this process, where a pause landing between
+the worker's look at the paused set and its pop can be staged exactly: the popped job goes
+back to the front of its queue (one queue: RQ's BLMOVE; several: BLPOP), a stop while the
+worker holds it waits until it is back, and with every queue paused the worker waits and
+heartbeats. Real worker processes: test_queue_pauses_e2e.py."""
+
+from __future__ import annotations
+
+import time
+import uuid
+
+import pytest
+from redis import Redis
+from rq import Queue
+from rq.exceptions import StopRequested
+from rq.job import Job
+from rq.utils import as_text
+
+from webapp.jobs import pauses, redis_outage
+from webapp.jobs.connection import worker_redis
+from webapp.jobs.worker import CutroomWorker, vitals
+
+PAUSED = pauses.PAUSED_KEY
+
+
+@pytest.fixture
+def make_worker(app, redis, monkeypatch):
+    """CutroomWorkers on this test's Redis (not registered, not working: just dequeuing)."""
+    monkeypatch.setattr(redis_outage, "_current", redis_outage._current)  # a worker tracks
+    clients = []
+
+    def make(*queues: str) -> CutroomWorker:
+        clients.append(worker_redis(app.config, 20))
+        return CutroomWorker(list(queues), name=f"inproc-{uuid.uuid4().hex[:6]}",
+                             connection=clients[-1])
+
+    yield make
+    for client in clients:
+        client.close()
+
+
+def _stale_once(monkeypatch) -> None:
+    """The worker's next look at the paused set sees none: it started waiting on the queue
+    just before the pause came."""
+    real, looks = pauses.paused_in_redis, []
+
+    def look(redis: Redis) -> set[str]:
+        looks.append(redis)
+        return set() if len(looks) == 1 else real(redis)
+
+    monkeypatch.setattr(pauses, "paused_in_redis", look)
+
+
+def _ids(redis: Redis, key: str) -> list[str]:
+    return [as_text(item) for item in redis.lrange(key, 0, -1)]
+
+
+def test_a_job_popped_as_its_queue_is_paused_goes_back_to_the_front(make_worker, redis,
+                                                                     monkeypatch):
+    """One queue: RQ pops by BLMOVE into the queue's intermediate list."""
+    queue = Queue("default", connection=redis)
+    first = queue.enqueue_call(print, job_id="first")
+    queue.enqueue_call(print, job_id="second")
+    redis.sadd(PAUSED, "default")
+    _stale_once(monkeypatch)
+    worker = make_worker("default")
+    assert worker.dequeue_job_and_maintain_ttl(10, max_idle_time=2) is None
+    assert _ids(redis, queue.key) == ["first", "second"]
+    assert redis.llen(queue.intermediate_queue_key) == 0
+    assert Job.fetch("first", connection=redis).get_status() == "queued" == first.get_status()
+
+
+def test_with_several_queues_the_worker_takes_the_next_open_one(make_worker, redis,
+                                                                monkeypatch):
+    """Several queues: RQ pops by BLPOP, and the job is in no list until it is put back."""
+    default, video = Queue("default", connection=redis), Queue("video", connection=redis)
+    default.enqueue_call(print, job_id="first")
+    video.enqueue_call(print, job_id="stage")
+    redis.sadd(PAUSED, "default")
+    _stale_once(monkeypatch)
+    job, queue = make_worker("default", "video").dequeue_job_and_maintain_ttl(10)
+    assert (job.id, queue.name) == ("stage", "video")
+    assert _ids(redis, default.key) == ["first"]
+
+
+def test_a_stop_while_the_worker_holds_a_popped_job_puts_it_back_first(make_worker, redis):
+    queue = Queue("default", connection=redis)
+    queue.enqueue_call(print, job_id="first")
+    worker = make_worker("default")
+    with pytest.raises(StopRequested):  # idle, holding nothing: RQ's immediate stop
+        worker._shutdown()
+    worker._holding = True
+    worker._shutdown()  # a SIGTERM while a popped job is being decided on
+    worker._holding = False
+    assert worker._stop_requested
+    assert worker.dequeue_job_and_maintain_ttl(10) is None
+    assert _ids(redis, queue.key) == ["first"]
+
+
+def test_with_every_queue_paused_the_worker_waits_and_heartbeats(make_worker, redis):
+    queue = Queue("default", connection=redis)
+    queue.enqueue_call(print, job_id="first")
+    redis.sadd(PAUSED, "default")
+    worker = make_worker("default")
+    started = time.monotonic()
+    assert worker.dequeue_job_and_maintain_ttl(10, max_idle_time=2) is None
+    assert 1.5 < time.monotonic() - started < 4
+    assert _ids(redis, queue.key) == ["first"]
+    fields = redis.hgetall(worker.key)
+    assert int(fields[vitals.RSS.encode()]) > 10 * 2**20  # a Python process with the app
+    assert int(fields[vitals.HORSE_RSS.encode()]) == 0
+    assert b"last_heartbeat" in fields

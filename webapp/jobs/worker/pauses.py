@@ -1,0 +1,141 @@
+"""Paused queues in the worker: it takes no job from a paused queue, and loses none.
+
+An operator pauses one queue (webapp/jobs/pauses.py keeps the paused names in a Redis set):
+
+- each try of RQ's blocking dequeue reads the set first and listens only on the queues not
+  in it, and blocks at most POLL seconds: an idle worker notices a pause or a resume within
+  POLL seconds (with every queue paused it sleeps POLL seconds a try, heartbeats between);
+- after popping a job it reads the set again. A job popped from a queue paused in between
+  (the pop was already waiting when the pause came) goes back to the front of its queue, in
+  one MULTI, and the worker dequeues again; so a job submitted after a pause never starts;
+- a stop (SIGTERM) that arrives while the worker holds such a job is noted instead of
+  raised, so the job is back in its queue before the worker stops;
+- a job already running when the pause comes runs to its end;
+- at startup the worker writes the set again from PostgreSQL (Redis may have lost it).
+"""
+
+# RQ internals relied on (checked against rq 3.0.0, hence rq>=3.0,<3.1 in pyproject.toml):
+# - Worker.dequeue_job_and_maintain_ttl calls queue_class.dequeue_any(worker's queues,
+#   timeout, connection=..., ...) (a classmethod) on each try of its loop, looping on
+#   DequeueTimeout (rq.exceptions) with a heartbeat before each try;
+# - with one queue, dequeue_any pops by BLMOVE into queue.intermediate_queue_key (removed
+#   when the horse starts); with several, by BLPOP, the id then being in no list; neither
+#   changes the job's status; a job is at the front of its list (queue.key) on the left;
+# - Worker._shutdown raises StopRequested when no job runs; Worker.bootstrap(...).
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from redis.exceptions import RedisError
+from rq.exceptions import DequeueTimeout
+from rq.job import Job
+from rq.queue import Queue
+from sqlalchemy.exc import SQLAlchemyError
+
+from webapp.extensions import db
+from webapp.jobs import pauses
+from webapp.jobs.redis_outage import UNREACHABLE
+from webapp.jobs.worker.outages import OutageSafeQueue, OutageSafeWorker, RedisOutage
+
+POLL = 1  # seconds: longest blocking dequeue, so the paused set is read at least this often
+
+
+class PauseAwareQueue(OutageSafeQueue):
+    """RQ's queue; its dequeue skips paused queues and blocks at most POLL seconds."""
+
+    @classmethod
+    def dequeue_any(cls, queues: Any, timeout: int | None, connection: Any, **kwargs: Any):
+        try:
+            paused = pauses.paused_in_redis(connection)
+        except UNREACHABLE as exc:
+            raise RedisOutage(str(exc)) from exc
+        listening = [queue for queue in queues if queue.name not in paused]
+        if timeout is not None:
+            timeout = min(timeout, POLL)
+        if listening:
+            return super().dequeue_any(listening, timeout, connection=connection, **kwargs)
+        if timeout is None:  # burst: nothing to take
+            return None
+        time.sleep(timeout)
+        raise DequeueTimeout(timeout, [queue.key for queue in queues])
+
+
+class PauseAwareWorker(OutageSafeWorker):
+    """A worker that honours queue pauses (it waits Redis outages out too)."""
+
+    queue_class = PauseAwareQueue
+    _holding = False  # deciding about a popped job: a stop now is noted, not raised
+
+    def bootstrap(self, *args: Any, **kwargs: Any) -> None:
+        super().bootstrap(*args, **kwargs)
+        self._mirror_pauses()
+
+    def _mirror_pauses(self) -> None:
+        """Write the paused set again from PostgreSQL (the record), before any job."""
+        try:
+            pauses.mirror(self.connection)
+            db.session.commit()
+        except (RedisError, SQLAlchemyError) as exc:
+            db.session.rollback()
+            self.log.warning("Could not read the paused queues from PostgreSQL into Redis "
+                             "(%s); using what Redis has", exc)
+            return
+        paused = sorted(pauses.paused_in_redis(self.connection) & set(self.queue_names()))
+        if paused:
+            self.log.info("Paused by an operator, not taken from until resumed: %s",
+                          ", ".join(paused))
+
+    def dequeue_job_and_maintain_ttl(self, timeout: int | None, max_idle_time: int | None = None):
+        """RQ's dequeue; a job popped from a queue paused meanwhile goes back, and the
+        worker dequeues again."""
+        while True:
+            result = super().dequeue_job_and_maintain_ttl(timeout, max_idle_time)
+            if result is None or self._keep(*result):
+                return result
+            if self._stop_requested:
+                return None
+
+    def _keep(self, job: Job, queue: Queue) -> bool:
+        """Whether to run a popped job; if not, it is back at the front of its queue."""
+        self._holding = True
+        try:
+            if not self._stop_requested and not self._is_paused(queue, job):
+                return True
+            self._return_to_front(job, queue)
+            return False
+        finally:
+            self._holding = False
+
+    def _is_paused(self, queue: Queue, job: Job) -> bool:
+        try:
+            return bool(self.connection.sismember(pauses.PAUSED_KEY, queue.name))
+        except UNREACHABLE as exc:
+            # The pop itself found the queue open a moment ago: run the job.
+            self.log.warning("Could not check whether queue %s was paused after popping job "
+                             "%s (%s); running it", queue.name, job.id, exc)
+            return False
+
+    def _return_to_front(self, job: Job, queue: Queue) -> None:
+        """Put a popped job back at the front of its queue, once (a retry after a lost
+        reply must not queue it twice), waiting out any Redis outage: it is in no list
+        until then."""
+        def put_back() -> None:
+            with self.connection.pipeline() as pipe:
+                pipe.lrem(queue.intermediate_queue_key, 1, job.id)
+                pipe.lrem(queue.key, 0, job.id)
+                pipe.lpush(queue.key, job.id)
+                pipe.execute()
+
+        self.outage.call(put_back)
+        why = "the worker is stopping" if self._stop_requested else "its queue is paused"
+        self.log.info("Job %s is back at the front of queue %s: %s", job.id, queue.name, why)
+
+    def _shutdown(self) -> None:
+        """While a popped job is being put back or handed on, note the stop (the job must
+        not be dropped by RQ's StopRequested); the worker stops right after."""
+        if self._holding:
+            self._stop_requested = True
+            return
+        super()._shutdown()
