@@ -129,7 +129,13 @@ def _pages(page, watch: Watch, server: str, user, admin: bool) -> None:
         expect(page.locator("h1")).to_contain_text("Users")
         page.click("nav a:has-text('Audit')")
         expect(page.locator("h1")).to_contain_text("Audit")
-        page.click("nav a:has-text('Queues')")
+        page.click("#site-menu nav a:has-text('Console')")
+        expect(page.locator("h1")).to_contain_text("Queues")
+        for section, heading in (("Workers", "Workers"), ("Metrics", "Metrics"),
+                                 ("Consistency", "Consistency")):
+            page.click(f".subnav a:has-text('{section}')")
+            expect(page.locator("h1")).to_contain_text(heading)
+        page.click(".subnav a:has-text('rq-dashboard')")
         for view in ("queues", "workers", "jobs"):
             page.wait_for_load_state("networkidle")  # its scripts loaded and polling
             page.goto(f"{server}/rq/0/view/{view}")
