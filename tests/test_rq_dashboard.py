@@ -178,3 +178,21 @@ def test_its_pages_have_a_way_back_to_the_app(client, db_session, path):
     link = '<a class="navbar-brand" id="back-to-cutroom" href="/">← Back to Cutroom</a>'
     assert page.count(link) == 1
     assert page.index(link) < page.index('<a class="navbar-brand">RQ-dashboard</a>')
+
+
+def test_its_worker_views_keep_the_short_redis_timeouts(app):
+    """RQ's Worker constructor raises the socket timeout of the connection it is given to
+    415 s; rq-dashboard builds Workers on its connection, which must keep the app's 5 s (and
+    never touch the app's own client)."""
+    from rq import Worker
+
+    from webapp.jobs.connection import get_redis
+
+    with app.app_context():
+        dashboard = app.redis_conn
+        assert dashboard.connection_pool is not get_redis().connection_pool
+        Worker.all(connection=dashboard)
+        Worker([], connection=dashboard)
+        assert dashboard.connection_pool.connection_kwargs["socket_timeout"] == 5
+        assert get_redis().connection_pool.connection_kwargs["socket_timeout"] == 5
+        assert dashboard.ping()

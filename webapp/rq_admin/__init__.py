@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import rq_dashboard
 from flask import Flask, Response, request
+from redis import Redis
 
 from webapp import redis_client
 from webapp.jobs.connection import get_redis
@@ -43,14 +44,35 @@ def init_app(app: Flask) -> None:
         return {"active_tab": "jobs"} if request.blueprint == guard.BLUEPRINT else {}
 
 
+class _FixedTimeouts(dict):
+    """Connection options in which the socket timeouts stay as set: RQ's Worker constructor
+    (which rq-dashboard's worker views call through Worker.all) raises a connection's socket
+    timeout to its dequeue timeout + 10 s (415 s) by updating these options in place. The
+    dashboard never blocks on a dequeue, so a hung Redis must fail its pages as fast as
+    everyone else's."""
+
+    PINNED = ("socket_timeout", "socket_connect_timeout")
+
+    def update(self, *args, **kwargs) -> None:
+        changes = dict(*args, **kwargs)
+        super().update({k: v for k, v in changes.items() if k not in self.PINNED})
+
+
+def _pinned_timeouts(client: Redis) -> Redis:
+    pool = client.connection_pool
+    pool.connection_kwargs = _FixedTimeouts(pool.connection_kwargs)
+    return client
+
+
 def _use_the_apps_redis(app: Flask) -> None:
     """Its views use `app.redis_conn`, which its own setup (`setup_rq_connection`) and a
     before_request hook of its make from RQ_DASHBOARD_REDIS_URL: a new client each request,
-    with no timeouts and no Sentinel. Here they use the app's client, and the hook goes
-    (from this app only, never from its module-level blueprint); other instance numbers
-    are refused anyway (inputs.py)."""
+    with no timeouts and no Sentinel. Here they use a client like the app's (same server or
+    Sentinel master, same short timeouts, kept short: _FixedTimeouts) with a pool of its own,
+    and the hook goes (from this app only, never from its module-level blueprint); other
+    instance numbers are refused anyway (inputs.py)."""
     with app.app_context():
-        app.redis_conn = get_redis()
+        app.redis_conn = _pinned_timeouts(redis_client.like(get_redis()))
     hooks = app.before_request_funcs.get(guard.BLUEPRINT, [])
     hooks[:] = [hook for hook in hooks if hook is not rq_dashboard.web.push_rq_connection]
 
