@@ -7,6 +7,7 @@ from webapp.models.job import (
     CREATED,
     DEFERRED,
     ENDED_BADLY,
+    ERROR_CODES,
     FAILED,
     FINAL_STATUSES,
     FINISHED,
@@ -20,6 +21,7 @@ from webapp.models.job import (
     BackgroundJob,
 )
 from webapp.models.project import Project
+from webapp.models.saved_view import SavedView
 from webapp.models.user import ApiToken, User, UserSession
 
 __all__ = [
@@ -28,6 +30,7 @@ __all__ = [
     "CREATED",
     "DEFERRED",
     "ENDED_BADLY",
+    "ERROR_CODES",
     "FAILED",
     "FINAL_STATUSES",
     "FINISHED",
@@ -42,6 +45,7 @@ __all__ = [
     "AuditEvent",
     "BackgroundJob",
     "Project",
+    "SavedView",
     "User",
     "UserSession",
 ]
