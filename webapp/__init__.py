@@ -74,6 +74,7 @@ def _register_blueprints(app: Flask) -> None:
         auth,
         dashboard,
         errors,
+        explorer,
         health,
         outages,
         projects,
@@ -83,6 +84,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(health.bp)
     app.register_blueprint(auth.bp)
     app.register_blueprint(dashboard.bp)
+    app.register_blueprint(explorer.bp)
     app.register_blueprint(projects.bp)
     app.register_blueprint(admin.bp)
     app.register_blueprint(api.bp)

@@ -10,6 +10,7 @@ from rq.job import JobStatus
 from sqlalchemy import (
     Boolean,
     CheckConstraint,
+    ColumnElement,
     DateTime,
     ForeignKey,
     Index,
@@ -212,6 +213,15 @@ class BackgroundJob(db.Model):
     @property
     def can_delete(self) -> bool:
         return self.is_final and not self.is_render_stage
+
+    @classmethod
+    def allows(cls, action: str) -> ColumnElement[bool]:
+        """can_cancel, can_retry or can_delete as SQL, for actions on many jobs at once."""
+        if action == "cancel":
+            return cls.status.notin_(sorted(FINAL_STATUSES)) & (
+                (cls.status != STARTED) | cls.cancel_requested_at.is_(None))
+        allowed = RETRYABLE if action == "retry" else FINAL_STATUSES
+        return cls.status.in_(sorted(allowed)) & cls.pipeline_id.is_(None)
 
     @property
     def rq_id(self) -> str:
