@@ -150,10 +150,10 @@ def _time(value: Any, name: str) -> datetime | None:
         if len(text) == 10:  # a date alone: the whole day
             moment = datetime.combine(date.fromisoformat(text), time(), UTC)
             return moment + timedelta(days=1) if name.endswith("_before") else moment
-        moment = datetime.fromisoformat(text)
+        moment = datetime.fromisoformat(text.upper())
+        return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).astimezone(UTC)
     except (ValueError, OverflowError):
         raise _Bad("Must be an ISO 8601 date or time, e.g. 2026-12-01T09:30:00Z.") from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 _PARSERS: dict[str, Callable[[Any, str], Any]] = {
