@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from datetime import datetime
 
 from flask import current_app
 from sqlalchemy import (
@@ -158,9 +159,9 @@ def capped_count(where: list[ColumnElement[bool]], cap: int) -> tuple[int, bool]
 
 
 def matching_ids(where: list[ColumnElement[bool]], after: Cursor | None,
-                 batch: int) -> list[tuple[uuid.UUID, object]]:
+                 batch: int) -> list[tuple[uuid.UUID, datetime]]:
     """The next `batch` (id, created_at) pairs in list order after `after`: how a bulk
     action walks a selection of any size."""
     stmt = _after(select(J.id, J.created_at).where(*where), after)
-    return list(db.session.execute(
-        stmt.order_by(J.created_at.desc(), J.id.desc()).limit(batch)).tuples())
+    return [(row.id, row.created_at) for row in db.session.execute(
+        stmt.order_by(J.created_at.desc(), J.id.desc()).limit(batch))]
