@@ -7,7 +7,6 @@ from alembic import context
 from flask import current_app
 
 from webapp.database import without_timeouts
-from webapp.models.job import include_object
 
 config = context.config
 # Keep the app's own loggers: fileConfig would otherwise disable every existing logger.
@@ -49,8 +48,6 @@ def run_migrations_online():
     conf_args = current_app.extensions["migrate"].configure_args
     conf_args.setdefault("process_revision_directives", process_revision_directives)
     conf_args.setdefault("compare_type", True)
-    # The trigram indexes exist only where PostgreSQL has pg_trgm (migration 0007).
-    conf_args.setdefault("include_object", include_object)
 
     # A migration on a big table takes as long as it takes: no statement timeout here.
     with get_engine().connect() as connection, without_timeouts(connection):

@@ -71,7 +71,10 @@ CASES = [
     ("q=needle", set(), {"other"}),
     ("q=first", {"failed"}, {"failed"}),
     ("q={failed_prefix}", {"failed"}, {"failed"}),
-    ("q=100%25", set(), set()),  # wildcards are taken literally
+    ("q=kab+zeb", {"failed"}, {"failed"}),  # each word starts a word of the error
+    ("q=kaboom+nope", set(), set()),  # every word must match
+    ("q=message", set(), set()),  # parameter names are not searched, only their values
+    ("q=100%25", set(), set()),  # no wildcards
     ("created_after=2026-01-06T10:00:00Z&created_before=2026-01-07T10:00:00Z",
      {"stopped"}, {"stopped"}),
     ("created_after=2026-01-06&created_before=2026-01-07", {"stopped", "queued"},

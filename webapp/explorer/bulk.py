@@ -194,7 +194,9 @@ def summary(action: str, matched: int, tally: Counter[str]) -> dict[str, Any]:
 
 def describe(result: dict[str, Any]) -> str:
     """One line for a card or a message: "Canceled 480 of 500 jobs; 20 skipped"."""
-    line = f"{ACTIONS[result['action']][1]} {result['done']} of {result['matched']} jobs"
+    matched = result["matched"]
+    line = (f"{ACTIONS[result['action']][1]} {result['done']} of {matched} "
+            f"job{'' if matched == 1 else 's'}")
     extras = [f"{result[key]} {text}" for key, text in (
         ("stopping", "asked to stop"), ("skipped", "skipped (already done, or not allowed)"),
         ("refused", "refused by limits"), ("failed", "not reached: the queue was down"))

@@ -19,7 +19,7 @@ from webapp.validation import ParamsError, unstorable_text
 STATUS_VALUES = tuple(s.value for s in STATUSES)
 # Longest text each field may have: its column's length (a longer value matches nothing).
 TEXT_LIMITS = {"task": 64, "queue": 64, "user": 254, "error_code": 32, "stage": 200, "q": 200}
-MIN_QUERY = 3  # a trigram index needs three characters; fewer would read every row
+MIN_QUERY = 3  # shorter prefixes match too many words to be worth an index lookup
 MAX_PROJECT_ID = 2**31 - 1
 TIME_FIELDS = ("created_after", "created_before", "ended_after", "ended_before")
 
@@ -35,7 +35,7 @@ class JobFilter:
     project_id: int | None = None
     error_code: str | None = None
     stage: str | None = None  # a case-insensitive prefix of the job's last stage
-    q: str | None = None  # id prefix, or text in the error message or parameter values
+    q: str | None = None  # id prefix, or words of the error message and parameter values
     created_after: datetime | None = None  # inclusive
     created_before: datetime | None = None  # exclusive
     ended_after: datetime | None = None

@@ -19,9 +19,9 @@ from sqlalchemy import (
     DateTime,
     Select,
     Uuid,
+    false,
     func,
     literal,
-    literal_column,
     or_,
     select,
     tuple_,
@@ -32,13 +32,9 @@ from webapp.explorer.cursor import Cursor, encode
 from webapp.explorer.filters import JobFilter
 from webapp.extensions import db
 from webapp.models import BackgroundJob, User
+from webapp.models.job import SEARCH_VECTOR, SIMPLE
 
 J = BackgroundJob
-# The parameter values (not the keys) as one text, e.g. ["hello", 5]. The very expression of
-# migration 0007's trigram index, which PostgreSQL uses only for the same expression.
-PARAMS_TEXT = literal_column(
-    "(jsonb_path_query_array(params, "
-    "'strict $.** ? (@.type() != \"object\" && @.type() != \"array\")')::text)")
 HEX = frozenset("0123456789abcdef")
 
 
@@ -80,12 +76,23 @@ def _escape(text: str) -> str:
 
 
 def search(q: str) -> ColumnElement[bool]:
-    """Text in the error message or a parameter value (any case), or an id prefix."""
-    pattern = f"%{_escape(q)}%"
-    found = [J.error.ilike(pattern, escape="\\"), PARAMS_TEXT.ilike(pattern, escape="\\")]
+    """Every word of `q` starts a word of the error message or of a parameter value (in any
+    case), or `q` starts the job's id."""
+    found = []
+    if (words := prefix_query(q)) is not None:
+        found.append(SEARCH_VECTOR.op("@@")(func.to_tsquery(SIMPLE, words)))
     if (ids := id_range(q)) is not None:
         found.append(J.id.between(*ids))
-    return or_(*found)
+    return or_(*found) if found else false()
+
+
+def prefix_query(q: str) -> str | None:
+    """`q`'s words as a tsquery of prefixes ('narr':* & 'serv':*), split by PostgreSQL's
+    own parser, the one that made the index; None when it has no words."""
+    words = db.session.scalar(select(func.tsvector_to_array(func.to_tsvector(SIMPLE, q))))
+    if not words:
+        return None
+    return " & ".join("'" + w.replace("\\", "\\\\").replace("'", "''") + "':*" for w in words)
 
 
 def id_range(q: str) -> tuple[uuid.UUID, uuid.UUID] | None:
