@@ -26,9 +26,9 @@ FILTERS: dict[str, tuple[dict[str, Any], str]] = {
     "stage": ({"type": "string", "maxLength": TEXT_LIMITS["stage"]},
               "The start of the job's last stage, in any case."),
     "q": ({"type": "string", "minLength": MIN_QUERY, "maxLength": TEXT_LIMITS["q"]},
-          "A prefix of the job id, or words that each start a word of the error message "
-          "or of a parameter value (any case): `narr serv` finds \"The narration service "
-          "timed out\"."),
+          "A prefix of the job id, or words of the error message or of a parameter value "
+          "(any case, all of them; a word ending in `*` is a prefix): `narration service` "
+          "and `narr* serv*` find \"The narration service timed out\"."),
     "created_after": (TIME, "Created at or after (ISO 8601; no zone: UTC; a date alone: "
                             "its midnight)."),
     "created_before": (TIME, "Created before (a date alone: up to the end of that day)."),

@@ -22,6 +22,7 @@ from sqlalchemy import func, or_, select
 from webapp.explorer import search
 from webapp.explorer.cursor import Cursor
 from webapp.explorer.filters import JobFilter, from_json
+from webapp.explorer.where import Where, conditions, where
 from webapp.extensions import db
 from webapp.jobs import dispatch, service
 from webapp.jobs.progress import progress
@@ -114,9 +115,9 @@ def apply_one(action: str, job: BackgroundJob, actor: User, **detail: Any) -> st
 
 def act_now(actor: User, action: str, ids: tuple[uuid.UUID, ...]) -> dict[str, Any]:
     """The action on a few jobs (a page at most), in this request; its summary."""
-    where = [*search.conditions(JobFilter(), actor), J.id.in_(ids)]
     job_ids = list(db.session.scalars(
-        select(J.id).where(*where).order_by(J.created_at.desc(), J.id.desc())))
+        select(J.id).where(*conditions(JobFilter(), actor), J.id.in_(ids))
+        .order_by(J.created_at.desc(), J.id.desc())))
     tally: Counter[str] = Counter()
     for job_id in job_ids:
         if (job := db.session.get(J, job_id)) is not None:
@@ -160,17 +161,19 @@ def run(bulk_id: str, action: str, ids: list[str] | None, job_filter: dict | Non
     """The background job: the action on every job of the selection, newest first."""
     me = db.session.get(J, uuid.UUID(bulk_id))
     actor = db.session.get(User, me.user_id)
-    where = search.conditions(JobFilter() if job_filter is None else from_json(job_filter),
-                              actor)
+    chosen = where(JobFilter() if job_filter is None else from_json(job_filter), actor)
+    tests = [*chosen.tests, J.id != me.id]
     if ids is not None:
-        where.append(J.id.in_([uuid.UUID(i) for i in ids]))
-    where += [J.created_at <= datetime.fromisoformat(as_of), J.id != me.id]
-    todo = [*where, J.allows(action)]
-    matched, total = _count(where), _count(todo)
+        tests.append(J.id.in_([uuid.UUID(i) for i in ids]))
+    selection = Where([*chosen.bounds, J.created_at <= datetime.fromisoformat(as_of)], tests,
+                      in_order=False)
+    todo = Where(selection.bounds, [*tests, J.allows(action)], in_order=False)
+    matched, total = _count(selection.all), _count(todo.all)
+    plan = search.plan_for(todo, total, capped=False)
     db.session.commit()  # no transaction stays open between batches
     tally: Counter[str] = Counter()
     after: Cursor | None = None
-    while batch := search.matching_ids(todo, after, BATCH):
+    while batch := search.matching_ids(todo, after, BATCH, plan):
         for job_id, _ in batch:
             if (job := db.session.get(J, job_id)) is not None:
                 tally[apply_one(action, job, actor, via="bulk", bulk_job=bulk_id)] += 1

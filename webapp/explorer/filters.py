@@ -35,7 +35,7 @@ class JobFilter:
     project_id: int | None = None
     error_code: str | None = None
     stage: str | None = None  # a case-insensitive prefix of the job's last stage
-    q: str | None = None  # id prefix, or words of the error message and parameter values
+    q: str | None = None  # id prefix, or words (word* a prefix) of the error and parameters
     created_after: datetime | None = None  # inclusive
     created_before: datetime | None = None  # exclusive
     ended_after: datetime | None = None
