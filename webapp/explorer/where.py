@@ -1,9 +1,9 @@
-"""A filter as SQL, for one viewer: the conditions an index can range over (who may see
-what, the created_at bounds), and the others.
+"""A filter as SQL, for one viewer: the bounds (who may see what, and the created_at
+range), the tests (every other filter), and cheap hints for the search.
 
-The two kinds are kept apart because webapp/explorer/search.py plans with them: the first
-always stay as they are (they are how a walk down the created_at index starts), the others
-may be turned into plain tests of each row.
+The kinds are kept apart because webapp/explorer/search.py plans with them: a walk reads
+the rows within the bounds newest first, off the created_at index, and applies the hints
+and the tests to each.
 """
 
 from __future__ import annotations
