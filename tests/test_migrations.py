@@ -40,4 +40,3 @@ def test_upgrade_gives_the_models_schema_and_downgrade_removes_it(empty_app):
         assert _tables(empty_app) == set()
         upgrade()
         assert "background_jobs" in _tables(empty_app)
-

@@ -62,6 +62,7 @@ RETRYABLE = frozenset({FAILED, STOPPED, CANCELED})
 ENDED_BADLY = frozenset({FAILED, STOPPED})
 # Why a job failed (the `error_code` column), as ARCHITECTURE.md lists them.
 ERROR_CODES = ("exception", "timeout", "killed", "abandoned", "enqueue_failed", "lost")
+
 _status_list = ", ".join(f"'{s.value}'" for s in STATUSES)
 _active_list = ", ".join(f"'{s.value}'" for s in STATUSES if s.value in ACTIVE_STATUSES)
 
