@@ -61,7 +61,8 @@ def _project(user) -> int:
 
 def _pages(jobs: dict[str, str], project_id: int, admin: bool) -> list[str]:
     """The signed-in pages to check."""
-    pages = ["/", f"/jobs/{jobs['finished']}", f"/jobs/{jobs['failed']}", "/projects",
+    pages = ["/", f"/jobs/{jobs['finished']}", f"/jobs/{jobs['failed']}", "/jobs",
+             "/jobs?status=failed", "/projects",
              f"/projects/{project_id}", "/settings/sessions", "/settings/password",
              "/settings/tokens", "/no-such-page"]
     if admin:

@@ -134,10 +134,11 @@ def test_list_is_filtered_and_paginated(client, user, auth):
     make_job(user, task="fail-test", status="failed")
     make_job(make_user(), task="countdown", status="finished")
     everything = client.get("/api/v1/jobs", headers=auth).get_json()
-    assert everything["total"] == 4
+    assert (everything["count"], everything["total"], everything["count_capped"]) == (4, 4, False)
     done = client.get("/api/v1/jobs?status=finished&task=countdown&per_page=2",
                       headers=auth).get_json()
-    assert (done["total"], len(done["items"]), done["pages"]) == (3, 2, 2)
+    assert (done["count"], len(done["items"]), done["prev"]) == (3, 2, None)
+    assert done["next"] and done["next_cursor"] in done["next"]
     assert {j["status"] for j in done["items"]} == {"finished"}
     following = client.get(done["next"], headers=auth).get_json()
     assert len(following["items"]) == 1 and following["next"] is None
@@ -193,7 +194,14 @@ def test_redis_down_is_503_and_leaves_no_unfinished_row(db_session, user, auth):
     assert BackgroundJob.query.filter_by(user_id=user.id).count() == 0
 
 
-@pytest.mark.parametrize("path", ["/api/v1/jobs", "/api/v1/projects", "/api/v1/audit"])
+def test_job_pages_are_cursors_and_a_page_number_past_1_says_so(client, auth):
+    """GET /api/v1/jobs pages by keyset (next_cursor): page=1 still works, page=2 is a 422."""
+    assert client.get("/api/v1/jobs?page=1", headers=auth).status_code == 200
+    error = _error(client.get("/api/v1/jobs?page=2", headers=auth), 422)
+    assert error["details"][0]["field"] == "page" and "cursor" in error["message"]
+
+
+@pytest.mark.parametrize("path", ["/api/v1/projects", "/api/v1/audit"])
 def test_a_page_past_any_listing_is_422_not_a_database_error(client, db_session, path):
     """Found by fuzzing: page * per_page overflowed PostgreSQL's OFFSET (a 500)."""
     admin = {"Authorization": f"Bearer {make_token(make_user(admin=True))}"}

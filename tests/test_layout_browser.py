@@ -22,7 +22,8 @@ DARK_BG = "rgb(15, 19, 24)"
 
 
 def _pages(job_id: str, project_id: int, admin: bool) -> list[str]:
-    pages = ["/", f"/jobs/{job_id}", "/projects", f"/projects/{project_id}",
+    pages = ["/", f"/jobs/{job_id}", "/jobs", "/jobs?status=failed&q=xxx", "/projects",
+             f"/projects/{project_id}",
              "/settings/sessions", "/settings/password", "/settings/tokens", "/no-such-page"]
     if admin:
         pages += ["/admin/users", "/admin/audit", "/console/queues", "/console/workers",

@@ -17,7 +17,7 @@ from sqlalchemy import delete
 
 from tests.support import PASSWORD, csrf_token, make_job, make_token, make_user, secure_login
 from webapp.extensions import db
-from webapp.models import Project, User
+from webapp.models import Project, SavedView, User
 from webapp.sessions import start_session
 
 CALLERS = ("anon", "owner", "other", "admin")
@@ -27,7 +27,8 @@ CALLERS = ("anon", "owner", "other", "admin")
 class Row:
     rule: str
     method: str
-    path: str  # with {job}, {queued}, {failed}, {project}, {token}, {file_job}, {session}
+    path: str  # with {job}, {queued}, {failed}, {project}, {token}, {file_job}, {session},
+    # {view}
     expect: tuple[int, int, int, int]  # anon, owner, other, admin
     body: dict | None = None
     json: bool = False
@@ -64,6 +65,13 @@ ROWS = [
     Row("/", "GET", "/", USER_PAGE),
     Row("/jobs", "POST", "/jobs", _by_kind(401, 303, 303, 303),
         {"task": "countdown", "steps": "2"}),
+    Row("/jobs", "GET", "/jobs", USER_PAGE),
+    Row("/jobs/bulk", "POST", "/jobs/bulk", _by_kind(401, 303, 303, 303),
+        {"action": "cancel", "scope": "all", "query": "status=queued"}),
+    Row("/jobs/views", "POST", "/jobs/views", _by_kind(401, 303, 303, 303),
+        {"name": "matrix", "query": "status=failed"}),
+    Row("/jobs/views/<int:view_id>/delete", "POST", "/jobs/views/{view}/delete",
+        _by_kind(401, 303, 404, 404)),
     Row("/jobs/<uuid:job_id>", "GET", "/jobs/{job}", OWN_PAGE),
     Row("/jobs/<uuid:job_id>/card", "GET", "/jobs/{job}/card", OWN_PAGE),
     Row("/jobs/<uuid:job_id>/cancel", "POST", "/jobs/{queued}/cancel", OWN_FORM),
@@ -116,6 +124,8 @@ ROWS = [
     Row("/api/v1/tasks/<name>", "POST", "/api/v1/tasks/countdown",
         _by_kind(401, 202, 202, 202), {"steps": 2}, json=True),
     Row("/api/v1/jobs", "GET", "/api/v1/jobs", _by_kind(401, 200, 200, 200)),
+    Row("/api/v1/jobs/bulk", "POST", "/api/v1/jobs/bulk", _by_kind(401, 202, 202, 202),
+        {"action": "cancel", "filter": {"status": "queued"}}, json=True),
     Row("/api/v1/jobs/<uuid:job_id>", "GET", "/api/v1/jobs/{job}", OWN_API),
     Row("/api/v1/jobs/<uuid:job_id>", "DELETE", "/api/v1/jobs/{job}",
         _by_kind(401, 204, 404, 204)),
@@ -222,11 +232,14 @@ def _objects(redis, ids: dict) -> dict:
     make_token(owner, "owned")
     token = owner.tokens[0]
     other_browser, _ = start_session(owner, timedelta(hours=1), "192.0.2.1", "matrix")
+    view = SavedView(user_id=owner.id, name="Theirs", query="status=failed")
+    db.session.add(view)
+    db.session.commit()
     for row_job in (job, failed):
         Job.create(print, id=str(row_job.id), connection=redis, origin="default").save()
     return {"ids": {"job": job.id, "queued": queued.id, "failed": failed.id,
                     "file_job": file_job.id, "project": project.id, "token": token.id,
-                    "user": owner.id, "session": other_browser.id}}
+                    "user": owner.id, "session": other_browser.id, "view": view.id}}
 
 
 def _file_job(owner):

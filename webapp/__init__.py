@@ -75,6 +75,7 @@ def _register_blueprints(app: Flask) -> None:
         consistency,
         dashboard,
         errors,
+        explorer,
         health,
         metrics,
         outages,
@@ -86,6 +87,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(health.bp)
     app.register_blueprint(auth.bp)
     app.register_blueprint(dashboard.bp)
+    app.register_blueprint(explorer.bp)
     app.register_blueprint(projects.bp)
     app.register_blueprint(admin.bp)
     app.register_blueprint(metrics.bp)

@@ -62,6 +62,8 @@ def from_env(env: Mapping[str, str] | None = None) -> dict:
         **_redis(env),
         "MAX_CONTENT_LENGTH": int_value(env, "MAX_REQUEST_BYTES", 1024 * 1024, minimum=1024),
         "JOBS_PER_PAGE": int_value(env, "JOBS_PER_PAGE", 20, minimum=1),
+        # The jobs explorer counts matching jobs exactly up to this, then says "10,000+".
+        "EXPLORER_COUNT_CAP": int_value(env, "EXPLORER_COUNT_CAP", 10_000, minimum=1),
         "JOB_RESULT_TTL": int_value(env, "JOB_RESULT_TTL", 24 * 3600),
         "JOB_FAILURE_TTL": int_value(env, "JOB_FAILURE_TTL", 7 * 24 * 3600),
         "PROGRESS_INTERVAL": float_value(env, "PROGRESS_INTERVAL", 1.0),

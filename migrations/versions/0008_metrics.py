@@ -2,7 +2,7 @@
 index-only) and the hourly rollup the reconciler keeps for long windows.
 
 Revision ID: 0008_metrics
-Revises: 0006_sessions
+Revises: 0007_explorer
 Create Date: 2026-12-02
 
 Building the index locks writes to background_jobs while it runs: about a second per
@@ -14,7 +14,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision = "0008_metrics"
-down_revision = "0006_sessions"
+down_revision = "0007_explorer"
 branch_labels = None
 depends_on = None
 

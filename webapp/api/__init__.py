@@ -6,6 +6,7 @@ bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
 from webapp.api import (  # noqa: E402,F401
     auth,
+    bulk,
     consistency,
     handlers,
     metrics,

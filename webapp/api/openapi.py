@@ -16,6 +16,7 @@ from flask import current_app, jsonify, request
 
 from webapp.api import bp
 from webapp.api.openapi_consistency import consistency_paths, consistency_schemas
+from webapp.api.openapi_explorer import bulk_operation, explorer_schemas, list_parameters
 from webapp.api.openapi_metrics import metrics_paths, metrics_schemas
 from webapp.api.openapi_parts import (
     BODY_ERRORS,
@@ -39,7 +40,6 @@ from webapp.api.openapi_users import user_paths, user_schemas
 from webapp.api.views import MAX_PER_PAGE
 from webapp.jobs.idempotency import HEADER as IDEMPOTENCY_HEADER
 from webapp.jobs.registry import launchable_tasks
-from webapp.models import STATUSES
 from webapp.projects.schemas import Limits
 from webapp.render.outputs import MIMETYPES
 from webapp.tasks.video import FILES
@@ -47,9 +47,9 @@ from webapp.tasks.video import FILES
 
 def build_document(config: Mapping[str, Any], base: str = "/api/v1") -> dict[str, Any]:
     """The whole OpenAPI document; `config` supplies the project input limits."""
-    schemas = {**output_schemas(), **project_input(Limits.from_config(config)),
-               **user_schemas(), **metrics_schemas(), **consistency_schemas(),
-               **queue_schemas()}
+    schemas = {**output_schemas(), **explorer_schemas(),
+               **project_input(Limits.from_config(config)), **user_schemas(),
+               **metrics_schemas(), **consistency_schemas(), **queue_schemas()}
     paths = {
         "/openapi.json": {"get": {
             "operationId": "openapi", "summary": "This document.", "security": [],
@@ -163,17 +163,15 @@ def _job_paths() -> dict[str, Any]:
     return {
         "/jobs": {"get": {
             "operationId": "listJobs", "tags": ["jobs"],
-            "summary": "Your jobs (everyone's for admins), newest first.",
-            "parameters": [
-                {"name": "status", "in": "query", "required": False,
-                 "schema": {"type": "string", "enum": [s.value for s in STATUSES]}},
-                {"name": "task", "in": "query", "required": False,
-                 "schema": {"type": "string"}},
-                page_param(), per_page_param(20, MAX_PER_PAGE),
-            ],
+            "summary": "Your jobs (everyone's for admins), newest first, filtered.",
+            "description": "Keyset pages: follow `next` (or pass `next_cursor` as "
+                           "`cursor`). `count` is exact up to EXPLORER_COUNT_CAP; beyond "
+                           "it `count_capped` is true.",
+            "parameters": list_parameters(),
             "responses": {"200": response("A page of jobs.", ref("JobPage")),
                           **errors(401, 422)},
         }},
+        "/jobs/bulk": {"post": bulk_operation()},
         "/jobs/{job_id}": {
             "parameters": [job_id],
             "get": {"operationId": "getJob", "tags": ["jobs"], "summary": "One job.",

@@ -131,11 +131,6 @@ def _job_schemas() -> dict[str, Any]:
             "enqueued_at": _nullable(TIME), "started_at": _nullable(TIME),
             "ended_at": _nullable(TIME), "heartbeat_at": _nullable(TIME), "links": LINKS,
         }),
-        "JobPage": _object({
-            "items": {"type": "array", "items": ref("Job")}, "page": INTEGER,
-            "per_page": INTEGER, "total": INTEGER, "pages": INTEGER,
-            "next": _nullable(TEXT), "prev": _nullable(TEXT),
-        }),
         "Render": _object({
             "pipeline_id": UUID, "status": status,
             "message": _nullable(TEXT), "stages": {"type": "array", "items": ref("Job")},

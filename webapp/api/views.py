@@ -13,10 +13,12 @@ from webapp.api.auth import api_user
 from webapp.api.inputs import int_arg, job_or_404, json_body, page_arg, text_arg
 from webapp.api.serialize import job_to_dict, task_to_dict
 from webapp.errors import ApiError
+from webapp.explorer import filters, search
+from webapp.explorer.cursor import decode
 from webapp.extensions import db
-from webapp.jobs import idempotency, queries, service
+from webapp.jobs import idempotency, service
 from webapp.jobs.registry import get_task, launchable_tasks
-from webapp.models import STATUSES, BackgroundJob
+from webapp.models import BackgroundJob
 from webapp.projects import service as projects
 
 MAX_PER_PAGE = 100
@@ -47,8 +49,9 @@ def submit_task(name: str):
     if task is None:
         raise ApiError(404, f"No task called {name!r}.")
     if not task.launchable:
-        raise ApiError(404, f"{name!r} runs only as a stage of a project render: "
-                            "POST /api/v1/projects/<id>/render.")
+        raise ApiError(404, task.extra.get("not_launchable") or (
+            f"{name!r} runs only as a stage of a project render: "
+            "POST /api/v1/projects/<id>/render."))
     user = api_user()
     params = json_body()
     project_id = _project_arg(user)
@@ -72,29 +75,31 @@ def get_job(job_id: uuid.UUID):
 
 @bp.get("/jobs")
 def list_jobs():
-    """The caller's jobs, newest first; filter by status and task; paginated."""
-    status = request.args.get("status") or None
-    if status is not None and status not in {s.value for s in STATUSES}:
-        allowed = ", ".join(s.value for s in STATUSES)
-        raise ApiError(422, f"'status' must be one of: {allowed}.",
-                       details=[{"field": "status", "message": f"Must be one of: {allowed}."}])
-    task = text_arg("task")
-    page = page_arg()
+    """The caller's jobs (everyone's for admins), newest first, filtered; keyset pages."""
+    job_filter = filters.from_args(request.args)
+    cursor = decode(text_arg("cursor"))
+    if page_arg() != 1:
+        raise ApiError(422, "Pages are cursors: follow 'next', or pass 'next_cursor' as "
+                            "'cursor'.", details=[{"field": "page", "message": "Only page 1; "
+                                                   "use cursor for the pages after it."}])
     per_page = int_arg("per_page", 20, 1, MAX_PER_PAGE)
-    listing = queries.list_jobs(api_user(), page=page, per_page=per_page, status=status,
-                                task=task)
+    listing = search.explore(api_user(), job_filter, cursor, per_page)
 
-    def link(target: int) -> str:
-        return url_for("api.list_jobs", page=target, per_page=per_page, status=status, task=task)
+    def link(target: str | None) -> str | None:
+        return target and url_for("api.list_jobs", **job_filter.to_args(), per_page=per_page,
+                                  cursor=target)
 
+    page = listing.page
     return jsonify({
-        "items": [job_to_dict(j) for j in listing.items],
-        "page": listing.page,
-        "per_page": listing.per_page,
-        "total": listing.total,
-        "pages": listing.pages,
-        "next": link(page + 1) if listing.has_next else None,
-        "prev": link(page - 1) if listing.has_prev else None,
+        "items": [job_to_dict(j) for j in page.items],
+        "per_page": per_page,
+        "count": listing.count,
+        "count_capped": listing.capped,
+        "total": listing.count,
+        "next_cursor": page.next_cursor,
+        "prev_cursor": page.prev_cursor,
+        "next": link(page.next_cursor),
+        "prev": link(page.prev_cursor),
     })
 
 

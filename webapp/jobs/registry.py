@@ -17,7 +17,8 @@ from rq import Retry
 
 from webapp.validation import ParamsError, describe_errors, unstorable_text
 
-__all__ = ["RetryPolicy", "Task", "get_task", "launchable_tasks", "queue_names", "task"]
+__all__ = ["RetryPolicy", "Task", "all_tasks", "get_task", "launchable_tasks", "queue_names",
+           "task"]
 
 _NAME = re.compile(r"^[a-z][a-z0-9-]{1,62}$")
 _TASKS: dict[str, Task] = {}
@@ -125,6 +126,11 @@ def task(
 def get_task(name: str) -> Task | None:
     """The registered task called `name`, or None."""
     return _TASKS.get(name)
+
+
+def all_tasks() -> list[Task]:
+    """Every registered task, in registration order (filters of the jobs explorer)."""
+    return list(_TASKS.values())
 
 
 def launchable_tasks() -> list[Task]:

@@ -7,6 +7,7 @@ from webapp.models.job import (
     CREATED,
     DEFERRED,
     ENDED_BADLY,
+    ERROR_CODES,
     FAILED,
     FINAL_STATUSES,
     FINISHED,
@@ -23,6 +24,7 @@ from webapp.models.metrics import JobMetricsHour
 from webapp.models.project import Project
 from webapp.models.queue import QueuePause
 from webapp.models.reconciler import ReconcilerPass
+from webapp.models.saved_view import SavedView
 from webapp.models.user import ApiToken, User, UserSession
 
 __all__ = [
@@ -31,6 +33,7 @@ __all__ = [
     "CREATED",
     "DEFERRED",
     "ENDED_BADLY",
+    "ERROR_CODES",
     "FAILED",
     "FINAL_STATUSES",
     "FINISHED",
@@ -48,6 +51,7 @@ __all__ = [
     "Project",
     "ReconcilerPass",
     "QueuePause",
+    "SavedView",
     "User",
     "UserSession",
 ]

@@ -10,6 +10,7 @@ from rq.job import JobStatus
 from sqlalchemy import (
     Boolean,
     CheckConstraint,
+    ColumnElement,
     DateTime,
     ForeignKey,
     Index,
@@ -59,6 +60,8 @@ WAITING = frozenset({CREATED, QUEUED, DEFERRED, SCHEDULED})
 RETRYABLE = frozenset({FAILED, STOPPED, CANCELED})
 # Ended badly, with an error message worth showing.
 ENDED_BADLY = frozenset({FAILED, STOPPED})
+# Why a job failed (the `error_code` column), as ARCHITECTURE.md lists them.
+ERROR_CODES = ("exception", "timeout", "killed", "abandoned", "enqueue_failed", "lost")
 
 _status_list = ", ".join(f"'{s.value}'" for s in STATUSES)
 _active_list = ", ".join(f"'{s.value}'" for s in STATUSES if s.value in ACTIVE_STATUSES)
@@ -71,14 +74,20 @@ class BackgroundJob(db.Model):
     __table_args__ = (
         CheckConstraint(f"status IN ({_status_list})", name="status"),
         CheckConstraint("progress BETWEEN 0 AND 100", name="progress"),
-        Index("ix_background_jobs_user_recent", "user_id", "created_at"),
-        Index("ix_background_jobs_status_recent", "status", "created_at"),
-        Index("ix_background_jobs_recent", "created_at"),
+        # Keyset pages of the jobs explorer (newest first: created_at, then id), each filter
+        # with an index that yields its rows already in that order (migration 0007).
+        Index("ix_background_jobs_user_recent", "user_id", "created_at", "id"),
+        Index("ix_background_jobs_status_recent", "status", "created_at", "id"),
+        Index("ix_background_jobs_recent", "created_at", "id"),
+        Index("ix_background_jobs_task_recent", "task", "created_at", "id"),
+        Index("ix_background_jobs_queue_recent", "queue", "created_at", "id"),
+        Index("ix_background_jobs_error_code_recent", "error_code", "created_at", "id",
+              postgresql_where=text("error_code IS NOT NULL")),
         # Each user's unfinished jobs: counted on every submit, searched for held ones.
         Index("ix_background_jobs_user_active", "user_id", "created_at",
               postgresql_where=text(f"status IN ({_active_list})")),
         # Jobs that ended, by when: the metrics of short windows and the hourly rollup read
-        # it without touching the table (webapp/jobs/rollup.py).
+        # it without touching the table (webapp/jobs/rollup.py); the explorer's ended filter.
         Index("ix_background_jobs_ended", "ended_at",
               postgresql_include=["status", "task", "queue", "enqueued_at", "started_at",
                                   "created_at"],
@@ -211,6 +220,15 @@ class BackgroundJob(db.Model):
     def can_delete(self) -> bool:
         return self.is_final and not self.is_render_stage
 
+    @classmethod
+    def allows(cls, action: str) -> ColumnElement[bool]:
+        """can_cancel, can_retry or can_delete as SQL, for actions on many jobs at once."""
+        if action == "cancel":
+            return cls.status.notin_(sorted(FINAL_STATUSES)) & (
+                (cls.status != STARTED) | cls.cancel_requested_at.is_(None))
+        allowed = RETRYABLE if action == "retry" else FINAL_STATUSES
+        return cls.status.in_(sorted(allowed)) & cls.pipeline_id.is_(None)
+
     @property
     def rq_id(self) -> str:
         """The RQ job id: the row's id as text."""
@@ -218,3 +236,20 @@ class BackgroundJob(db.Model):
 
     def __repr__(self) -> str:
         return f"<BackgroundJob {self.id} {self.task} {self.status}>"
+
+
+# The explorer's stage filter is a case-insensitive prefix: lower(stage) LIKE 'narrat%'.
+Index("ix_background_jobs_stage", func.lower(BackgroundJob.stage).label("stage_lower"),
+      postgresql_ops={"stage_lower": "text_pattern_ops"},
+      postgresql_where=BackgroundJob.stage.isnot(None))
+
+# The explorer's free-text search: the words of the error message and of the parameter values
+# (not their keys), by PostgreSQL's own full-text search, which every server has (the
+# embedded development one has no pg_trgm). Queries use this very expression, which is what
+# lets PostgreSQL use its GIN index.
+SIMPLE = text("'simple'::regconfig")
+SEARCH_VECTOR = func.to_tsvector(
+    SIMPLE, func.coalesce(BackgroundJob.error, text("''::text"))).op("||")(
+    func.jsonb_to_tsvector(SIMPLE, BackgroundJob.params,
+                           text("'[\"string\", \"numeric\"]'::jsonb")))
+Index("ix_background_jobs_search", SEARCH_VECTOR, postgresql_using="gin")
