@@ -210,8 +210,14 @@ def test_every_redis_client_asks_the_sentinel_with_its_own_timeouts(sentinels, s
         # A probe that gives up after 3 s asks the sentinels with that timeout too.
         probe_sentinels = worker.outage.probe.connection_pool.sentinel_manager
         assert probe_sentinels.sentinel_kwargs["socket_timeout"] == 3.0
-        # rq-dashboard and the rate limits share the web's client (and its pool).
-        assert sentinel_app.redis_conn is web
+        # rq-dashboard asks the same master through a pool of its own, with the web's
+        # timeouts (which RQ's Worker constructor cannot raise there); the rate limits
+        # share the web's client.
+        assert sentinel_app.redis_conn.ping()
+        dashboard = sentinel_app.redis_conn.connection_pool
+        assert dashboard is not web.connection_pool
+        assert dashboard.master_address == ("127.0.0.1", sentinels.primary_port)
+        assert dashboard.connection_kwargs["socket_timeout"] == 5
         assert push_rq_connection not in sentinel_app.before_request_funcs["rq_dashboard"]
         assert get_limits().limiter.storage.storage.connection_pool is web.connection_pool
     finally:
