@@ -132,6 +132,20 @@ def report(app, db, repeat: int) -> int:
     return over
 
 
+def catch_up_rollup(db) -> int:
+    """The metrics' hourly rollup as a running reconciler keeps it (a pass does at most a
+    day of hours): the steady state the charts are timed in."""
+    from datetime import UTC, datetime
+
+    from webapp.jobs import rollup
+
+    total = 0
+    while hours := rollup.roll_up(datetime.now(UTC)):
+        db.session.commit()
+        total += hours
+    return total
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
@@ -155,6 +169,9 @@ def main() -> int:
             filled = fill(database_url, args.rows, PASSWORD)
             if filled:
                 print(f"filled {args.rows:,} job rows in {time.perf_counter() - started:.0f} s")
+            hours = catch_up_rollup(db)
+            if hours:
+                print(f"rolled up {hours} hour(s) of metrics, as the reconciler does")
             over = report(app, db, args.repeat)
         print(f"{over} view(s) over target" if over else "every view within its target")
         return 1 if over else 0
