@@ -7,14 +7,8 @@ picture needs through the pages, waits for their states and writes one PNG per s
 Everything it started stops at the end, after a failure or Ctrl+C too.
 
 A shot is one function under @shot(name), writing `name`.png; shots run in the order written.
-Adding one is adding such a function, e.g. an admin's page over the dashboard's jobs:
-
-    @shot("console")
-    def console(studio: Studio, path: Path) -> None:
-        studio.scene(busy_dashboard)
-        with studio.page("ops@example.com", admin=True) as page:
-            page.goto(f"{studio.url}/jobs")
-            studio.capture(page, path, full_page=True)
+Adding one is adding such a function (`console` below is one: an admin's explorer over
+the dashboard's jobs).
 """
 
 from __future__ import annotations
@@ -276,6 +270,19 @@ def phone(studio: Studio, path: Path) -> None:
                      is_mobile=True, has_touch=True) as page:
         _dashboard_page(studio, page)
         studio.capture(page, path)
+
+
+@shot("console")
+def console(studio: Studio, path: Path) -> None:
+    """The operator console's jobs explorer, as an admin: every user's jobs, filtered to
+    those that ended badly, with their errors."""
+    from playwright.sync_api import expect
+
+    studio.scene(busy_dashboard)
+    with studio.page("ops@example.com", admin=True) as page:
+        page.goto(f"{studio.url}/jobs?status=failed&status=stopped&status=finished")
+        expect(page.locator("h1")).to_contain_text("Jobs")
+        studio.capture(page, path, full_page=True)
 
 
 @shot("dark")

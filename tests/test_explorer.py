@@ -357,3 +357,22 @@ def _cursor_before_last(selection, search) -> str:
         if page.next_cursor is None:
             return previous
         previous, cursor = page.next_cursor, page.next_cursor
+
+
+def test_each_row_says_how_its_job_ended_as_the_cards_do(client, db_session):
+    """A finished job shows no leftover stage, a stop is muted (not an error), a failure is
+    red with its code."""
+    owner = make_user()
+    now = datetime.now(UTC)
+    make_job(owner, task="trigger-test", status="finished", stage="Pausing 1 s",
+             started_at=now, ended_at=now, progress=100)
+    make_job(owner, status="stopped", stage="Step 5 of 10",
+             error="Stopped on request while running.", cancel_requested_at=now,
+             started_at=now, ended_at=now)
+    make_job(owner, task="fail-test", status="failed", error="disk full",
+             error_code="task_error", started_at=now, ended_at=now, attempt=3)
+    login(client, owner)
+    html = client.get("/jobs").get_data(as_text=True)
+    assert "Pausing 1 s" not in html and "Step 5 of 10" not in html
+    assert '<span class="muted">Stopped on request</span>' in html
+    assert re.search(r'<span class="error">[^<]*disk full</span> <code>task_error</code>', html)
