@@ -41,3 +41,18 @@ def unlimited(user) -> None:
 
     set_limits(user, {"max_running_jobs": MAX_INT_LIMIT, "max_waiting_jobs": MAX_INT_LIMIT,
                       "submit_rate": f"{MAX_INT_LIMIT} per minute"})
+
+
+def migrated_app(database_url: str, redis_url: str):
+    """The app on the benchmark's services, its schema migrated to the newest revision,
+    CSRF off (the benchmarks sign in with the test client)."""
+    os.environ.update({"DATABASE_URL": database_url, "REDIS_URL": redis_url,
+                       "CUTROOM_ENV": "development"})
+    from flask_migrate import upgrade
+
+    from webapp import create_app
+
+    app = create_app({"TESTING": False, "WTF_CSRF_ENABLED": False})
+    with app.app_context():
+        upgrade()
+    return app

@@ -13,7 +13,6 @@ unset it starts the embedded services in a temporary directory. It uses its own 
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 import sys
 import tempfile
@@ -22,7 +21,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from common import services  # noqa: E402  (bench/ is on sys.path as the script's folder)
+from common import migrated_app, services  # noqa: E402  (bench/ is on sys.path)
 from redis import Redis  # noqa: E402
 from sqlalchemy import text  # noqa: E402
 
@@ -139,15 +138,7 @@ def main() -> None:
     base = Path(tempfile.mkdtemp(prefix="cutroom-bench-"))
     database_url, redis_url, stop = services(base, "cutroom_bench_consistency")
     try:
-        os.environ.update({"DATABASE_URL": database_url, "REDIS_URL": redis_url,
-                           "CUTROOM_ENV": "development"})
-        from flask_migrate import upgrade
-
-        from webapp import create_app
-
-        app = create_app({"TESTING": False, "WTF_CSRF_ENABLED": False})
-        with app.app_context():
-            upgrade()
+        app = migrated_app(database_url, redis_url)
         Redis.from_url(redis_url).flushdb()
         measure(app, ARGS.requests)
     finally:

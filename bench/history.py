@@ -17,7 +17,6 @@ database filled by an earlier run with the same --rows.
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 import sys
 import tempfile
@@ -26,7 +25,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from common import services  # noqa: E402  (bench/ is on sys.path as the script's folder)
+from common import migrated_app, services  # noqa: E402  (bench/ is on sys.path)
 from history_data import HEAVY, fill  # noqa: E402
 from sqlalchemy import text  # noqa: E402
 
@@ -81,16 +80,15 @@ def _ago(db, interval: str) -> str:
 
 def deep_page(client, path: str, pages: int) -> str:
     """The URL of page `pages` of an API listing, walking its next_cursor links."""
+    sep = "&" if "?" in path else "?"
     cursor = None
     for _ in range(pages):
-        sep = "&" if "?" in path else "?"
         url = path + (f"{sep}cursor={cursor}" if cursor else "")
-        body = client.get(url).get_json()
-        cursor = body.get("next_cursor")
-        if not cursor:
+        following = client.get(url).get_json().get("next_cursor")
+        if not following:  # a listing shorter than `pages`: its last page
             break
-    sep = "&" if "?" in path else "?"
-    return path + f"{sep}cursor={cursor}"
+        cursor = following
+    return path + (f"{sep}cursor={cursor}" if cursor else "")
 
 
 def timed(client, path: str, repeat: int) -> tuple[float, float, int]:
@@ -155,16 +153,10 @@ def main() -> int:
     base = Path(tempfile.mkdtemp(prefix="cutroom-history-"))
     database_url, redis_url, stop = services(base, DATABASE, recreate=not args.keep)
     try:
-        os.environ.update({"DATABASE_URL": database_url, "REDIS_URL": redis_url,
-                           "CUTROOM_ENV": "development"})
-        from flask_migrate import upgrade
-
-        from webapp import create_app
         from webapp.extensions import db
 
-        app = create_app({"TESTING": False, "WTF_CSRF_ENABLED": False})
+        app = migrated_app(database_url, redis_url)
         with app.app_context():
-            upgrade()
             started = time.perf_counter()
             filled = fill(database_url, args.rows, PASSWORD)
             if filled:
