@@ -8,11 +8,13 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from flask import url_for
 from sqlalchemy import text
 
 from tests.support import login, make_job, make_token, make_user
 from webapp.extensions import db
 from webapp.models import Project
+from webapp.templating import row_url
 
 AT = datetime(2026, 1, 5, 10, 0, tzinfo=UTC)
 
@@ -266,6 +268,30 @@ def test_counts_stop_at_the_configured_cap(app, client, people, monkeypatch):
     assert "5+ jobs match" in html and "all 5+ matching this filter" in html
 
 
+def test_a_count_over_the_cap_is_remembered_for_a_minute_until_a_page_shows_less(
+        app, client, people, monkeypatch, redis):
+    monkeypatch.setitem(app.config, "EXPLORER_COUNT_CAP", 5)
+    owner = people["owner"]
+    jobs = [make_job(owner, status="failed") for _ in range(8)]
+    url = "/api/v1/jobs?status=failed&per_page=2"
+    body = client.get(url, headers=_bearer(owner)).get_json()
+    assert (body["count"], body["count_capped"]) == (5, True)
+    remembered = redis.keys("cutroom:explorer:capped:*")
+    assert len(remembered) == 1 and 0 < redis.ttl(remembered[0]) <= 60
+    for job in jobs[:5]:  # deleted behind the explorer's back: the memory still says 5+
+        db.session.delete(job)
+    db.session.flush()
+    body = client.get(url, headers=_bearer(owner)).get_json()
+    assert (body["count"], body["count_capped"], len(body["items"])) == (5, True, 2)
+    # A first page that holds every match knows better, and the memory goes.
+    body = client.get("/api/v1/jobs?status=failed", headers=_bearer(owner)).get_json()
+    assert (body["count"], body["count_capped"], len(body["items"])) == (3, False, 3)
+    assert redis.keys("cutroom:explorer:capped:*") == []
+    # Another filter, or another user's scope, is counted on its own.
+    assert client.get("/api/v1/jobs?status=finished",
+                      headers=_bearer(owner)).get_json()["count"] == 0
+
+
 def test_past_10000_the_count_reads_10000_plus(client, people):
     owner = people["owner"]
     db.session.execute(text(
@@ -276,6 +302,27 @@ def test_past_10000_the_count_reads_10000_plus(client, people):
     assert (body["count"], body["count_capped"], len(body["items"])) == (10_000, True, 20)
     login(client, owner)
     assert "10,000+ jobs match" in client.get("/jobs?status=finished").get_data(as_text=True)
+
+
+def test_each_row_links_its_job_and_project_as_url_for_builds_them(app, client, people):
+    owner = people["owner"]
+    project = Project(user_id=owner.id, title="Linked", topic="Links")
+    db.session.add(project)
+    db.session.flush()
+    job = make_job(owner, status="failed", project_id=project.id)
+    login(client, owner)
+    html = client.get("/jobs").get_data(as_text=True)
+    with app.test_request_context():
+        job_url = url_for("dashboard.job_page", job_id=job.id)
+        project_url = url_for("projects.project_page", project_id=project.id)
+        build = row_url("dashboard.job_page", "job_id")
+        with pytest.raises(TypeError):  # only ids go in unquoted: not text from anywhere
+            build(f"{job.id}/../x")
+        # An endpoint that takes the id in its query string gets it there, as url_for does.
+        assert row_url("explorer.index", "project_id", "int")(project.id) == url_for(
+            "explorer.index", project_id=project.id)
+    assert f'<a href="{job_url}">' in html and f'<a href="{project_url}">project' in html
+    assert f'value="{job.id}" id="pick-{job.id}"' in html
 
 
 def test_the_list_links_keep_the_filter_and_the_page_size(client, people):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -206,6 +207,28 @@ def result_fields(job: BackgroundJob) -> list[ResultField]:
     return fields
 
 
+# Stand-in ids for row_url: distinctive, so that they occur in a built URL only once.
+_STAND_INS: dict[str, Any] = {"uuid": uuid.UUID("00000000-0000-4000-8000-0000000c0de0"),
+                              "int": 9_876_543_210}
+
+
+def row_url(endpoint: str, name: str, kind: str = "uuid"):
+    """For a listing's rows: url_for(endpoint, name=value), built once with a stand-in id
+    and then each row's id put in its place (a twentieth of url_for's time a row). Only for
+    ids (UUIDs, integers), which a URL takes as they are."""
+    stand_in = _STAND_INS[kind]
+    kind_type = type(stand_in)
+    prefix, found, suffix = url_for(endpoint, **{name: stand_in}).partition(str(stand_in))
+    if not found:
+        raise ValueError(f"{endpoint} does not put {name} in its URL")
+
+    def build(value: Any) -> str:
+        if not isinstance(value, kind_type) or isinstance(value, bool):
+            raise TypeError(f"row_url({endpoint!r}) takes a {kind}, not {value!r}")
+        return f"{prefix}{value}{suffix}"
+    return build
+
+
 def init_app(app: Flask) -> None:
     """Register helpers; templates under test fail loudly on undefined names."""
     if app.testing:
@@ -214,6 +237,7 @@ def init_app(app: Flask) -> None:
         task_title=task_title, status_label=status_label, max_attempts=max_attempts,
         elapsed=elapsed, waited=waited, result_line=result_line, result_fields=result_fields,
         user_error=user_error, error_detail=error_detail, queue_paused=is_paused,
+        row_url=row_url,
     )
     # `clock` is the older name some pages still use.
     app.jinja_env.filters.update(when=when, clock=when, duration=human_duration)

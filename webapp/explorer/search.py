@@ -3,7 +3,7 @@
 Pages are keyset pages in the order created_at DESC, id DESC: the next page is the rows
 after the last one's (created_at, id), so a deep page reads as few rows as the first (no
 OFFSET), and rows inserted meanwhile neither repeat nor hide rows on later pages. Counts
-stop at a cap (`SELECT count(*) FROM (SELECT 1 ... LIMIT cap + 1)`).
+stop at a cap, and one that reached it is remembered for a minute (webapp/explorer/counts.py).
 
 A page is planned from its count, which comes first, so that no page reads much more than
 it shows, whatever PostgreSQL estimates (its guesses for a word search or a stage prefix
@@ -11,9 +11,9 @@ are often far off, and a LIMIT bet on a wrong guess reads the whole table):
 
 - "as is": a filter that one index yields in page order (none; or, for an admin, one
   status, task, queue, error code or owner, with created_at bounds) is left to PostgreSQL;
-- "fetch all": when few jobs match (at most FENCE), they are all fetched through the
-  indexes of their filters, then sorted (an OFFSET 0 subquery, which PostgreSQL plans as a
-  whole rather than betting on the LIMIT);
+- "fetch all": when few jobs match (at most FENCE), the keys of them all are fetched through
+  the indexes of their filters, then sorted (an OFFSET 0 subquery, which PostgreSQL plans as
+  a whole rather than betting on the LIMIT), and the page's rows read by id;
 - "walk": when many match, the rows are read newest first in chunks off the created_at
   index (a subquery with a LIMIT, which nothing can reorder) and tested: with at least
   FENCE matches among N rows, a page of 50 reads about 50 * N / FENCE rows.
@@ -27,19 +27,18 @@ from datetime import datetime
 
 from flask import current_app
 from sqlalchemy import (
-    ColumnElement,
     DateTime,
     Select,
     Uuid,
-    func,
     literal,
     select,
     text,
     tuple_,
 )
-from sqlalchemy.orm import aliased, selectinload
+from sqlalchemy.orm import aliased, defer, selectinload
 from sqlalchemy.sql.util import ClauseAdapter
 
+from webapp.explorer import counts
 from webapp.explorer.cursor import Cursor, encode
 from webapp.explorer.filters import JobFilter
 from webapp.explorer.where import Where, where
@@ -49,6 +48,32 @@ from webapp.models import BackgroundJob, User
 J = BackgroundJob
 FENCE = 10_000
 PLANS = ("as is", "fetch all", "walk")
+# What a page of the HTML explorer leaves unread: the big columns its rows never show
+# (raising if a template reaches for one, rather than loading it row by row).
+UNSHOWN = ("params", "result", "traceback")
+
+
+@dataclass(frozen=True)
+class Shape:
+    """What of each job a listing reads: all its columns but `skip`, and its owner's email
+    (`owners`, which only an admin's page shows). The API reads every column, no owner."""
+
+    skip: tuple[str, ...] = ()
+    owners: bool = False
+
+    def options(self, source) -> list:
+        found = [defer(getattr(source, name), raiseload=True) for name in self.skip]
+        if self.owners:
+            found.append(selectinload(source.user).load_only(User.email))
+        return found
+
+
+FULL = Shape()
+
+
+def page_shape(viewer: User) -> Shape:
+    """The HTML explorer's rows: no big columns; the owners when an admin looks."""
+    return Shape(UNSHOWN, owners=viewer.is_admin)
 CHUNK, MAX_CHUNK = 10_000, 160_000  # rows a walk reads at once: the first, and at most
 
 
@@ -79,29 +104,35 @@ def _columns(source, names: tuple[str, ...]) -> list:
 
 
 def _select(names, selection: Where, cursor: Cursor | None, plan: str, limit: int):
-    """The SELECT of one page ("as is" or "fetch all"), in list order after `cursor`."""
+    """The SELECT of one page ("as is" or "fetch all"), in list order after `cursor`.
+
+    "fetch all" sorts the keys of every match (read off an index that holds the filtered
+    columns where there is one: a user's own jobs) and reads only the page's rows."""
     newest_first = cursor is None or cursor.older
     stmt = _after(select(J).where(*selection.all), cursor)
-    source = J
     if plan == "fetch all":
-        source = aliased(J, stmt.offset(0).subquery("matching"))
-        stmt = select(source)
-    stmt = stmt.with_only_columns(*_columns(source, names)).order_by(*_order(source, newest_first))
-    return stmt.limit(limit), source
+        keys = _after(select(J.id, J.created_at).where(*selection.all), cursor).offset(0)
+        matching = keys.subquery("matching")
+        page = select(matching.c.id).order_by(*_order(matching.c, newest_first)).limit(limit)
+        stmt = select(J).where(J.id.in_(page))
+    stmt = stmt.with_only_columns(*_columns(J, names)).order_by(*_order(J, newest_first))
+    return stmt.limit(limit), J
 
 
-def _rows(names, selection: Where, cursor: Cursor | None, plan: str, limit: int) -> list:
-    """Up to `limit` matching rows after `cursor`, in list order: entities (with their
-    owner), or tuples of the columns `names`."""
+def _rows(names, selection: Where, cursor: Cursor | None, plan: str, limit: int,
+          shape: Shape = FULL) -> list:
+    """Up to `limit` matching rows after `cursor`, in list order: entities (read as
+    `shape` says), or tuples of the columns `names`."""
     if plan == "walk":
-        return _walk(names, selection, cursor, limit)
+        return _walk(names, selection, cursor, limit, shape)
     stmt, source = _select(names, selection, cursor, plan, limit)
     if not names:
-        return list(db.session.scalars(stmt.options(selectinload(source.user))))
+        return list(db.session.scalars(stmt.options(*shape.options(source))))
     return list(db.session.execute(stmt))
 
 
-def _walk(names, selection: Where, cursor: Cursor | None, limit: int) -> list:
+def _walk(names, selection: Where, cursor: Cursor | None, limit: int,
+          shape: Shape = FULL) -> list:
     """The "walk" plan: chunk after chunk of the viewer's rows, each tested."""
     newest_first = cursor is None or cursor.older
     found: list = []
@@ -114,7 +145,7 @@ def _walk(names, selection: Where, cursor: Cursor | None, limit: int) -> list:
         stmt = select(*_columns(source, names)).where(*tests).order_by(
             *_order(source, newest_first)).limit(limit - len(found))
         if not names:
-            found += db.session.scalars(stmt.options(selectinload(source.user)))
+            found += db.session.scalars(stmt.options(*shape.options(source)))
         else:
             found += db.session.execute(stmt)
         if len(found) >= limit or (edge := _edge(selection, after, size, newest_first)) is None:
@@ -140,10 +171,10 @@ class KeysetPage:
 
 
 def keyset_page(selection: Where, cursor: Cursor | None, per_page: int,
-                plan: str = "as is") -> KeysetPage:
-    """The `per_page` jobs after (or before) `cursor`, newest first."""
+                plan: str = "as is", shape: Shape = FULL) -> KeysetPage:
+    """The `per_page` jobs after (or before) `cursor`, newest first, read as `shape` says."""
     older = cursor is None or cursor.older
-    rows = _rows((), selection, cursor, plan, per_page + 1)
+    rows = _rows((), selection, cursor, plan, per_page + 1, shape)
     more = len(rows) > per_page
     rows = rows[:per_page]
     if not older:
@@ -166,22 +197,27 @@ class Listing:
 
 
 def explore(viewer: User, job_filter: JobFilter, cursor: Cursor | None,
-            per_page: int) -> Listing:
-    """A page of the jobs that match, after `cursor`, and their (capped) count."""
+            per_page: int, shape: Shape = FULL) -> Listing:
+    """A page of the jobs that match, after `cursor`, and their (capped) count; each job
+    read as `shape` says."""
     # Parallel workers take longer to start than these reads take (SET LOCAL: this
     # transaction only, which a transaction pooler allows).
     db.session.execute(text("SET LOCAL max_parallel_workers_per_gather = 0"))
     selection = where(job_filter, viewer)
-    count, capped = capped_count(selection.all, current_app.config["EXPLORER_COUNT_CAP"])
-    page = keyset_page(selection, cursor, per_page, plan_for(selection, count, capped))
+    cap = current_app.config["EXPLORER_COUNT_CAP"]
+    memory = counts.key(viewer, job_filter, cap)
+    if counts.was_capped(memory):
+        count, capped = cap, True
+    else:
+        count, capped = counts.capped_count(selection.all, cap)
+        if capped:
+            counts.remember(memory)
+    page = keyset_page(selection, cursor, per_page, plan_for(selection, count, capped), shape)
+    if capped and cursor is None and page.next_cursor is None and len(page.items) <= cap:
+        # Remembered, but every match is on this one page (a bulk delete since).
+        count, capped = len(page.items), False
+        counts.forget(memory)
     return Listing(job_filter, page, count, capped)
-
-
-def capped_count(conditions: list[ColumnElement[bool]], cap: int) -> tuple[int, bool]:
-    """(how many jobs match, True if more than `cap` do: then the count is `cap`)."""
-    inner = select(literal(1)).select_from(J).where(*conditions).limit(cap + 1).subquery()
-    found = db.session.scalar(select(func.count()).select_from(inner)) or 0
-    return (cap, True) if found > cap else (found, False)
 
 
 def matching_ids(selection: Where, after: Cursor | None, batch: int,

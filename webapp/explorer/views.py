@@ -48,7 +48,8 @@ def index():
         cursor = decode(request.args.get("cursor"))
     except ParamsError as exc:
         return _render(None, 422, errors=exc.details)
-    return _render(search.explore(current_user, job_filter, cursor, _per_page()))
+    return _render(search.explore(current_user, job_filter, cursor, _per_page(),
+                                  search.page_shape(current_user)))
 
 
 def _render(listing: search.Listing | None, status: int = 200, errors=(), **messages):
@@ -107,8 +108,9 @@ def _back(job_filter: JobFilter) -> str:
 def _refused(job_filter: JobFilter, status: int = 422, **messages):
     """The page again (its first page), with the refusal said beside the form."""
     db.session.rollback()
-    return _render(search.explore(current_user, job_filter, None, _per_page()), status,
-                   **messages)
+    listing = search.explore(current_user, job_filter, None, _per_page(),
+                             search.page_shape(current_user))
+    return _render(listing, status, **messages)
 
 
 @bp.post("/jobs/bulk")
