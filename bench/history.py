@@ -46,6 +46,7 @@ def views(db, heavy: bool) -> list[tuple[str, str, str]]:
     prefix, project = row[0][:6], row[1]
     lists = [
         ("first page", "/jobs"),
+        ("first page, 100 a page", "/jobs?per_page=100"),
         ("status=failed", "/jobs?status=failed"),
         ("status=failed&stopped", "/jobs?status=failed&status=stopped"),
         ("task=countdown", "/jobs?task=countdown"),

@@ -28,7 +28,8 @@ from webapp.quotas import QuotaExceeded
 from webapp.templating import status_label
 from webapp.validation import ParamsError
 
-PER_PAGE = 50
+# A page as Sidekiq's and GoodJob's dashboards show it; 50 and 100 are a choice away.
+PER_PAGE = 25
 MAX_PER_PAGE = 100  # also the most jobs a request acts on itself; more go to a bulk job
 SCOPES = ("selected", "page", "all")
 
@@ -60,7 +61,7 @@ def _render(listing: search.Listing | None, status: int = 200, errors=(), **mess
         "explorer/index.html", status=status, listing=listing,
         errors={d["field"]: d["message"] for d in errors},
         values=_raw_values() if errors else _values(job_filter),
-        query=saved.query_string(job_filter), per_page=_per_page(),
+        query=saved.query_string(job_filter), per_page=_per_page(), default_per_page=PER_PAGE,
         views=saved.list_views(current_user), bulk_jobs=bulk.recent_jobs(current_user),
         statuses=[(s.value, status_label(s.value)) for s in STATUSES],
         tasks=all_tasks(), queues=queue_names(), error_codes=ERROR_CODES,

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from sqlalchemy import (
     ColumnElement,
@@ -143,15 +144,23 @@ def _words(q: str) -> list[Word]:
     """`q`'s words, split by PostgreSQL's own parser (the one that made the index); the
     words of a part of `q` that ends in `*` are prefixes. Whole words are the fast case:
     the index answers them exactly, while a prefix also has each candidate row checked."""
-    parts = q.split()
-    split = db.session.execute(select(*(
-        func.tsvector_to_array(func.to_tsvector(SIMPLE, literal(part, Text)))
-        for part in parts))).one() if parts else ()
+    parts = tuple(q.split())
+    split = _lexemes(parts) if parts else ()
     found: dict[str, bool] = {}
     for part, lexemes in zip(parts, split, strict=True):
         for lexeme in lexemes or ():
             found[lexeme] = found.get(lexeme, False) or part.endswith("*")
     return [Word(text, prefix) for text, prefix in found.items()]
+
+
+@lru_cache(maxsize=512)
+def _lexemes(parts: tuple[str, ...]) -> tuple[tuple[str, ...], ...]:
+    """Each part's words as the 'simple' parser splits them (one round trip, then
+    remembered: the same search again, or the next page of it, asks no more)."""
+    row = db.session.execute(select(*(
+        func.tsvector_to_array(func.to_tsvector(SIMPLE, literal(part, Text)))
+        for part in parts))).one()
+    return tuple(tuple(lexemes or ()) for lexemes in row)
 
 
 def tsquery(words: list[Word]) -> str:
