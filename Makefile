@@ -47,8 +47,11 @@ test: install $(AXE)
 lint: install
 	$(BIN)/ruff check webapp tests bench migrations wsgi.py
 
+# Every speed goal's benchmark and one table of them (bench/suite.py; README: Performance).
+# BENCH_ARGS='--only submit' runs one, '--quick' smaller runs.
 bench: install
-	$(BIN)/python bench/throughput.py
+	$(BIN)/python -m pip install --quiet -e '.[dev,test,piper,bench]'
+	$(BIN)/python bench/suite.py $(BENCH_ARGS)
 
 # Starts the whole app on throwaway data and drives Chromium (tests/screenshots.py);
 # SCREENSHOTS_ARGS='dashboard --out /tmp/shots' takes one shot elsewhere.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -56,3 +57,10 @@ def migrated_app(database_url: str, redis_url: str):
     with app.app_context():
         upgrade()
     return app
+
+
+def write_summary(path: str | None, rows: list[dict]) -> None:
+    """The figures of a benchmark for bench/suite.py (`--summary FILE`): rows of {goal,
+    measure, cutroom, anchor, anchor_name, ratio, target, met}."""
+    if path:
+        Path(path).write_text(json.dumps(rows, indent=1))

@@ -1,0 +1,82 @@
+"""`make bench`: every speed goal's benchmark in one run, and one table of them all.
+
+Runs, one after another (so they do not share the machine with each other):
+
+  throughput.py  tracking: jobs/s of a forking worker and of the light path, beside bare RQ
+  poll.py        live updates: open dashboards polling, beside per-card polling
+  submit.py      submits: POST /api/v1/tasks/<name>, beside a bare enqueue and an outbox
+
+Each script prints its own report and writes its figures (--summary FILE, JSON rows of
+{goal, measure, cutroom, anchor, anchor_name, ratio, target, met}); this prints them as one
+table: Cutroom's figure beside the anchor measured in the same run, their ratio, and whether
+the goal's target is met. Usage: python bench/suite.py [--only NAME ...] [--quick]. With
+DATABASE_URL / REDIS_URL unset each script starts the embedded services.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+SCRIPTS = {  # name: (script, its arguments for --quick)
+    "throughput": ("throughput.py", ["--jobs", "500"]),
+    "poll": ("poll.py", ["--quick"]),
+    "submit": ("submit.py", ["--quick"]),
+}
+
+
+def run(name: str, quick: bool, folder: Path) -> list[dict]:
+    """Run one benchmark; its summary rows (a row saying it failed if it did)."""
+    script, quick_args = SCRIPTS[name]
+    summary = folder / f"{name}.json"
+    command = [sys.executable, str(HERE / script), "--summary", str(summary),
+               *(quick_args if quick else [])]
+    print(f"\n=== {script} {' '.join(command[2:])}", flush=True)
+    started = time.perf_counter()
+    done = subprocess.run(command, check=False)
+    print(f"=== {script}: {time.perf_counter() - started:.0f} s, exit {done.returncode}",
+          flush=True)
+    if done.returncode != 0 or not summary.exists():
+        return [{"goal": name, "measure": f"{script} failed (exit {done.returncode})",
+                 "met": False}]
+    return json.loads(summary.read_text())
+
+
+def _number(value, width: int, digits: int = 1) -> str:
+    return f"{value:{width}.{digits}f}" if isinstance(value, (int, float)) else " " * width
+
+
+def table(rows: list[dict]) -> str:
+    """The rows as a fixed-width table."""
+    head = (f"{'goal':11} {'measure':44} {'Cutroom':>10} {'anchor':>10} {'ratio':>6}  "
+            f"{'target':24} {'met':3}  anchor")
+    lines = [head, "-" * len(head)]
+    for r in rows:
+        lines.append(f"{r['goal']:11} {r['measure']:44} {_number(r.get('cutroom'), 10)} "
+                     f"{_number(r.get('anchor'), 10)} {_number(r.get('ratio'), 6, 2)}  "
+                     f"{r.get('target', ''):24} {'yes' if r.get('met') else 'NO':3}  "
+                     f"{r.get('anchor_name', '')}")
+    return "\n".join(lines)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--only", nargs="+", choices=sorted(SCRIPTS), help="run only these")
+    parser.add_argument("--quick", action="store_true", help="smaller runs (a smoke test)")
+    args = parser.parse_args()
+    folder = Path(tempfile.mkdtemp(prefix="cutroom-bench-suite-"))
+    rows: list[dict] = []
+    for name in args.only or SCRIPTS:
+        rows += run(name, args.quick, folder)
+    print("\n" + table(rows))
+    return 0 if all(r.get("met") for r in rows) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
