@@ -6,12 +6,15 @@
 //    not already on screen (on a phone the test tasks sit below the list).
 // 3. Answers that never came: a network failure, or an error page from a proxy (502, 504)
 //    that htmx does not swap in, says so in the page's message area (#flash) instead of
-//    nothing happening; a live card's poll that fails says once that updates are paused,
-//    and the note goes when a poll gets through again; when the session has ended, polling
-//    stops after the one alert that says so.
-// 4. Polite announcements: when a polled job card comes back with a new status, its title
-//    and status go into the page's live region (#announcer), so a screen reader says
-//    "Countdown: Finished" once, instead of the whole card being re-read every poll.
+//    nothing happening; a failing poll of the page's live parts (the page's one poller,
+//    webapp/live) says once that updates are paused, and the note goes when a poll gets
+//    through again; when the session has ended, polling stops after the one alert that
+//    says so.
+// 4. Polite announcements: when a poll brings a job card back with a new status (out of
+//    band), its title and status go into the page's live region (#announcer), so a screen
+//    reader says "Countdown: Finished" once, instead of the whole card being re-read.
+// 5. A card a poll brings to the top of the list (a job started in another tab) that the
+//    page already shows (it was launched here meanwhile) is not shown twice.
 (function () {
   "use strict";
   document.documentElement.classList.add("js");
@@ -124,17 +127,60 @@
     };
   }
 
+  // Said together: one poll may bring several cards with a new status.
+  var toSay = [];
+
   function announce(text) {
-    var region = document.getElementById("announcer");
-    if (region) {
-      region.textContent = text;
+    toSay.push(text);
+    if (toSay.length === 1) {
+      setTimeout(function () {
+        var region = document.getElementById("announcer");
+        if (region) {
+          region.textContent = toSay.join(". ");
+        }
+        toSay = [];
+      }, 0);
     }
   }
 
-  document.addEventListener("htmx:beforeSwap", function (event) {
+  function remember(event) {
     var target = event.detail.target;
     if (target && target.classList && target.classList.contains("job-card") && target.id) {
       before[target.id] = cardState(target).status;
+    }
+  }
+
+  document.addEventListener("htmx:beforeSwap", remember);
+  document.addEventListener("htmx:oobBeforeSwap", remember);
+
+  function announceChange(id) {
+    if (!id || !(id in before)) {
+      return;
+    }
+    var previous = before[id];
+    delete before[id];
+    var card = document.getElementById(id);
+    if (card && card.classList.contains("job-card")) {
+      var now = cardState(card);
+      if (now.status !== previous) {
+        announce(now.text);
+      }
+    }
+  }
+
+  // A poll's cards come out of band: announced once each is in the page.
+  document.addEventListener("htmx:oobAfterSwap", function (event) {
+    announceChange(event.detail.target && event.detail.target.id);
+  });
+
+  document.addEventListener("htmx:oobBeforeSwap", function (event) {
+    var target = event.detail.target;
+    if (target && target.id === "job-list" && event.detail.fragment) {
+      event.detail.fragment.querySelectorAll(".job-card[id]").forEach(function (card) {
+        if (document.getElementById(card.id)) {
+          card.remove();
+        }
+      });
     }
   });
 
@@ -151,17 +197,6 @@
     if (id && id.indexOf("launch-") === 0) {
       showNewCard(event.detail);
     }
-    if (!id || !(id in before)) {
-      return;
-    }
-    var previous = before[id];
-    delete before[id];
-    var card = document.getElementById(id);
-    if (card && card.classList.contains("job-card")) {
-      var now = cardState(card);
-      if (now.status !== previous) {
-        announce(now.text);
-      }
-    }
+    announceChange(id);
   });
 })();

@@ -169,6 +169,8 @@ def close_app(app) -> None:
     with app.app_context():
         db.engine.dispose()
         get_redis().close()
+        if (quick := app.extensions.pop("cutroom.redis_quick", None)) is not None:
+            quick.close()
     probes = app.extensions.pop(PROBES, None)
     if probes is not None:
         probes.close()

@@ -187,7 +187,8 @@ def test_start_stop_and_retry_from_the_keyboard_alone(browser, server, worker):
 
         tab_to(page, _card_control(job_id, "Stop"))
         assert_focus_visible(page, "the Stop button")
-        # The running card replaces itself every 2 s: the focus must stay on Stop through it.
+        # A poll replaces the running card whenever it changed (every 2 s for a countdown):
+        # the focus must stay on Stop through it.
         page.evaluate(f"() => {{ window.cardBefore = document.getElementById('job-{job_id}'); }}")
         page.wait_for_function("() => !document.body.contains(window.cardBefore)",
                                timeout=10_000)

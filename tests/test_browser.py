@@ -1,6 +1,7 @@
 """A real headless Chromium: sign in, start a countdown, watch its card reach finished."""
 
 import json
+import re
 
 import pytest
 
@@ -48,8 +49,10 @@ def test_sign_in_start_a_countdown_and_watch_it_finish(server, worker, browser):
     expect(card.locator(".pct")).to_have_text("100%")
     assert any(status == "started" and 0 < value < 100 for status, value in seen), seen
     assert page.evaluate("window.cutroomMarker") == "no reload"
-    # Final: the card no longer polls.
+    # Final: the card is watched no more, and with nothing live the page stops polling.
     assert card.get_attribute("hx-trigger") is None
+    expect(card.locator(".live-state")).to_have_count(0)
+    expect(page.locator("#live-poll")).not_to_have_attribute("hx-get", re.compile("."))
     assert problems == []
 
 

@@ -158,7 +158,9 @@ def test_all_matching_starts_the_bulk_job(client, user, redis):
     started = db.session.scalar(select(BackgroundJob).where(BackgroundJob.task == "bulk-action"))
     assert started.params["filter"] == {"status": ["queued"]} and started.status == "queued"
     page = client.get("/jobs?status=queued").get_data(as_text=True)
-    assert f'id="job-{started.id}"' in page and 'hx-trigger="every 2s"' in page
+    assert f'id="job-{started.id}"' in page
+    # Its card is live: watched by the page's one poll, which is armed.
+    assert f'name="c" value="{started.id.hex}~' in page and 'hx-trigger="every 2s"' in page
     assert "Canceling every job that matches, in the background" in page
 
 

@@ -75,21 +75,21 @@ def test_unknown_task_in_form_is_404(signed_in):
 
 
 @pytest.mark.parametrize("status", ["created", "queued", "scheduled", "started"])
-def test_live_cards_poll_their_own_fragment(signed_in, user, status):
+def test_live_cards_are_watched_by_the_page_not_polled_alone(signed_in, user, status):
     job = make_job(user, status=status, progress=30, stage="Step 3 of 10")
     html = signed_in.get(f"/jobs/{job.id}/card").get_data(as_text=True)
-    assert f'hx-get="/jobs/{job.id}/card"' in html
-    assert 'hx-trigger="every 2s"' in html
+    assert f'class="live-state" name="c" value="{job.id.hex}~' in html
+    assert "hx-trigger" not in html and "hx-get" not in html
     assert 'value="30"' in html
 
 
 @pytest.mark.parametrize("status", ["finished", "failed", "stopped", "canceled"])
-def test_final_cards_carry_no_polling_trigger(signed_in, user, status):
+def test_final_cards_are_not_watched(signed_in, user, status):
     job = make_job(user, status=status, result={"steps": 1} if status == "finished" else None,
                    error="RuntimeError: boom" if status == "failed" else None)
     html = signed_in.get(f"/jobs/{job.id}/card").get_data(as_text=True)
     assert f'id="job-{job.id}"' in html
-    assert "hx-trigger" not in html
+    assert "hx-trigger" not in html and "live-state" not in html
     assert f'hx-get="/jobs/{job.id}/card"' not in html
     if status == "failed":
         assert "RuntimeError: boom" in html
@@ -154,7 +154,7 @@ def test_job_page_fragment_is_the_live_detail_block(signed_in, user):
     response = signed_in.get(f"/jobs/{job.id}", headers=HX)
     html = response.get_data(as_text=True)
     assert html.lstrip().startswith('<section class="job-detail"')
-    assert 'hx-trigger="every 2s"' in html
+    assert f'class="live-state" name="d" value="{job.id.hex}~' in html
     assert "<html" not in html
     assert "HX-Request" in response.headers["Vary"]
 
@@ -190,7 +190,12 @@ def test_retry_a_failed_job_queues_it_again(signed_in, user, redis):
     row = job_row(job.id)
     assert (row.status, row.error, row.attempt) == ("queued", None, 1)
     assert Job.fetch(job.rq_id, connection=redis).get_status() == JobStatus.QUEUED
-    assert 'hx-trigger="every 2s"' in response.get_data(as_text=True)
+    html = response.get_data(as_text=True)
+    # Live again: watched by the page's poll, which the answer arms (its first poll reads
+    # everything again).
+    assert f'class="live-state" name="c" value="{job.id.hex}~' in html
+    assert '<div id="live-poll" hidden hx-get="/live?v=" hx-trigger="every 2s"' in html
+    assert 'hx-swap-oob="true"' in html
 
 
 def test_jobs_are_paginated_newest_first(signed_in, user):

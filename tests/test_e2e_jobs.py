@@ -102,7 +102,7 @@ def test_stop_a_running_job(api, worker):
     assert response.get_json()["cancel_requested"] is True
     row = _status(job_id, "stopped", timeout=15)
     assert row.ended_at is not None and row.progress < 100
-    assert api.get(f"/jobs/{job_id}/card").get_data(as_text=True).count("hx-trigger") == 0
+    assert "live-state" not in api.get(f"/jobs/{job_id}/card").get_data(as_text=True)
 
 
 def test_a_killed_work_horse_ends_failed_killed(api, worker):
@@ -117,13 +117,13 @@ def test_a_killed_work_horse_ends_failed_killed(api, worker):
     _status(_submit(api, "trigger-test"), "finished")
 
 
-def test_a_finished_card_stops_polling(api, worker):
+def test_a_finished_card_is_watched_no_more(api, worker):
     job_id = _submit(api, "countdown", steps=1)
     live = api.get(f"/jobs/{job_id}/card").get_data(as_text=True)
-    assert f'hx-get="/jobs/{job_id}/card" hx-trigger="every 2s"' in live
+    assert f'class="live-state" name="c" value="{job_id.replace("-", "")}~' in live
     _status(job_id, "finished")
     final = api.get(f"/jobs/{job_id}/card").get_data(as_text=True)
-    assert "hx-trigger" not in final and "hx-get" not in final
+    assert "live-state" not in final and "hx-trigger" not in final and "hx-get" not in final
     assert "Finished" in final and "100%" in final
 
 

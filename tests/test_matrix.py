@@ -74,6 +74,8 @@ ROWS = [
         _by_kind(401, 303, 404, 404)),
     Row("/jobs/<uuid:job_id>", "GET", "/jobs/{job}", OWN_PAGE),
     Row("/jobs/<uuid:job_id>/card", "GET", "/jobs/{job}/card", OWN_PAGE),
+    # The page's one poll: another user's card is a "no longer exists" note (test_live.py).
+    Row("/live", "GET", "/live?v=&c={job}~x", USER_PAGE),
     Row("/jobs/<uuid:job_id>/cancel", "POST", "/jobs/{queued}/cancel", OWN_FORM),
     Row("/jobs/<uuid:job_id>/retry", "POST", "/jobs/{failed}/retry", OWN_FORM),
     Row("/jobs/<uuid:job_id>/delete", "POST", "/jobs/{job}/delete", OWN_FORM),

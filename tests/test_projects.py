@@ -190,7 +190,8 @@ def test_project_pages_create_edit_and_render(client, user):
     rendered = client.post(f"/projects/{project.id}/render")
     assert rendered.status_code == 303
     page = client.get(f"/projects/{project.id}").get_data(as_text=True)
-    assert 'hx-trigger="every 2s"' in page and "Narrate" in page and "Assemble video" in page
+    assert f'name="p" value="{project.id}~' in page and 'hx-trigger="every 2s"' in page
+    assert "Narrate" in page and "Assemble video" in page
     fragment = client.get(f"/projects/{project.id}?block=output", headers={"HX-Request": "true"})
     assert fragment.get_data(as_text=True).lstrip().startswith('<section id="output"')
 
@@ -299,7 +300,7 @@ def test_no_banner_outlives_a_render_and_its_block_says_where_it_is(client, user
         BackgroundJob.pipeline_step).all()
     output = f"/projects/{project.id}?block=output"
     waiting = client.get(output, headers={"HX-Request": "true"}).get_data(as_text=True)
-    assert 'hx-trigger="every 2s"' in waiting and "Waiting for a worker." in waiting
+    assert f'name="p" value="{project.id}~' in waiting and "Waiting for a worker." in waiting
     _run_stage(narrate)
     running = client.get(output, headers={"HX-Request": "true"}).get_data(as_text=True)
     assert "Rendering: Render scenes, stage 2 of 3." in running
@@ -307,7 +308,7 @@ def test_no_banner_outlives_a_render_and_its_block_says_where_it_is(client, user
     _run_stage(assemble)  # the render ended before the page came back (all stages reused)
     page = client.get(f"/projects/{project.id}").get_data(as_text=True)
     assert "Rendering started" not in page and "Rendering:" not in page
-    assert "hx-trigger" not in page and "Render video" in page
+    assert "hx-trigger" not in page and "live-state" not in page and "Render video" in page
     for stage_text in PROGRESS.values():
         assert stage_text not in page
     assert "Done in" in page and "4.2 s of narration" in page and "2 stills at 1280×720" in page

@@ -183,6 +183,7 @@ def test_a_failing_stage_is_named_and_the_later_ones_are_canceled(api, start_wor
     assert body["video"] is None
     page = api.get(body["links"]["page"]).get_data(as_text=True)
     assert "The Narrate stage failed" in page and "hx-trigger" not in page
+    assert "live-state" not in page
     assert narrate["error"].startswith("StageError: ")  # as recorded, for the API and admins
     assert "StageError" not in page  # people read the message alone
     assert "Canceled: the Narrate stage failed." in page

@@ -26,6 +26,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         app.config.from_mapping(test_config)
     _init_extensions(app)
     _init_jobs(app)
+    _init_live_updates()
     _init_routing(app)
     _register_blueprints(app)
     _init_security(app)
@@ -58,6 +59,17 @@ def _init_jobs(app: Flask) -> None:
         ratelimit.init_app(app, connection.get_redis())
 
 
+def _init_live_updates() -> None:
+    """After each commit, Redis hears whose jobs changed and which sessions ended, so live
+    pages can tell from Redis alone that nothing did (process-wide SQLAlchemy hooks)."""
+    from webapp import aftercommit, sessions
+    from webapp.jobs import changes
+
+    aftercommit.init_app()
+    changes.init_app()
+    sessions.init_app()
+
+
 def _init_routing(app: Flask) -> None:
     """Before any route exists: ids in paths are bounded, redirects stay on this site."""
     from webapp import converters, navigation
@@ -77,6 +89,7 @@ def _register_blueprints(app: Flask) -> None:
         errors,
         explorer,
         health,
+        live,
         metrics,
         outages,
         projects,
@@ -87,6 +100,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(health.bp)
     app.register_blueprint(auth.bp)
     app.register_blueprint(dashboard.bp)
+    live.init_app(app)
     app.register_blueprint(explorer.bp)
     app.register_blueprint(projects.bp)
     app.register_blueprint(admin.bp)

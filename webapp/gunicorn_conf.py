@@ -8,6 +8,9 @@ workers = int(os.environ.get("WEB_CONCURRENCY") or 2)
 threads = int(os.environ.get("WEB_THREADS") or 4)
 worker_class = "gthread"
 accesslog = "-"
+# Every request but a live poll's empty answer (204), which would be most lines and ~40% of
+# such a request's cost (bench/poll.py).
+logger_class = "webapp.gunicorn_logging.Logger"
 graceful_timeout = 20
 # No control socket under ~/.gunicorn (gunicorn 25.1+; older versions ignore the name).
 control_socket_disable = True

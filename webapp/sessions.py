@@ -3,20 +3,24 @@
 The signed session cookie carries a random secret; the `user_sessions` row keeps only its
 SHA-256, the user, an absolute expiry and what the owner needs to recognise it. A cookie
 counts only while its row is live. Used by sign-in (webapp/auth) and by the reconciler,
-which prunes rows that ended a while ago.
+which prunes rows that ended a while ago. Every way a session ends (revoking it or all of a
+user's, deleting the user) also ends its entry in the live pages' cache
+(webapp/session_cache.py) once the transaction commits.
 """
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import secrets
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy import delete, event, func, or_, select, update
+from sqlalchemy.orm import Session
 
 from webapp.extensions import db
 from webapp.models import User, UserSession
+from webapp.session_cache import digest as _digest
+from webapp.session_cache import note_ended
 
 log = logging.getLogger(__name__)
 
@@ -25,10 +29,6 @@ LAST_SEEN_RESOLUTION = timedelta(minutes=1)
 # Ended sessions stay this long (for the record), then the reconciler deletes them.
 KEEP_ENDED = timedelta(days=7)
 MAX_SECRET_LENGTH = 100
-
-
-def _digest(secret: str) -> str:
-    return hashlib.sha256(secret.encode()).hexdigest()
 
 
 def _printable(text: str | None, limit: int) -> str | None:
@@ -84,21 +84,34 @@ def live_sessions(user: User) -> list[UserSession]:
 
 def revoke_session(user: User, session_id: int) -> bool:
     """End one of the user's sessions for good; False if it has no such live session. Flushes."""
-    ended = db.session.execute(
-        update(UserSession)
-        .where(UserSession.id == session_id, UserSession.user_id == user.id,
-               UserSession.revoked_at.is_(None))
-        .values(revoked_at=func.now()))
-    return ended.rowcount > 0
+    return bool(_revoke(UserSession.id == session_id, UserSession.user_id == user.id))
 
 
 def revoke_all_sessions(user: User) -> int:
     """End every session of the user (API tokens are not sessions: they stay). Flushes."""
-    ended = db.session.execute(
-        update(UserSession)
-        .where(UserSession.user_id == user.id, UserSession.revoked_at.is_(None))
-        .values(revoked_at=func.now()))
-    return ended.rowcount
+    return _revoke(UserSession.user_id == user.id)
+
+
+def _revoke(*where) -> int:
+    """Revoke the live sessions that match; their cache entries end after the commit."""
+    ended = db.session.scalars(
+        update(UserSession).where(*where, UserSession.revoked_at.is_(None))
+        .values(revoked_at=func.now()).returning(UserSession.secret_hash)).all()
+    note_ended(db.session, ended)
+    return len(ended)
+
+
+def init_app() -> None:
+    """Deleting a user ends their sessions' cache entries too (once per process)."""
+    if not event.contains(Session, "before_flush", _before_flush):
+        event.listen(Session, "before_flush", _before_flush)
+
+
+def _before_flush(session: Session, _context, _instances) -> None:
+    gone = [user.id for user in session.deleted if isinstance(user, User)]
+    if gone:
+        note_ended(session, session.scalars(
+            select(UserSession.secret_hash).where(UserSession.user_id.in_(gone))).all())
 
 
 def prune_sessions(now: datetime) -> int:

@@ -4,4 +4,4 @@ from flask import Blueprint
 
 bp = Blueprint("dashboard", __name__)
 
-from webapp.dashboard import views  # noqa: E402,F401
+from webapp.dashboard import live, views  # noqa: E402,F401

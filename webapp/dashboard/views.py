@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 from flask import (
     abort,
@@ -25,6 +25,7 @@ from webapp.extensions import db
 from webapp.fragments import render_fragment, render_htmx_template, wants_fragment
 from webapp.jobs import queries, service
 from webapp.jobs.registry import Task, get_task, launchable_tasks
+from webapp.live import poller
 from webapp.models import BackgroundJob
 from webapp.navigation import local_path
 from webapp.pagination import page_number
@@ -35,6 +36,8 @@ from webapp.validation import ParamsError
 from webapp.video.formats import FORMATS
 
 RECENT_PROJECTS = 4
+# The newest job a first page knows when it lists none (webapp/dashboard/live.py).
+NO_JOBS_YET = "1970-01-01T00:00:00+00:00"
 GONE = "This job no longer exists: it was deleted, or it is not yours to see."
 
 
@@ -68,28 +71,38 @@ def _launch_form(task: Task, details: list[dict] | None = None, values: dict | N
 
 def _home(status: int = 200, failed: Task | None = None, details=None, values=None):
     """The home page; `failed` is a task whose form comes back with its errors."""
+    live_poll = poller.start(current_user)  # before the rows it watches
     page = page_number()
     listing = queries.list_jobs(current_user, page=page,
                                 per_page=current_app.config["JOBS_PER_PAGE"])
     forms = [_launch_form(t, details, values) if t is failed else _launch_form(t)
              for t in launchable_tasks()]
     recent = list_projects(current_user, 1, per_page=RECENT_PROJECTS)
+    newest = (listing.items[0].created_at.isoformat() if listing.items else NO_JOBS_YET)
     return render_htmx_template(
         "dashboard/home.html", status=status, forms=forms, failed_task=failed,
         listing=listing, counts=queries.job_counts(current_user), recent=recent,
         recent_videos=renders.latest_videos(recent.items),
-        recent_renders=renders.latest_renders(recent.items), formats=FORMATS)
+        recent_renders=renders.latest_renders(recent.items), formats=FORMATS,
+        newest_since=newest if page == 1 else None,
+        live_poll=live_poll.arm(any(not job.is_final for job in listing.items)))
 
 
-def _on_home() -> bool:
+def on_home() -> bool:
     """Whether this htmx request comes from the home page (which shows the job counts)."""
     return urlsplit(request.headers.get("HX-Current-URL", "")).path == url_for("dashboard.home")
+
+
+def _on_first_home_page() -> bool:
+    """Whether it comes from the home page's first page (which lists the newest jobs)."""
+    query = parse_qs(urlsplit(request.headers.get("HX-Current-URL", "")).query)
+    return on_home() and query.get("page", ["1"])[-1] in ("", "1")
 
 
 def _counts_for_home(job: BackgroundJob | None = None) -> dict:
     """The job counts to send out of band with a card, when the home page shows them and
     they may have changed: `job` ended (a poll of a live card), or no job (any action)."""
-    if _on_home() and (job is None or job.is_final):
+    if on_home() and (job is None or job.is_final):
         return {"counts_oob": queries.job_counts(current_user)}
     return {}
 
@@ -129,7 +142,9 @@ def start_job():
     except service.QueueUnavailable as exc:
         return _launch_failed(task, [{"field": "(queue)", "message": str(exc)}], raw, 503)
     if wants_fragment():
+        newest = job.created_at.isoformat() if _on_first_home_page() else None
         return render_fragment("dashboard/_launched.html", form=_launch_form(task), job=job,
+                               newest_since=newest, live_poll=poller.rearmed(),
                                **_counts_for_home())
     flash(f"Started {task.title}.")
     return redirect(url_for("dashboard.home"), 303)
@@ -146,14 +161,18 @@ def _launch_failed(task, details, raw, status: int = 422):
 @bp.get("/jobs/<uuid:job_id>")
 @login_required
 def job_page(job_id: uuid.UUID):
-    """Everything about one job; an htmx poll gets just the live detail block."""
-    return render_htmx_template("dashboard/job.html", ["job_detail"], job=_job_or_404(job_id))
+    """Everything about one job, its detail watched by the page's poll while it runs; htmx
+    asking from inside the page gets just the detail block."""
+    live_poll = poller.start(current_user)
+    job = _job_or_404(job_id)
+    return render_htmx_template("dashboard/job.html", ["job_detail"], job=job,
+                                live_poll=live_poll.arm(not job.is_final))
 
 
 @bp.get("/jobs/<uuid:job_id>/card")
 @login_required
 def job_card(job_id: uuid.UUID):
-    """One job card; it carries its polling trigger only while the job is not final."""
+    """One job card (with its live input only while the job is not final)."""
     job = _job_or_404(job_id)
     return render_template("dashboard/_card.html", job=job, **_counts_for_home(job))
 
@@ -188,8 +207,10 @@ def _act(job_id: uuid.UUID, name: str, action: Callable[[BackgroundJob], str]):
         error, status = str(exc), 503
     db.session.refresh(job)
     if wants_fragment():
+        # A card that is live again (a retry) must be watched: the poller is armed for it.
+        rearm = poller.rearmed() if not job.is_final else None
         return render_fragment("dashboard/_card.html", status, job=job, action_error=error,
-                               **_counts_for_home())
+                               live_poll_oob=rearm, **_counts_for_home())
     flash(error or done, "error" if error else "info")
     return redirect(safe_referrer(job), 303)
 

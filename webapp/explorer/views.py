@@ -22,6 +22,7 @@ from webapp.extensions import db
 from webapp.fragments import render_htmx_template
 from webapp.jobs import service
 from webapp.jobs.registry import all_tasks, queue_names
+from webapp.live import poller
 from webapp.models import ERROR_CODES, STATUSES
 from webapp.navigation import local_path
 from webapp.quotas import QuotaExceeded
@@ -57,12 +58,15 @@ def _render(listing: search.Listing | None, status: int = 200, errors=(), **mess
     """The page; after a bad filter (`errors`) the form marks each field and lists no jobs.
     `messages`: bulk_error or view_error, said beside their form."""
     job_filter = listing.filter if listing else JobFilter()
+    live_poll = poller.start(current_user)  # its bulk jobs' cards are live
+    bulk_jobs = bulk.recent_jobs(current_user)
     return render_htmx_template(
         "explorer/index.html", status=status, listing=listing,
         errors={d["field"]: d["message"] for d in errors},
         values=_raw_values() if errors else _values(job_filter),
         query=saved.query_string(job_filter), per_page=_per_page(), default_per_page=PER_PAGE,
-        views=saved.list_views(current_user), bulk_jobs=bulk.recent_jobs(current_user),
+        views=saved.list_views(current_user), bulk_jobs=bulk_jobs,
+        live_poll=live_poll.arm(any(not job.is_final for job in bulk_jobs)),
         statuses=[(s.value, status_label(s.value)) for s in STATUSES],
         tasks=all_tasks(), queues=queue_names(), error_codes=ERROR_CODES,
         bulk_error=messages.get("bulk_error"), view_error=messages.get("view_error"))

@@ -16,6 +16,9 @@ from rq import Queue
 from webapp import redis_client
 
 _KEY = "cutroom.redis"
+_QUICK_KEY = "cutroom.redis_quick"
+# The quick client's timeouts (seconds): it serves what has a fallback or can wait.
+QUICK_TIMEOUT = 0.5
 
 # A worker's client: seconds to connect, seconds between liveness checks of an idle
 # connection, and TCP keepalive (idle, interval, probes) to notice a peer that vanished.
@@ -60,6 +63,19 @@ def worker_redis(config: Mapping[str, Any], read_timeout: float) -> Redis:
 def get_redis() -> Redis:
     """The current app's Redis client."""
     return current_app.extensions[_KEY]
+
+
+def get_quick_redis() -> Redis:
+    """A client of the same Redis that gives up after QUICK_TIMEOUT and never retries, for
+    calls that have a PostgreSQL fallback or can wait (the live pages' change tokens and
+    session cache): an unreachable Redis costs them half a second, not the main client's
+    retries."""
+    client = current_app.extensions.get(_QUICK_KEY)
+    if client is None:
+        client = redis_client.like(get_redis(), socket_connect_timeout=QUICK_TIMEOUT,
+                                   socket_timeout=QUICK_TIMEOUT, retry=None)
+        current_app.extensions[_QUICK_KEY] = client
+    return client
 
 
 def get_queue(name: str, connection: Redis | None = None) -> Queue:

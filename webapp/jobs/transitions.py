@@ -3,7 +3,9 @@
 Each function names the states it may move from; a late or duplicate event (a retry's
 callback, a sweep after success) matches no row and changes nothing, so terminal states
 stay terminal. Functions return True when the row changed. They do not commit: the edge
-(web request, worker, callback) commits once.
+(web request, worker, callback) commits once, and live pages hear of the change once it has
+(webapp/jobs/changes.py: each move notes the job's owner; a heartbeat, which no card shows,
+does not).
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from typing import Any
 from sqlalchemy import func, select, update
 
 from webapp.extensions import db
+from webapp.jobs.changes import OWNERS_NOTED, note_owners
 
 # The status names and sets live with the model; they are re-exported here, where the moves
 # between them are.
@@ -48,13 +51,19 @@ _jobs = BackgroundJob.__table__
 
 
 def _move(job_id: uuid.UUID | str, allowed_from: frozenset[str], *also: Any,
-          **values: Any) -> bool:
+          shown: bool = True, **values: Any) -> bool:
     stmt = (
         update(_jobs)
         .where(_jobs.c.id == _as_uuid(job_id), _jobs.c.status.in_(sorted(allowed_from)), *also)
         .values(updated_at=func.now(), **values)
     )
-    return db.session.execute(stmt).rowcount == 1
+    options = {OWNERS_NOTED: True}
+    if not shown:  # nothing a page shows: no owner to note
+        return db.session.execute(stmt, execution_options=options).rowcount == 1
+    owners = db.session.scalars(stmt.returning(_jobs.c.user_id),
+                                execution_options=options).all()
+    note_owners(db.session, owners)
+    return len(owners) == 1
 
 
 def current_status(job_id: uuid.UUID | str) -> str | None:
@@ -236,4 +245,4 @@ def record_progress(job_id: uuid.UUID | str, percent: int, stage: str | None) ->
 
 def record_heartbeat(job_id: uuid.UUID | str) -> bool:
     """The worker running this job is alive."""
-    return _move(job_id, frozenset({STARTED}), heartbeat_at=func.now())
+    return _move(job_id, frozenset({STARTED}), shown=False, heartbeat_at=func.now())

@@ -10,18 +10,18 @@ from webapp.errors import http_error
 from webapp.extensions import db
 from webapp.fragments import render_fragment, render_htmx_template, wants_fragment
 from webapp.jobs import service
+from webapp.live import poller
 from webapp.models import Project
 from webapp.pagination import page_number
 from webapp.projects import bp, forms, renders
 from webapp.projects import service as projects
+from webapp.projects.live import GONE, output_context, wrote_script
 from webapp.projects.schemas import Limits
 from webapp.render import providers
 from webapp.validation import ParamsError
 from webapp.video.formats import FORMATS
 from webapp.video.themes import FONTS, THEMES
 from webapp.video.voices import VOICES
-
-GONE = "This project no longer exists: it was deleted, or it is not yours to see."
 
 
 def _project_or_404(project_id: int) -> Project:
@@ -90,26 +90,22 @@ def create():
 
 def _page(project: Project, errors: dict | None = None, status: int = 200, form=None):
     """The project page; `form` is a posted form to show again with its errors."""
+    live_poll = poller.start(current_user)  # before the rows its output shows
     part = form.get("part") if form else None
     settings = (forms.values_from_form(form, project.voice) if part == "settings"
                 else forms.values_from_project(project))
-    context = {"project": project, "renders": renders.renders_of(project),
-               "video": renders.latest_video(project), "errors": errors or {},
-               "rendering": renders.active_render(project) is not None,
+    context = {**output_context(project), "errors": errors or {},
                "settings_values": settings,
                "posted_scenes": forms.rows_from_form(form) if part == "script" else None,
                **_choices()}
+    context["live_poll"] = live_poll.arm(context["rendering"])
     blocks = ["output"] if request.args.get("block") == "output" else []
-    over = not context["rendering"] and _wrote_script(context["renders"])
+    over = not context["rendering"] and wrote_script(context["renders"])
     if blocks and over and wants_fragment():
         # The render is over and wrote the script: refresh the (empty) editor too.
         blocks.append("script_section")
         context["oob_script"] = True
     return render_htmx_template("projects/page.html", blocks, status, **context)
-
-
-def _wrote_script(summaries: list[renders.RenderSummary]) -> bool:
-    return bool(summaries) and summaries[0].stages[0].task == renders.STAGES[0]
 
 
 @bp.get("/<int:project_id>")

@@ -1,0 +1,240 @@
+"""Open dashboards on one host: one poll per page per interval, against per-card polling.
+
+The web process is the Procfile's `web` command (gunicorn with webapp/gunicorn_conf.py, in
+production mode), pinned with taskset to --server-cpus; this process, the load generator,
+and the process that changes jobs meanwhile are pinned to --client-cpus. Each dashboard is
+a user with --cards live (`started`) jobs, signed in (a real server-side session, its
+cookie signed with the server's key), its home page's state read as the page renders it.
+
+  poll   --dashboards pages, each asking /live every --interval seconds, as the page's one
+         poller does (bench/poll_client.py), while --change of the dashboards per interval
+         see one of their jobs make progress (so some polls bring a card back)
+  cards  the anchor, today's polling: every live card asking its own fragment
+         (/jobs/<id>/card) every interval; the rate is stepped up to find the most card
+         requests per second served with p99 under 100 ms, i.e. how many such dashboards
+
+Both are measured in the same run, on the same server and data, each after a warm-up.
+
+Usage: python bench/poll.py [--dashboards 2000] [--cards 10] [--interval 2] [--seconds 20]
+       [--change 0.05] [--server-cpus 0] [--client-cpus 1] [--card-rates 200,300,...]
+With DATABASE_URL / REDIS_URL unset it starts the embedded services in a temporary
+directory. It uses its own database (cutroom_bench_poll) and Redis database 14, which it
+empties. WEB_CONCURRENCY, WEB_THREADS and GUNICORN_CMD_ARGS pass through to gunicorn.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import multiprocessing
+import os
+import secrets
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import httpx  # noqa: E402
+from common import migrated_app, services  # noqa: E402  (bench/ is on sys.path)
+from poll_client import USER_AGENT, Dashboard, opening, run  # noqa: E402
+from poll_setup import dashboards_for, fill  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+DATABASE = "cutroom_bench_poll"
+TARGET_P99 = 100.0  # ms
+
+
+def _pin(cpus: str) -> None:
+    if cpus:
+        os.sched_setaffinity(0, {int(c) for c in cpus.split(",")})
+
+
+def web_command() -> str:
+    """The Procfile's web command, as the tests read it (tests/live.py)."""
+    for line in (ROOT / "Procfile").read_text().splitlines():
+        name, _, command = line.partition(":")
+        if name.strip() == "web":
+            return command.strip()
+    raise SystemExit("no web process in the Procfile")
+
+
+def start_web(env: dict[str, str], cpus: str, port: int, log: Path) -> subprocess.Popen:
+    pin = ["taskset", "-c", cpus] if cpus else []
+    env = {**env, "CUTROOM_ENV": "production", "BIND": f"127.0.0.1:{port}",
+           "PATH": os.pathsep.join([str(Path(sys.executable).parent), env["PATH"]])}
+    process = subprocess.Popen([*pin, "bash", "-c", web_command()], cwd=ROOT, env=env,
+                               stdout=log.open("wb"), stderr=subprocess.STDOUT,
+                               start_new_session=True)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
+                return process
+        except httpx.HTTPError:
+            time.sleep(0.3)
+    raise SystemExit(f"gunicorn did not start:\n{log.read_text()[-3000:]}")
+
+
+def changer(env: dict[str, str], cpus: str, job_ids: list[list[str]], per_second: float,
+            stop) -> None:
+    """Another process: one job of a random dashboard makes progress, per_second times."""
+    os.environ.update(env)
+    _pin(cpus)
+    import random
+
+    from webapp import create_app
+    from webapp.extensions import db
+    from webapp.jobs import transitions
+
+    app = create_app({"TESTING": False})
+    with app.app_context():
+        step = 0
+        while not stop.is_set():
+            step += 1
+            job = random.choice(random.choice(job_ids))
+            transitions.record_progress(job, step % 100, f"Step {step}")
+            db.session.commit()
+            time.sleep(1 / per_second if per_second else 1)
+
+
+def warm_up(base: str, boards: list[Dashboard], args) -> None:
+    """Dashboards open one after another, not all in the same two seconds: each one's
+    first poll takes the full path (its session is checked in PostgreSQL once)."""
+    started = time.perf_counter()
+    stats = asyncio.run(opening(base, boards, args.connections))
+    print(f"  opened in {time.perf_counter() - started:.0f} s (first polls: "
+          f"{dict(stats.statuses)}, errors {stats.errors})", flush=True)
+
+
+def _cpu_seconds(pid: int) -> float:
+    """CPU time of a process and its children so far."""
+    import psutil
+
+    top = psutil.Process(pid)
+    total = 0.0
+    for process in [top, *top.children(recursive=True)]:
+        try:
+            times = process.cpu_times()
+        except psutil.NoSuchProcess:
+            continue
+        total += times.user + times.system
+    return total
+
+
+def phase(label: str, base: str, boards: list[Dashboard], args, mode: str, seconds: float):
+    """One measured run; besides latency, the CPU the server and this process used."""
+    server, client = _cpu_seconds(args.web_pid), time.process_time()
+    stats = asyncio.run(run(base, boards, args.interval, seconds, mode, args.connections))
+    server, client = _cpu_seconds(args.web_pid) - server, time.process_time() - client
+    requests = max(1, len(stats.latencies))
+    print(f"  {label:34} {stats.line()}  cpu/request: server {1000 * server / requests:.2f}"
+          f" ms, client {1000 * client / requests:.2f} ms", flush=True)
+    return stats
+
+
+def card_anchor(base: str, boards: list[Dashboard], args) -> float:
+    """The most card requests/s within p99 TARGET_P99, stepping the rate up."""
+    best = 0.0
+    per_board = args.cards / args.interval
+    for rate in (int(r) for r in args.card_rates.split(",")):
+        count = max(1, round(rate / per_board))
+        stats = phase(f"cards, {count} dashboards ({rate}/s asked)", base, boards[:count], args,
+                      "cards", args.step_seconds)
+        if stats.pct(0.99) > TARGET_P99 or stats.errors:
+            break
+        best = stats.rate
+    return best
+
+
+def check_page(base: str, board: Dashboard) -> None:
+    """The first dashboard's real home page shows what the load generator starts from."""
+    page = httpx.get(f"{base}/", headers={"Cookie": f"session={board.cookie}",
+                                          "User-Agent": USER_AGENT}, timeout=30)
+    if page.status_code != 200:
+        raise SystemExit(f"the bench's session cookie does not sign in: {page.status_code}")
+    shown = Dashboard(board.cookie, "", {})
+    shown.apply(page.text)
+    if shown.cards != board.cards or shown.poll_url != board.poll_url:
+        raise SystemExit("the home page and the load generator's state differ")
+
+
+def measure(base: str, boards: list[Dashboard], args, env) -> None:
+    stop = multiprocessing.get_context("spawn").Event()
+    per_second = args.change * len(boards) / args.interval
+    job_ids = [board.job_ids for board in boards]
+    moving = multiprocessing.get_context("spawn").Process(
+        target=changer, args=(env, args.client_cpus, job_ids, per_second, stop), daemon=True)
+    moving.start()
+    print(f"poll: {len(boards)} dashboards x {args.cards} live cards, every {args.interval} s,"
+          f" {per_second:.0f} job changes/s")
+    warm_up(base, boards, args)
+    polls = phase("measured", base, boards, args, "poll", args.seconds)
+    stop.set()
+    moving.join(timeout=10)
+    print("anchor: per-card polling (today), same server and data")
+    best = card_anchor(base, boards, args) if args.card_rates else 0.0
+    dashboards_today = best * args.interval / args.cards
+    print(f"\nresult: {polls.rate:.0f} polls/s for {len(boards)} dashboards, p50 "
+          f"{polls.pct(0.5):.1f} ms, p99 {polls.pct(0.99):.1f} ms, 204 share "
+          f"{100 * polls.share(204):.1f} %, errors {polls.errors}")
+    print(f"anchor: {best:.0f} card requests/s within p99 {TARGET_P99:.0f} ms = "
+          f"{dashboards_today:.0f} dashboards of {args.cards} live cards")
+    if dashboards_today:
+        print(f"ratio: {len(boards) / dashboards_today:.1f}x the dashboards "
+              f"({'p99 within' if polls.pct(0.99) <= TARGET_P99 else 'p99 OVER'} "
+              f"{TARGET_P99:.0f} ms)")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--dashboards", type=int, default=2000)
+    parser.add_argument("--cards", type=int, default=10)
+    parser.add_argument("--interval", type=float, default=2.0)
+    parser.add_argument("--seconds", type=float, default=20.0)
+    parser.add_argument("--step-seconds", type=float, default=8.0)
+    parser.add_argument("--change", type=float, default=0.05,
+                        help="share of dashboards with a job change per interval")
+    parser.add_argument("--server-cpus", default="0")
+    parser.add_argument("--client-cpus", default="1")
+    parser.add_argument("--connections", type=int, default=256)
+    parser.add_argument("--card-rates", default="200,300,400,500,600,700,800,1000,1200")
+    args = parser.parse_args()
+    _pin(args.client_cpus)
+    base_dir = Path(tempfile.mkdtemp(prefix="cutroom-poll-"))
+    database_url, redis_url, stop = services(base_dir, DATABASE)
+    web = None
+    try:
+        os.environ.setdefault("SECRET_KEY", secrets.token_urlsafe(48))
+        app = migrated_app(database_url, redis_url)
+        with app.app_context():
+            from webapp.extensions import db
+            from webapp.jobs.connection import get_redis
+
+            get_redis().flushdb()
+            users = fill(db, args.dashboards, args.cards)
+            boards = dashboards_for(app, users)
+        env = dict(os.environ)
+        port = 5600 + secrets.randbelow(300)
+        web = start_web(env, args.server_cpus, port, base_dir / "web.log")
+        print(f"gunicorn as the Procfile runs it (taskset -c {args.server_cpus or 'all'}); "
+              f"load generator on cpus {args.client_cpus or 'all'}; "
+              f"WEB_CONCURRENCY={env.get('WEB_CONCURRENCY', 'default')} "
+              f"WEB_THREADS={env.get('WEB_THREADS', 'default')} "
+              f"GUNICORN_CMD_ARGS={env.get('GUNICORN_CMD_ARGS', '')!r}")
+        args.web_pid = web.pid
+        check_page(f"http://127.0.0.1:{port}", boards[0])
+        measure(f"http://127.0.0.1:{port}", boards, args, env)
+    finally:
+        if web is not None:
+            os.killpg(web.pid, 15)
+            web.wait(timeout=30)
+        for service in reversed(stop):
+            service.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,160 @@
+"""The load generator of bench/poll.py: dashboards that poll as htmx does, on a schedule.
+
+Each dashboard keeps what its page would hold: the poller's URL and the live inputs of its
+cards, updated from every answer (out-of-band cards and the poller), and asks at fixed
+times (every interval, from a random phase), whether or not the previous answer came: the
+latency of a slow server shows instead of hiding behind fewer requests. Latency runs from
+the scheduled time to the end of the answer, so waiting for a free connection counts too.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import re
+import statistics
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from html import unescape
+from urllib.parse import urlencode
+
+import aiohttp
+
+POLLER_URL = re.compile(r'<div id="live-poll" hidden[^>]*?hx-get="([^"]+)"')
+LIVE_INPUT = re.compile(r'class="live-state" name="c" value="([0-9a-f]{32})~([0-9a-f]+)"')
+SWAPPED_CARD = re.compile(r'id="job-([0-9a-f-]{36})"[^>]*hx-swap-oob')
+USER_AGENT = "cutroom-bench/1"
+
+
+@dataclass
+class Dashboard:
+    """One open home page: its session cookie, poller URL and live cards."""
+
+    cookie: str
+    poll_url: str
+    cards: dict[str, str]  # job id (hex) -> tag
+    job_ids: list[str] = field(default_factory=list)  # the card ids, for per-card polling
+
+    def poll_path(self) -> str:
+        path, _, query = self.poll_url.partition("?")
+        extra = urlencode([("c", f"{job}~{tag}") for job, tag in self.cards.items()])
+        return f"{path}?{query}&{extra}" if query else f"{path}?{extra}"
+
+    def apply(self, html: str) -> None:
+        """What htmx does with an answer: swap the cards in, take the new poller."""
+        for swapped in SWAPPED_CARD.findall(html):
+            self.cards.pop(swapped.replace("-", ""), None)
+        self.cards.update(LIVE_INPUT.findall(html))
+        if found := POLLER_URL.search(html):
+            self.poll_url = unescape(found.group(1))
+
+
+@dataclass
+class Stats:
+    latencies: list[float] = field(default_factory=list)  # ms
+    statuses: Counter = field(default_factory=Counter)
+    errors: int = 0
+    seconds: float = 0.0
+
+    @property
+    def rate(self) -> float:
+        return len(self.latencies) / self.seconds if self.seconds else 0.0
+
+    def pct(self, q: float) -> float:
+        if not self.latencies:
+            return float("nan")
+        ordered = sorted(self.latencies)
+        return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+    def share(self, status: int) -> float:
+        return self.statuses[status] / max(1, sum(self.statuses.values()))
+
+    def line(self) -> str:
+        return (f"{self.rate:7.0f} req/s  p50 {statistics.median(self.latencies or [0]):6.1f} ms"
+                f"  p99 {self.pct(0.99):7.1f} ms  204 {100 * self.share(204):5.1f} %"
+                f"  errors {self.errors}")
+
+
+def _headers(dashboard: Dashboard, base: str) -> dict[str, str]:
+    return {"Cookie": f"session={dashboard.cookie}", "HX-Request": "true",
+            "HX-Current-URL": f"{base}/", "User-Agent": USER_AGENT}
+
+
+async def _ask(http, base, path, headers, stats, due, timeout) -> str | None:
+    try:
+        async with http.get(base + path, headers=headers, timeout=timeout) as response:
+            body = await response.text()
+            stats.statuses[response.status] += 1
+            if response.status not in (200, 204):
+                stats.errors += 1
+                return None
+            return body
+    except (TimeoutError, aiohttp.ClientError):
+        stats.errors += 1
+        return None
+    finally:
+        stats.latencies.append((time.perf_counter() - due) * 1000)
+
+
+async def _schedule(interval: float, seconds: float, ask) -> None:
+    """Call ask(due) every interval from a random phase, until `seconds` are over."""
+    start = time.perf_counter()
+    due = start + random.uniform(0, interval)
+    tasks = []
+    while due < start + seconds:
+        await asyncio.sleep(max(0.0, due - time.perf_counter()))
+        tasks.append(asyncio.create_task(ask(due)))
+        due += interval
+    await asyncio.gather(*tasks)
+
+
+async def run(base: str, dashboards: list[Dashboard], interval: float, seconds: float,
+              mode: str, connections: int) -> Stats:
+    """`mode` "poll": each dashboard's one poll; "cards": each card's own fragment."""
+    stats = Stats()
+    timeout = aiohttp.ClientTimeout(total=10)
+    connector = aiohttp.TCPConnector(limit=connections, keepalive_timeout=1.5)
+    async with aiohttp.ClientSession(connector=connector, cookie_jar=aiohttp.DummyCookieJar(),
+                                     auto_decompress=False) as http:
+        def poller(dashboard):
+            async def ask(due):
+                body = await _ask(http, base, dashboard.poll_path(), _headers(dashboard, base),
+                                  stats, due, timeout)
+                if body:
+                    dashboard.apply(body)
+            return ask
+
+        def card(dashboard, job_id):
+            async def ask(due):
+                await _ask(http, base, f"/jobs/{job_id}/card", _headers(dashboard, base),
+                           stats, due, timeout)
+            return ask
+
+        asks = ([poller(d) for d in dashboards] if mode == "poll" else
+                [card(d, job) for d in dashboards for job in d.job_ids])
+        started = time.perf_counter()
+        await asyncio.gather(*(_schedule(interval, seconds, ask) for ask in asks))
+        stats.seconds = time.perf_counter() - started
+    return stats
+
+
+async def opening(base: str, dashboards: list[Dashboard], connections: int,
+                  at_once: int = 4) -> Stats:
+    """Each dashboard's first poll, a few at a time (untimed)."""
+    stats = Stats()
+    connector = aiohttp.TCPConnector(limit=connections)
+    async with aiohttp.ClientSession(connector=connector,
+                                     cookie_jar=aiohttp.DummyCookieJar()) as http:
+        pending = list(dashboards)
+
+        async def worker():
+            while pending:
+                board = pending.pop()
+                body = await _ask(http, base, board.poll_path(), _headers(board, base), stats,
+                                  time.perf_counter(), aiohttp.ClientTimeout(total=30))
+                if body:
+                    board.apply(body)
+
+        await asyncio.gather(*(worker() for _ in range(at_once)))
+    return stats
