@@ -23,7 +23,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bare_task import echo  # noqa: E402  (bench/ is on sys.path as the script's folder)
-from common import services, unlimited  # noqa: E402  (bench/ is on sys.path as the script's folder)
+from common import services, unlimited, write_summary  # noqa: E402  (bench/ is on sys.path as the script's folder)
 from redis import Redis  # noqa: E402
 from rq import Queue, Worker  # noqa: E402
 from sqlalchemy import func, select, text  # noqa: E402
@@ -79,6 +79,7 @@ def _sessions(db) -> int:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--jobs", type=int, default=2000)
+    parser.add_argument("--summary", help="write the figures for bench/suite.py here")
     args = parser.parse_args()
     base = Path(tempfile.mkdtemp(prefix="cutroom-bench-"))
     database_url, redis_url, stop = services(base, "cutroom_bench")
@@ -103,6 +104,12 @@ def main() -> None:
         print(f"tracked / bare:                        {tracked / bare:8.2f}")
         print(f"PostgreSQL connections opened:         {connections} "
               f"({connections / args.jobs:.2f} per job: one per work-horse)")
+        write_summary(args.summary, [
+            {"goal": "tracking", "measure": "forking worker, no-op jobs/s", "cutroom": tracked,
+             "anchor": bare, "anchor_name": "bare rq.Worker", "ratio": tracked / bare,
+             "target": "ratio >= 0.90", "met": tracked / bare >= 0.9},
+            {"goal": "tracking", "measure": f"PostgreSQL connections, {args.jobs} jobs",
+             "cutroom": connections, "target": "<= 1 per worker", "met": connections <= 1}])
     finally:
         for service in reversed(stop):
             service.stop()
