@@ -93,8 +93,19 @@ def send(noted: dict[str, set]) -> None:
         with _lock:
             _retry_at = time.monotonic() + RETRY_AFTER
             _merge(batch)
-        log.warning("Redis unreachable after a commit (%s): will send %d item(s) later",
-                    exc, sum(map(len, batch.values())))
+            first, _failing[0] = not _failing[0], True
+        # Once per outage (the process's own outage handling says more); debug after that.
+        (log.warning if first else log.debug)(
+            "Change notices wait for Redis after a commit (%s): %d item(s) to send later",
+            exc, sum(map(len, batch.values())))
+        return
+    with _lock:
+        recovered, _failing[0] = _failing[0], False
+    if recovered:
+        log.info("Change notices that waited for Redis were sent")
+
+
+_failing = [False]  # the last send failed (so the next failure is not a new outage)
 
 
 def _merge(noted: dict[str, set]) -> None:
