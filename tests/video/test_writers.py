@@ -7,8 +7,9 @@ import json
 import pytest
 
 from tests.fake_openai import API_KEY, FakeOpenAI
-from webapp.video.script import Scene
+from webapp.video.script import Scene, split_sentences
 from webapp.video.settings import ProviderSettings
+from webapp.video.topic import phrase
 from webapp.video.writers import ScriptWriterError, write_script, writer_status
 
 OFFLINE = ProviderSettings()
@@ -57,19 +58,85 @@ def test_template_outline_gives_intro_one_scene_per_line_and_closing() -> None:
         "Smart pointers",
         "Wrapping up",
     ]
-    assert "memory safety" in scenes[0].narration
+    assert scenes[0].narration.startswith("Welcome! Today's topic: Memory safety.")
+    assert "four key points" in scenes[0].narration
     for scene in scenes[1:-1]:
-        assert scene.heading in scene.narration and "memory safety" in scene.narration
-        assert len(scene.narration.split(". ")) >= 3  # a few sentences
+        assert scene.heading in scene.narration
+        assert len(split_sentences(scene.narration)) >= 3  # a few sentences
+    assert scenes[1].narration.startswith("First: Borrowing.")
+    assert scenes[4].narration.startswith("Finally: Smart pointers.")
+    assert "To recap: Borrowing. Lifetimes. The borrow checker." in scenes[-1].narration
     # Plain text for the voice: no markup from the templates.
     assert not any(c in s.narration for s in scenes for c in "*#<>{}[]_`")
 
 
-def test_template_without_outline_uses_generic_sections_from_the_topic() -> None:
+def test_neighbouring_outline_scenes_never_say_the_same() -> None:
+    scenes = template(outline="\n".join(f"Point {n}" for n in range(1, 9)))[1:-1]
+    for before, after in zip(scenes, scenes[1:], strict=False):
+        shared = set(split_sentences(before.narration)[1:]) & set(split_sentences(after.narration))
+        assert not shared, (before, after)
+
+
+def test_template_without_outline_uses_sections_suited_to_the_topic() -> None:
     scenes = template()
     assert len(scenes) == 7
-    assert scenes[1].heading == "What is memory safety?"
+    assert [s.heading for s in scenes[1:3]] == ["The basic idea", "Why it matters"]
     assert all(s.narration.strip() for s in scenes)
+    explained = template(topic="Why is the sky blue?")
+    assert [s.heading for s in explained[1:3]] == ["The short answer", "Step by step"]
+    assert "We covered the short answer, the steps and what makes it work." in \
+        explained[-1].narration
+
+
+@pytest.mark.parametrize(("topic", "opening"), [
+    # A how/why clause is the fact it explains, then its question (with "?" typed or not).
+    ("How honeybees turn flower nectar into honey?",
+     "Honeybees turn flower nectar into honey. But how?"),
+    ("why the sky is blue", "The sky is blue. But why?"),
+    # A real question is asked as it is, a missing question mark added.
+    ("How do bees make honey?", "How do bees make honey? That is what this video answers."),
+    ("Is coffee bad for you", "Is coffee bad for you? That is what this video answers."),
+    ("How many bees live in a hive", "How many bees live in a hive?"),
+    ("What makes a good password", "What makes a good password?"),
+    ("how to bake sourdough bread", "How do you bake sourdough bread?"),
+    # A phrase is named after a colon, its case as typed.
+    ("SQL joins", "Welcome! Today's topic: SQL joins."),
+    ("the history of jazz", "Welcome! Today's topic: The history of jazz."),
+])
+def test_template_opens_with_the_topic_in_a_sentence_made_for_its_kind(topic: str,
+                                                                       opening: str) -> None:
+    scenes = template(title="Explainer", topic=topic)
+    assert scenes[0].heading == "Explainer"
+    assert scenes[0].narration.startswith(opening)
+
+
+@pytest.mark.parametrize("topic", [
+    "How honeybees turn flower nectar into honey?", "memory safety", "Why is the sky blue",
+    "how to bake sourdough bread", "The history of jazz"])
+def test_template_never_repeats_the_topic(topic: str) -> None:
+    """The issue's report: "What is How honeybees ...?", "Let's see how How honeybees ...
+    works". The topic's words open the script once and are never pasted in again."""
+    for outline in (None, OUTLINE, "What about the sun?\nGravity pulls the oceans along."):
+        scenes = template(title="Explainer", topic=topic, outline=outline)
+        said = [s.narration.lower() for s in scenes]
+        core = phrase(topic).lower()
+        core = core.split(" ", 1)[1] if core.startswith(("how ", "why ")) else core
+        assert sum(text.count(core) for text in said) <= 1, said
+        assert not any(text.count(core) for text in said[1:]), said
+        for text in said:
+            words = text.split()
+            assert all(a != b for a, b in zip(words, words[1:], strict=False)), text
+
+
+def test_outline_questions_and_sentences_are_said_as_they_are() -> None:
+    scenes = template(outline="How long should it rise?\nGravity pulls the oceans along.\n"
+                              "Spring tides")
+    assert scenes[1].heading == "How long should it rise"
+    assert scenes[1].narration.startswith("How long should it rise? Let's take it step")
+    assert scenes[2].narration.startswith("Gravity pulls the oceans along. ")
+    assert scenes[3].narration.startswith("Finally: Spring tides.")
+    assert "To recap: How long should it rise? Gravity pulls the oceans along. Spring " \
+        "tides." in scenes[-1].narration
 
 
 @pytest.mark.parametrize("max_scenes", [1, 2, 3, 4, 6, 50])
