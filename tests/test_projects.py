@@ -60,6 +60,11 @@ def test_create_read_update_a_project(client, auth):
         ({"title": "x", "topic": "t", "theme": {"background": "red"}}, "theme.background", "#"),
         ({"title": "x", "topic": "t", "theme": {"preset": "neon"}}, "theme.preset", "one of"),
         ({"title": "x", "topic": "t", "music_level": 101}, "music_level", "100"),
+        ({"title": "x", "topic": "t", "narration_speed": 0.5}, "narration_speed", "0.75"),
+        ({"title": "x", "topic": "t", "narration_speed": 2}, "narration_speed", "1.5"),
+        ({"title": "x", "topic": "t", "narration_speed": "fast"}, "narration_speed",
+         "number"),
+        ({"title": "x", "topic": "t", "narration_speed": None}, "narration_speed", "null"),
         ({"title": "x", "topic": "t", "colour": "blue"}, "colour", "Unknown"),
     ],
 )
@@ -68,6 +73,15 @@ def test_bad_project_input_is_422_naming_the_field(client, auth, user, body, fie
     assert field in fields, fields
     assert words.lower() in fields[field].lower()
     assert Project.query.filter_by(user_id=user.id).count() == 0
+
+
+def test_narration_speed_is_saved_rounded_and_shown(client, auth):
+    created = _create(client, auth)
+    assert created["narration_speed"] == 1.0
+    url = created["links"]["self"]
+    changed = client.patch(url, json={"narration_speed": 1.2549}, headers=auth)
+    assert changed.status_code == 200, changed.get_data(as_text=True)
+    assert client.get(url, headers=auth).get_json()["narration_speed"] == 1.25
 
 
 def test_patch_cannot_null_required_fields_or_leave_nothing_to_render(client, auth):

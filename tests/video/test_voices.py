@@ -60,6 +60,47 @@ def test_silent_voice_is_timed_from_the_text(text: str, seconds: float) -> None:
     assert voice.synthesize(text) == clip
 
 
+SENTENCE = "The quick brown fox jumps over the lazy dog, and then it naps in the sun."
+
+
+def _lengths(voice_id: str, settings: ProviderSettings = OFFLINE) -> dict[float, float]:
+    return {speed: get_synthesizer(voice_id, settings, speed).synthesize(SENTENCE).duration
+            for speed in (0.75, 1.0, 1.5)}
+
+
+def test_silent_voice_follows_the_narration_speed() -> None:
+    lengths = _lengths("silent")
+    assert lengths[1.5] == pytest.approx(lengths[1.0] / 1.5, abs=1e-4)
+    assert lengths[0.75] == pytest.approx(lengths[1.0] / 0.75, abs=1e-4)
+
+
+@pytest.mark.parametrize("speed", [0.5, 1.51, 0])
+def test_a_speed_out_of_range_is_refused(speed: float) -> None:
+    with pytest.raises(ValueError, match="speed must be between 0.75 and 1.5"):
+        get_synthesizer("silent", OFFLINE, speed)
+
+
+@pytest.mark.skipif(not HAS_PIPER, reason="the optional piper extra is not installed")
+def test_piper_follows_the_narration_speed() -> None:
+    lengths = _lengths("piper:joe")
+    # Piper stretches phonemes, not pauses: close to the ratio, not exactly it.
+    assert lengths[1.5] < 0.8 * lengths[1.0] < lengths[1.0] < 0.85 * lengths[0.75]
+
+
+@pytest.mark.skipif(not HAS_ESPEAK, reason="espeak-ng is not installed")
+def test_espeak_follows_the_narration_speed() -> None:
+    lengths = _lengths("espeak:en-us")
+    assert lengths[1.5] < 0.8 * lengths[1.0] < lengths[1.0] < 0.85 * lengths[0.75]
+
+
+def test_openai_voice_asks_for_the_speed(fake_openai: FakeOpenAI) -> None:
+    fake_openai.reply("audio/speech", body=wav_bytes(tone(0.5, 24000), 24000),
+                      content_type="audio/wav")
+    get_synthesizer("openai:nova", openai_settings(fake_openai), 1.25).synthesize("Hi.")
+    (request,) = fake_openai.requests
+    assert request.json()["speed"] == 1.25
+
+
 @pytest.mark.skipif(not HAS_PIPER, reason="the optional piper extra is not installed")
 def test_piper_speaks_a_sentence_and_caches_the_model() -> None:
     assert piper_engine.load(None) is piper_engine.load(None)  # loaded once per process

@@ -95,6 +95,7 @@ def project_to_dict(project, renders: list | None = None, video: BackgroundJob |
         "voice": project.voice,
         "theme": project.theme,
         "music_level": project.music_level,
+        "narration_speed": project.narration_speed,
         "burn_subtitles": project.burn_subtitles,
         "user_id": project.user_id,
         "created_at": _iso(project.created_at),

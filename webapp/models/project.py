@@ -9,6 +9,7 @@ from sqlalchemy import (
     Boolean,
     CheckConstraint,
     DateTime,
+    Float,
     ForeignKey,
     SmallInteger,
     String,
@@ -25,7 +26,10 @@ class Project(db.Model):
     """A video project owned by one user: a topic or a script, and how to render it."""
 
     __tablename__ = "projects"
-    __table_args__ = (CheckConstraint("music_level BETWEEN 0 AND 100", name="music_level"),)
+    __table_args__ = (
+        CheckConstraint("music_level BETWEEN 0 AND 100", name="music_level"),
+        CheckConstraint("narration_speed BETWEEN 0.75 AND 1.5", name="narration_speed"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
@@ -38,6 +42,8 @@ class Project(db.Model):
     voice: Mapped[str] = mapped_column(String(64), server_default="silent")
     theme: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default="{}")
     music_level: Mapped[int] = mapped_column(SmallInteger, server_default="0")
+    # Times the voice's own pace (0.75 to 1.5), for every voice (webapp/video/voices.py).
+    narration_speed: Mapped[float] = mapped_column(Float, server_default="1")
     burn_subtitles: Mapped[bool] = mapped_column(Boolean, server_default="true")
     created_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now()

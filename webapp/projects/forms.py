@@ -14,7 +14,7 @@ from webapp.video.themes import COLOUR_SLOTS as COLOURS
 from webapp.video.themes import DEFAULT_THEME, THEMES
 from webapp.video.voices import VOICES
 
-SETTINGS = ("title", "topic", "outline", "format", "voice", "music_level")
+SETTINGS = ("title", "topic", "outline", "format", "voice", "music_level", "narration_speed")
 SAVED = (*SETTINGS, "theme", "burn_subtitles")
 _SCENE_FIELD = re.compile(r"^scene-(\d{1,4})-(heading|narration|remove)$")
 

@@ -95,7 +95,8 @@ def _check_length(project: Project, user: User) -> None:
     if not project.script:
         return
     limit = quotas_for(user).max_render_seconds
-    seconds = estimated_seconds([Scene(s["heading"], s["narration"]) for s in project.script])
+    seconds = estimated_seconds([Scene(s["heading"], s["narration"]) for s in project.script]) \
+        / project.narration_speed
     if seconds > limit:
         raise ParamsError([{"field": "script", "message":
                             f"The narration would last about {seconds / 60:.1f} minutes; "

@@ -15,10 +15,11 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationIn
 from webapp.validation import ParamsError, describe_errors, unstorable_text
 from webapp.video.formats import FORMATS
 from webapp.video.themes import DEFAULT_THEME, FONTS, THEMES, parse_colour
-from webapp.video.voices import VOICES
+from webapp.video.voices import SPEEDS, VOICES
 
 # Fields that may be left out of a PATCH but never set to null.
-NOT_NULL = ("title", "format", "voice", "theme", "music_level", "burn_subtitles")
+NOT_NULL = ("title", "format", "voice", "theme", "music_level", "narration_speed",
+            "burn_subtitles")
 MAX_TITLE = 200
 MAX_TOPIC = 2000
 MAX_OUTLINE = 4000
@@ -126,6 +127,8 @@ class ProjectIn(BaseModel):
     voice: str | None = None
     theme: ThemeIn | None = None
     music_level: int | None = Field(None, ge=0, le=100)
+    # Times the voice's own pace; kept to two decimals (what the form's steps offer).
+    narration_speed: float | None = Field(None, ge=SPEEDS[0], le=SPEEDS[1], allow_inf_nan=False)
     burn_subtitles: bool | None = None
 
     @field_validator("script")
@@ -149,6 +152,11 @@ class ProjectIn(BaseModel):
         if value is not None and value not in FORMATS:
             raise ValueError(f"must be one of: {', '.join(FORMATS)}")
         return value
+
+    @field_validator("narration_speed")
+    @classmethod
+    def _two_decimals(cls, value: float | None) -> float | None:
+        return None if value is None else round(value, 2)
 
     @field_validator("voice")
     @classmethod

@@ -41,7 +41,8 @@ def _limits() -> Limits:
 def defaults() -> dict[str, Any]:
     """Settings of a new project that does not say otherwise."""
     return {"format": "landscape-720", "voice": current_app.config["DEFAULT_VOICE"],
-            "theme": ThemeIn().resolve(), "music_level": 0, "burn_subtitles": True}
+            "theme": ThemeIn().resolve(), "music_level": 0, "narration_speed": 1.0,
+            "burn_subtitles": True}
 
 
 def create_project(user: User, data: Mapping[str, Any]) -> Project:

@@ -17,9 +17,20 @@ class PiperVoiceLike(Protocol):
 
     config: Any
 
-    def synthesize(self, text: str) -> Any:
+    def synthesize(self, text: str, syn_config: Any = None) -> Any:
         """Yield AudioChunk objects for the text."""
         ...
+
+
+def at_speed(voice: PiperVoiceLike, speed: float) -> Any:
+    """Piper's synthesis settings for `speed` times the voice's own pace (None: its own):
+    piper stretches each phoneme by length_scale, the voice's default divided by speed."""
+    if speed == 1.0:
+        return None
+    from piper import SynthesisConfig
+
+    own = getattr(voice.config, "length_scale", None) or 1.0
+    return SynthesisConfig(length_scale=own / speed)
 
 
 def problem(model: str | None) -> str | None:

@@ -17,6 +17,9 @@ SILENT_CHARS_PER_SECOND = 15
 SILENT_MINIMUM = 0.6
 OPENAI_RATE = 24000  # what audio/speech returns as WAV; other rates are resampled to it
 ESPEAK_TIMEOUT = 60.0
+ESPEAK_WORDS_PER_MINUTE = 175  # espeak-ng's own default pace (-s)
+# Narration speed, as times the voice's own pace: the slowest and the fastest offered.
+SPEEDS = (0.75, 1.5)
 OPENAI_NEEDS = "openai voices need OPENAI_BASE_URL and OPENAI_API_KEY"
 NOT_INSTALLED = "not installed here"
 
@@ -69,18 +72,22 @@ class Synthesizer(Protocol):
         ...
 
 
-def get_synthesizer(voice_id: str, settings: ProviderSettings) -> Synthesizer:
-    """A ready synthesizer for the voice, or VoiceUnavailable saying what is missing."""
+def get_synthesizer(voice_id: str, settings: ProviderSettings,
+                    speed: float = 1.0) -> Synthesizer:
+    """A ready synthesizer for the voice at `speed` times its own pace (SPEEDS), or
+    VoiceUnavailable saying what is missing."""
+    if not SPEEDS[0] <= speed <= SPEEDS[1]:
+        raise ValueError(f"speed must be between {SPEEDS[0]} and {SPEEDS[1]}, got {speed}")
     voice = _voice(voice_id)
     if voice.provider == "piper":
-        return PiperSynthesizer(_load_piper(settings))
+        return PiperSynthesizer(_load_piper(settings), speed)
     if voice.provider == "espeak":
-        return EspeakSynthesizer(voice.name, settings.espeak_binary)
+        return EspeakSynthesizer(voice.name, settings.espeak_binary, speed)
     if voice.provider == "openai":
         if not settings.openai_configured:
             raise VoiceUnavailable(OPENAI_NEEDS)
-        return OpenAISynthesizer(voice.name, settings)
-    return SilentSynthesizer()
+        return OpenAISynthesizer(voice.name, settings, speed)
+    return SilentSynthesizer(speed)
 
 
 def voice_status(settings: ProviderSettings) -> list[ProviderStatus]:
@@ -135,14 +142,15 @@ def _espeak_missing(binary: str) -> str:
 class PiperSynthesizer:
     """Piper ONNX voice; the loaded model comes from piper_engine's per-process cache."""
 
-    def __init__(self, voice: piper_engine.PiperVoiceLike) -> None:
+    def __init__(self, voice: piper_engine.PiperVoiceLike, speed: float = 1.0) -> None:
         self._voice = voice
         self.sample_rate = int(voice.config.sample_rate)
+        self._config = piper_engine.at_speed(voice, speed)
 
     def synthesize(self, text: str) -> Clip:
         """Speak one sentence."""
         try:
-            chunks = list(self._voice.synthesize(text))
+            chunks = list(self._voice.synthesize(text, syn_config=self._config))
         except Exception as exc:  # onnxruntime and phonemizer errors have no common base
             raise SynthesisError(f"Piper could not speak {text[:60]!r}: {exc}") from exc
         return Clip(b"".join(c.audio_int16_bytes for c in chunks), self.sample_rate)
@@ -153,11 +161,12 @@ class EspeakSynthesizer:
 
     sample_rate = 22050
 
-    def __init__(self, name: str, binary: str) -> None:
+    def __init__(self, name: str, binary: str, speed: float = 1.0) -> None:
         path = shutil.which(binary)
         if path is None:
             raise VoiceUnavailable(_espeak_missing(binary))
-        self._args = [path, "-v", name, "--stdout", "--stdin"]
+        pace = round(ESPEAK_WORDS_PER_MINUTE * speed)
+        self._args = [path, "-v", name, "-s", str(pace), "--stdout", "--stdin"]
 
     def synthesize(self, text: str) -> Clip:
         """Speak one sentence."""
@@ -186,9 +195,13 @@ class SilentSynthesizer:
 
     sample_rate = SILENT_RATE
 
+    def __init__(self, speed: float = 1.0) -> None:
+        self._speed = speed
+
     def synthesize(self, text: str) -> Clip:
-        """Silence of max(0.6 s, characters / 15) seconds."""
-        seconds = max(SILENT_MINIMUM, len(text.strip()) / SILENT_CHARS_PER_SECOND)
+        """Silence of max(0.6 s, characters / 15 / speed) seconds."""
+        seconds = max(SILENT_MINIMUM,
+                      len(text.strip()) / SILENT_CHARS_PER_SECOND / self._speed)
         return Clip(bytes(2 * round(seconds * self.sample_rate)), self.sample_rate)
 
 
@@ -197,9 +210,10 @@ class OpenAISynthesizer:
 
     sample_rate = OPENAI_RATE
 
-    def __init__(self, name: str, settings: ProviderSettings) -> None:
+    def __init__(self, name: str, settings: ProviderSettings, speed: float = 1.0) -> None:
         self._name = name
         self._settings = settings
+        self._speed = speed
 
     def synthesize(self, text: str) -> Clip:
         """Speak one sentence."""
@@ -209,6 +223,8 @@ class OpenAISynthesizer:
             "input": text,
             "response_format": "wav",
         }
+        if self._speed != 1.0:  # OpenAI's own range is 0.25 to 4.0
+            payload["speed"] = self._speed
         try:
             response = post_json(self._settings, "audio/speech", payload)
         except RemoteError as exc:
