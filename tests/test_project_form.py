@@ -243,3 +243,21 @@ def test_a_saved_voice_that_cannot_work_here_stays_selected_and_is_kept(client, 
     again = client.post(action, data={**data, "music_level": "500"})
     assert again.status_code == 422
     assert _form(again.get_data(as_text=True), action).selected("voice")["value"] == "openai:onyx"
+
+
+def test_the_settings_form_sets_the_narration_speed(client, user):
+    login(client, user)
+    project = _project(user)
+    action = f"/projects/{project.id}"
+    form = _form(client.get(action).get_data(as_text=True), action)
+    data = {**form.data(), "narration_speed": "1.25"}
+    assert client.post(action, data=data).status_code == 303
+    db.session.refresh(project)
+    assert project.narration_speed == 1.25
+    refused = client.post(action, data={**data, "narration_speed": "3"})
+    assert refused.status_code == 422
+    html = refused.get_data(as_text=True)
+    assert 'field has-error">\n    <label for="narration_speed">' in html
+    assert "less than or equal to 1.5" in html
+    db.session.refresh(project)
+    assert project.narration_speed == 1.25
