@@ -112,6 +112,7 @@ def rendered(tmp_path_factory: pytest.TempPathFactory) -> Rendered:
             title="Test",
             fmt=FMT,
             theme=THEMES["midnight"],
+            bleed=True,  # as the render-scenes stage draws them, for motion
         )
         save_png(image, stills[-1])
     (folder / "subs.srt").write_text(to_srt(narration.cues), encoding="utf-8")
@@ -160,14 +161,59 @@ def test_render_reports_increasing_progress_ending_at_one(rendered: Rendered) ->
     assert rendered.progress[-1] == pytest.approx(1.0, abs=0.01)
 
 
-def test_render_burns_subtitles_only_at_the_bottom(rendered: Rendered, tmp_path: Path) -> None:
-    extract_frame(rendered.plan.output, 0.6, tmp_path / "frame.png")  # during the first cue
-    with Image.open(tmp_path / "frame.png") as frame, Image.open(rendered.stills[0]) as still:
-        diff = ImageChops.difference(frame.convert("RGB"), still.convert("RGB")).convert("L")
-    top = ImageStat.Stat(diff.crop((0, 0, FMT.width, round(FMT.height * 0.75)))).mean[0]
+@pytest.fixture(scope="module")
+def unburned(rendered: Rendered) -> Path:
+    """The same plan rendered without burned subtitles."""
+    output = rendered.plan.output.with_name("plain.mp4")
+    run_assembly(replace(rendered.plan, burn_subtitles=None, output=output))
+    return output
+
+
+def _frame(video: Path, at: float, folder: Path) -> Image.Image:
+    path = folder / f"{video.stem}-{at:.3f}.png"
+    extract_frame(video, at, path)
+    with Image.open(path) as frame:
+        return frame.convert("RGB")
+
+
+def _difference(a: Image.Image, b: Image.Image, box=None) -> float:
+    """Mean absolute difference (0-255) of two frames, over `box` or all of them."""
+    diff = ImageChops.difference(a, b).convert("L")
+    return ImageStat.Stat(diff.crop(box) if box else diff).mean[0]
+
+
+ABOVE_SUBTITLES = (0, 0, FMT.width, round(FMT.height * 0.75))
+
+
+def test_render_burns_subtitles_only_at_the_bottom(rendered: Rendered, unburned: Path,
+                                                   tmp_path: Path) -> None:
+    frame = _frame(rendered.plan.output, 0.6, tmp_path)  # during the first cue
+    plain = _frame(unburned, 0.6, tmp_path)
+    diff = ImageChops.difference(frame, plain).convert("L")
+    top = ImageStat.Stat(diff.crop(ABOVE_SUBTITLES)).mean[0]
     bottom = diff.crop((0, round(FMT.height * 0.8), FMT.width, FMT.height))
     assert top < 3  # only compression noise over the scene itself
     assert bottom.point(lambda v: 255 if v > 100 else 0).getbbox() is not None  # white text
+
+
+def test_each_scene_moves_gently_and_cross_fades_into_the_next(rendered: Rendered,
+                                                                unburned: Path,
+                                                                tmp_path: Path) -> None:
+    first, second = rendered.plan.durations[0], rendered.plan.durations[1]
+    # Three moments of the first scene, away from the cross-fade: all different, but only
+    # a little (a slow drift, not a cut).
+    moments = [_frame(unburned, at, tmp_path) for at in (0.05, first * 0.4, first * 0.75)]
+    for a, b in zip(moments, moments[1:], strict=False):
+        assert 0.3 < _difference(a, b, ABOVE_SUBTITLES) < 20
+    # At the cut, both scenes show at once: the frame differs from each scene's own frames
+    # around it by less than they differ from each other.
+    before = moments[-1]
+    after = _frame(unburned, first + second * 0.6, tmp_path)
+    cut = _frame(unburned, first, tmp_path)
+    apart = _difference(before, after, ABOVE_SUBTITLES)
+    assert apart > 5
+    assert _difference(cut, before, ABOVE_SUBTITLES) < apart
+    assert _difference(cut, after, ABOVE_SUBTITLES) < apart
 
 
 def test_render_soft_subtitles_keep_user_text_literal(rendered: Rendered) -> None:
@@ -229,7 +275,12 @@ def test_assemble_command_shape(tmp_path: Path) -> None:
     for flag in ("-movflags", "-colorspace", "-color_primaries", "-color_trc", "-progress"):
         assert flag in args
     graph = args[args.index("-filter_complex") + 1]
-    assert "loop=loop=29:size=1" in graph and "loop=loop=14:size=1" in graph
+    # 30 and 15 frames, each with half of a 6-frame cross-fade at the cut (33 and 18).
+    assert "loop=loop=32:size=1" in graph and "loop=loop=17:size=1" in graph
+    # Only the 6 frames around the cut go through the cross-fade; the rest are concatenated.
+    assert "[t0][h1]xfade=transition=fade:duration=0.200000:offset=0[x1]" in graph
+    assert "[t0in]trim=start_frame=27:end_frame=33" in graph
+    assert "[b0][x1][b1]concat=n=3" in graph
     assert graph.count("out_color_matrix=bt709") == 2
     music = assemble_command(replace(plan, music_level=100))
     assert "amix=inputs=2:normalize=0" in music[music.index("-filter_complex") + 1]

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from PIL import Image, ImageChops
 
-from webapp.video.formats import FORMATS, VideoFormat
+from webapp.video.formats import FORMATS, VideoFormat, bleed_size
 from webapp.video.frames import SUBTITLE_ZONE, render_scene, render_title_card, save_png
 from webapp.video.script import Scene
 from webapp.video.themes import THEMES, Theme
@@ -114,3 +114,26 @@ def test_save_png_is_atomic_and_readable(tmp_path: Path) -> None:
         assert saved.format == "PNG" and saved.size == (1080, 1080)
     with pytest.raises(FileNotFoundError):
         save_png(image, tmp_path / "missing" / "card.png")
+
+
+@pytest.mark.parametrize("fmt", FORMATS.values(), ids=FORMAT_IDS)
+def test_a_still_with_bleed_keeps_everything_in_the_frame_wherever_the_window_drifts(
+        fmt: VideoFormat) -> None:
+    """Motion (webapp/video/filtergraph.py) shows a window of the video's size anywhere in
+    the bled still: every drawn thing must be inside even the most off-centre window."""
+    theme = THEMES["midnight"]
+    still = render_scene(Scene("A heading that is long enough to wrap " * 3, ""), index=2,
+                         total=5, title="A title", fmt=fmt, theme=theme, bleed=True)
+    assert still.size == bleed_size(fmt.width, fmt.height) != (fmt.width, fmt.height)
+    empty = render_scene(Scene("", ""), index=2, total=5, title="", fmt=fmt, theme=theme,
+                         bleed=True)
+    drawn = ImageChops.difference(still, empty).getbbox()
+    background = render_scene(Scene("", ""), index=1, total=1, title="", fmt=fmt,
+                              theme=theme, bleed=True)
+    track = ImageChops.difference(empty, background).getbbox()  # counter and progress
+    room_x, room_y = still.width - fmt.width, still.height - fmt.height
+    for box in (drawn, track):
+        left, top, right, bottom = box
+        # The window's left edge goes from 0 to room_x: whatever is drawn is inside both.
+        assert left >= room_x + 4 and right <= fmt.width - 4
+        assert top >= room_y + 4 and bottom <= fmt.height - 4

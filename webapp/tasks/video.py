@@ -42,8 +42,8 @@ log = logging.getLogger(__name__)
 
 # Bump a version when a stage's output for the same inputs changes, so caches are rebuilt.
 NARRATION_VERSION = 1
-FRAMES_VERSION = 1
-VIDEO_VERSION = 1
+FRAMES_VERSION = 2  # 2: scene stills drawn with bleed, for motion
+VIDEO_VERSION = 2  # 2: motion and cross-fades
 NARRATION_WAV = "narration.wav"
 
 
@@ -204,7 +204,7 @@ def render_scenes(project_id: int) -> dict:
                           current_job_id()) as temp:
         for index, scene in enumerate(scenes, 1):
             image = frames.render_scene(scene, index=index, total=len(scenes),
-                                        title=project.title, fmt=fmt, theme=theme)
+                                        title=project.title, fmt=fmt, theme=theme, bleed=True)
             names.append(f"scene-{index:03d}.png")
             frames.save_png(image, temp / names[-1])
             progress(95 * index / len(scenes), f"Scene {index} of {len(scenes)}")

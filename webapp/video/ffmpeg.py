@@ -9,9 +9,12 @@ from pathlib import Path
 
 from webapp.video.filtergraph import (
     AUDIO_RATE,
+    clip_frames,
+    crossfade_frames,
     escape_filter_path,
+    joined,
+    moving_still_chain,
     music_chains,
-    still_chain,
     subtitles_filter,
 )
 from webapp.video.formats import FPS, VideoFormat
@@ -95,11 +98,12 @@ def run_assembly(plan: AssemblyPlan, on_progress: Callable[[float], None] | None
 
 
 def _graph(plan: AssemblyPlan, narration: int) -> list[str]:
-    count = len(plan.frames)
     counts = frame_counts(plan.durations)
-    chains = [still_chain(i, counts[i], plan.fmt) for i in range(count)]
-    stills = "".join(f"[v{i}]" for i in range(count))
-    video = f"{stills}concat=n={count}:v=1:a=0"
+    fade = crossfade_frames(counts)
+    chains = [moving_still_chain(i, frames, plan.fmt, i)
+              for i, frames in enumerate(clip_frames(counts, fade))]
+    chains.append(joined(counts, fade))
+    video = "[joined]null"
     if plan.burn_subtitles is not None:
         video += "," + subtitles_filter(plan.burn_subtitles, plan.fonts_dir)
     # libass blends onto the BT.709 yuv420p frames directly (checked: same pixels as in RGB).

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from PIL import Image, ImageDraw
 
-from webapp.video.formats import VideoFormat
+from webapp.video.formats import VideoFormat, bleed_size
 from webapp.video.script import Scene
 from webapp.video.textfit import TextBlock, fit_line, fit_text, load_font
 from webapp.video.themes import FONTS, Theme, parse_colour
@@ -50,12 +50,17 @@ class _Layout:
 
 
 def render_scene(
-    scene: Scene, *, index: int, total: int, title: str, fmt: VideoFormat, theme: Theme
+    scene: Scene, *, index: int, total: int, title: str, fmt: VideoFormat, theme: Theme,
+    bleed: bool = False,
 ) -> Image.Image:
-    """Draw scene `index` of `total` (1-based): its heading, an accent bar, the title, n/total."""
+    """Draw scene `index` of `total` (1-based): its heading, an accent bar, the title, n/total.
+
+    With `bleed`, the background reaches past the frame on every side (formats.bleed_size),
+    the rest laid out for the frame and centred on it: the room the video's moving window
+    needs (webapp/video/filtergraph.py)."""
     if not 1 <= index <= total:
         raise ValueError(f"Scene index is 1-based and at most total: got {index} of {total}")
-    layout, image, overlay, draw = _canvas(fmt, theme)
+    layout, image, overlay, draw = _canvas(fmt, theme, bleed)
     header_bottom = _draw_header(draw, layout, theme, title, f"{index} / {total}")
     _draw_progress(draw, layout, theme, index / total)
     # The heading block (bar, gap, text) is centred between the header and the subtitle zone.
@@ -73,7 +78,7 @@ def render_scene(
     x = layout.margin
     draw.rectangle((x, y, x + bar_width - 1, y + bar_height - 1), fill=_rgba(theme.accent))
     _draw_block(draw, block, (x, y + 2 * bar_height), _rgba(theme.text), centred=False)
-    return Image.alpha_composite(image, overlay).convert("RGB")
+    return _flatten(image, overlay)
 
 
 def render_title_card(
@@ -102,7 +107,7 @@ def render_title_card(
     draw.rectangle((left, y, left + bar_width - 1, y + bar_height - 1), fill=_rgba(theme.accent))
     if sub:
         _draw_block(draw, sub, (centre, y + 3 * bar_height), _rgba(theme.text, 200), centred=True)
-    return Image.alpha_composite(image, overlay).convert("RGB")
+    return _flatten(image, overlay)
 
 
 def save_png(image: Image.Image, path: Path) -> None:
@@ -117,19 +122,28 @@ def save_png(image: Image.Image, path: Path) -> None:
 
 
 def _canvas(
-    fmt: VideoFormat, theme: Theme
+    fmt: VideoFormat, theme: Theme, bleed: bool = False
 ) -> tuple[_Layout, Image.Image, Image.Image, ImageDraw.ImageDraw]:
-    """The layout, the gradient, and a transparent overlay to draw (and blend) text on."""
-    image = _background(fmt, theme)
-    overlay = Image.new("RGBA", image.size, (0, 0, 0, 0))
+    """The layout, the gradient (past the frame with `bleed`), and a transparent overlay of
+    the frame's size to draw (and blend) text on."""
+    size = bleed_size(fmt.width, fmt.height) if bleed else (fmt.width, fmt.height)
+    image = _background(size, theme)
+    overlay = Image.new("RGBA", (fmt.width, fmt.height), (0, 0, 0, 0))
     return _Layout.of(fmt), image, overlay, ImageDraw.Draw(overlay)
 
 
-def _background(fmt: VideoFormat, theme: Theme) -> Image.Image:
+def _flatten(image: Image.Image, overlay: Image.Image) -> Image.Image:
+    """The overlay blended onto the middle of the background, as RGB."""
+    offset = ((image.width - overlay.width) // 2, (image.height - overlay.height) // 2)
+    image.alpha_composite(overlay, dest=offset)
+    return image.convert("RGB")
+
+
+def _background(size: tuple[int, int], theme: Theme) -> Image.Image:
     """A vertical gradient from background (top) to background_end (bottom)."""
-    top = Image.new("RGB", (fmt.width, fmt.height), parse_colour(theme.background))
-    bottom = Image.new("RGB", (fmt.width, fmt.height), parse_colour(theme.background_end))
-    mask = Image.linear_gradient("L").resize((fmt.width, fmt.height))
+    top = Image.new("RGB", size, parse_colour(theme.background))
+    bottom = Image.new("RGB", size, parse_colour(theme.background_end))
+    mask = Image.linear_gradient("L").resize(size)
     return Image.composite(bottom, top, mask).convert("RGBA")
 
 
@@ -157,12 +171,14 @@ def _draw_header(
 def _draw_progress(
     draw: ImageDraw.ImageDraw, layout: _Layout, theme: Theme, fraction: float
 ) -> None:
-    """A thin track along the top edge, filled in the accent colour up to this scene."""
+    """A thin track across the top, between the margins (so that it stays whole in the
+    moving window), filled in the accent colour up to this scene."""
     thickness = max(3, round(layout.unit * 0.006))
-    draw.rectangle((0, 0, layout.width - 1, thickness - 1), fill=_rgba(theme.text, 40))
-    draw.rectangle(
-        (0, 0, round(layout.width * fraction) - 1, thickness - 1), fill=_rgba(theme.accent)
-    )
+    left, right, top = layout.margin, layout.width - layout.margin, layout.margin // 2
+    bottom = top + thickness - 1
+    draw.rectangle((left, top, right - 1, bottom), fill=_rgba(theme.text, 40))
+    draw.rectangle((left, top, left + round((right - left) * fraction) - 1, bottom),
+                   fill=_rgba(theme.accent))
 
 
 def _draw_block(
