@@ -261,3 +261,21 @@ def test_the_settings_form_sets_the_narration_speed(client, user):
     assert "less than or equal to 1.5" in html
     db.session.refresh(project)
     assert project.narration_speed == 1.25
+
+
+def test_the_settings_form_sets_the_captions(client, user):
+    login(client, user)
+    project = _project(user)
+    action = f"/projects/{project.id}"
+    form = _form(client.get(action).get_data(as_text=True), action)
+    assert form.selected("captions_style")["value"] == "outline"  # the default, shown
+    data = {**form.data(), "captions_style": "box", "captions_position": "middle",
+            "captions_size": "large"}
+    assert client.post(action, data=data).status_code == 303
+    db.session.refresh(project)
+    assert project.captions == {"style": "box", "position": "middle", "size": "large"}
+    form = _form(client.get(action).get_data(as_text=True), action)
+    assert form.selected("captions_position")["value"] == "middle"
+    refused = client.post(action, data={**data, "captions_size": "huge"})
+    assert refused.status_code == 422
+    assert "must be one of: small, medium, large" in refused.get_data(as_text=True)

@@ -65,6 +65,11 @@ def test_create_read_update_a_project(client, auth):
         ({"title": "x", "topic": "t", "narration_speed": "fast"}, "narration_speed",
          "number"),
         ({"title": "x", "topic": "t", "narration_speed": None}, "narration_speed", "null"),
+        ({"title": "x", "topic": "t", "captions": {"style": "neon"}}, "captions.style",
+         "plain, outline, box, highlight"),
+        ({"title": "x", "topic": "t", "captions": {"position": "left"}}, "captions.position",
+         "bottom, middle, top"),
+        ({"title": "x", "topic": "t", "captions": {"font": "x"}}, "captions.font", "Unknown"),
         ({"title": "x", "topic": "t", "colour": "blue"}, "colour", "Unknown"),
     ],
 )
@@ -82,6 +87,17 @@ def test_narration_speed_is_saved_rounded_and_shown(client, auth):
     changed = client.patch(url, json={"narration_speed": 1.2549}, headers=auth)
     assert changed.status_code == 200, changed.get_data(as_text=True)
     assert client.get(url, headers=auth).get_json()["narration_speed"] == 1.25
+
+
+def test_captions_are_saved_with_defaults_for_what_is_not_sent(client, auth):
+    created = _create(client, auth)
+    assert created["captions"] == {"style": "outline", "position": "bottom", "size": "medium"}
+    url = created["links"]["self"]
+    changed = client.patch(url, json={"captions": {"style": "highlight", "position": "top"}},
+                           headers=auth)
+    assert changed.status_code == 200, changed.get_data(as_text=True)
+    assert client.get(url, headers=auth).get_json()["captions"] == {
+        "style": "highlight", "position": "top", "size": "medium"}
 
 
 def test_patch_cannot_null_required_fields_or_leave_nothing_to_render(client, auth):

@@ -153,6 +153,7 @@ def _project_schemas() -> dict[str, Any]:
             "format": TEXT, "voice": TEXT,
             "theme": {"type": "object", "additionalProperties": {"type": "string"}},
             "music_level": INTEGER, "narration_speed": {"type": "number"},
+            "captions": _object({"style": TEXT, "position": TEXT, "size": TEXT}),
             "burn_subtitles": {"type": "boolean"}, "user_id": INTEGER,
             "created_at": TIME, "updated_at": TIME, "links": LINKS,
             "renders": {"type": "array", "items": ref("Render"),

@@ -11,6 +11,7 @@ from webapp.api.auth import api_user
 from webapp.jobs.registry import Task, get_task
 from webapp.models import BackgroundJob, User
 from webapp.render.outputs import files_of
+from webapp.video.captions import Captions
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -96,6 +97,7 @@ def project_to_dict(project, renders: list | None = None, video: BackgroundJob |
         "theme": project.theme,
         "music_level": project.music_level,
         "narration_speed": project.narration_speed,
+        "captions": Captions.of(project.captions).as_dict(),
         "burn_subtitles": project.burn_subtitles,
         "user_id": project.user_id,
         "created_at": _iso(project.created_at),

@@ -45,6 +45,8 @@ class Project(db.Model):
     # Times the voice's own pace (0.75 to 1.5), for every voice (webapp/video/voices.py).
     narration_speed: Mapped[float] = mapped_column(Float, server_default="1")
     burn_subtitles: Mapped[bool] = mapped_column(Boolean, server_default="true")
+    # {"style", "position", "size"} (webapp/video/captions.py); {} or a missing key: default.
+    captions: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default="{}")
     created_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now()
     )

@@ -15,7 +15,8 @@ from webapp.video.themes import DEFAULT_THEME, THEMES
 from webapp.video.voices import VOICES
 
 SETTINGS = ("title", "topic", "outline", "format", "voice", "music_level", "narration_speed")
-SAVED = (*SETTINGS, "theme", "burn_subtitles")
+SAVED = (*SETTINGS, "theme", "burn_subtitles", "captions")
+CAPTION_FIELDS = ("style", "position", "size")  # posted as captions_<name>
 _SCENE_FIELD = re.compile(r"^scene-(\d{1,4})-(heading|narration|remove)$")
 
 
@@ -25,6 +26,9 @@ def project_from_form(form: MultiDict, include_script_text: bool = False) -> dic
     if "topic" in form and form["topic"] == "":
         data["topic"] = ""
     data["burn_subtitles"] = "burn_subtitles" in form
+    if captions := {name: form[f"captions_{name}"] for name in CAPTION_FIELDS
+                    if form.get(f"captions_{name}")}:
+        data["captions"] = captions
     if form.get("theme_preset"):
         theme = {"preset": form["theme_preset"]}
         if form.get("theme_font"):
@@ -81,6 +85,7 @@ def values_from_form(form: MultiDict, voice: str) -> dict[str, Any]:
     return {**{name: form.get(name, "") for name in SETTINGS}, "voice": form.get("voice") or voice,
             "theme": shown_theme(theme, custom), "theme_custom": custom,
             "burn_subtitles": "burn_subtitles" in form,
+            "captions": {name: form.get(f"captions_{name}", "") for name in CAPTION_FIELDS},
             "script_text": form.get("script_text", "")}
 
 

@@ -13,13 +13,14 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
 
 from webapp.validation import ParamsError, describe_errors, unstorable_text
+from webapp.video.captions import POSITIONS, SIZES, STYLES, Captions
 from webapp.video.formats import FORMATS
 from webapp.video.themes import DEFAULT_THEME, FONTS, THEMES, parse_colour
 from webapp.video.voices import SPEEDS, VOICES
 
 # Fields that may be left out of a PATCH but never set to null.
 NOT_NULL = ("title", "format", "voice", "theme", "music_level", "narration_speed",
-            "burn_subtitles")
+            "burn_subtitles", "captions")
 MAX_TITLE = 200
 MAX_TOPIC = 2000
 MAX_OUTLINE = 4000
@@ -114,6 +115,24 @@ class ThemeIn(BaseModel):
         }
 
 
+class CaptionsIn(BaseModel):
+    """How burned captions look (webapp/video/captions.py); what is not sent stays default."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    style: str = Captions.style
+    position: str = Captions.position
+    size: str = Captions.size
+
+    @field_validator("style", "position", "size")
+    @classmethod
+    def _known(cls, value: str, info: ValidationInfo) -> str:
+        known = {"style": STYLES, "position": POSITIONS, "size": SIZES}[info.field_name]
+        if value not in known:
+            raise ValueError(f"must be one of: {', '.join(known)}")
+        return value
+
+
 class ProjectIn(BaseModel):
     """A project as the API and the forms accept it; every field optional for PATCH."""
 
@@ -130,6 +149,7 @@ class ProjectIn(BaseModel):
     # Times the voice's own pace; kept to two decimals (what the form's steps offer).
     narration_speed: float | None = Field(None, ge=SPEEDS[0], le=SPEEDS[1], allow_inf_nan=False)
     burn_subtitles: bool | None = None
+    captions: CaptionsIn | None = None
 
     @field_validator("script")
     @classmethod
@@ -184,6 +204,8 @@ def parse_project(data: Any, limits: Limits) -> dict[str, Any]:
             value = [scene.model_dump() for scene in value]
         elif name == "theme" and value is not None:
             value = value.resolve()
+        elif name == "captions" and value is not None:
+            value = value.model_dump()
         elif name in ("topic", "outline") and value == "":
             value = None
         values[name] = value

@@ -22,6 +22,7 @@ from webapp.projects.schemas import Limits, ThemeIn, parse_project
 from webapp.quotas import QuotaExceeded, lock_user, quotas_for
 from webapp.render import providers, storage
 from webapp.validation import ParamsError
+from webapp.video.captions import Captions
 
 
 def get_project(user: User, project_id: int) -> Project | None:
@@ -42,7 +43,7 @@ def defaults() -> dict[str, Any]:
     """Settings of a new project that does not say otherwise."""
     return {"format": "landscape-720", "voice": current_app.config["DEFAULT_VOICE"],
             "theme": ThemeIn().resolve(), "music_level": 0, "narration_speed": 1.0,
-            "burn_subtitles": True}
+            "burn_subtitles": True, "captions": Captions().as_dict()}
 
 
 def create_project(user: User, data: Mapping[str, Any]) -> Project:

@@ -19,9 +19,15 @@ from webapp.projects.live import GONE, output_context, wrote_script
 from webapp.projects.schemas import Limits
 from webapp.render import providers
 from webapp.validation import ParamsError
+from webapp.video.captions import POSITIONS, SIZE_LABELS, STYLES, Captions
 from webapp.video.formats import FORMATS
 from webapp.video.themes import FONTS, THEMES
 from webapp.video.voices import VOICES
+
+# The captions' settings as the form offers them: (name, label, options, default).
+CAPTION_CHOICES = (("style", "Caption style", STYLES, Captions.style),
+                   ("position", "Position", POSITIONS, Captions.position),
+                   ("size", "Size", SIZE_LABELS, Captions.size))
 
 
 def _project_or_404(project_id: int) -> Project:
@@ -45,7 +51,7 @@ def _gone(exc: NotFound):
 def _choices() -> dict:
     status = providers.status()
     return {"formats": FORMATS, "voices": VOICES, "themes": THEMES, "fonts": FONTS,
-            "providers": status,
+            "caption_choices": CAPTION_CHOICES, "providers": status,
             "unavailable_voices": providers.unavailable_voices(status["voice"]),
             "limits": Limits.from_config(current_app.config),
             "script_provider": current_app.config["SCRIPT_PROVIDER"]}

@@ -33,6 +33,7 @@ from webapp.storage import MissingObject
 from webapp.validation import ParamsError
 from webapp.video import ffmpeg, frames, subtitles, writers
 from webapp.video.audio import build_narration, write_wav
+from webapp.video.captions import Captions
 from webapp.video.formats import FORMATS, FPS
 from webapp.video.script import Scene, estimated_seconds, split_sentences
 from webapp.video.themes import DEFAULT_THEME, FONTS, FONTS_DIR, THEMES, Theme
@@ -236,7 +237,8 @@ def assemble_video(project_id: int) -> dict:
     output, manifest = storage.locate(project.id, "video", {
         "v": VIDEO_VERSION, "narration": storage.digest_of(narration_key),
         "frames": storage.digest_of(frames_key), "music": project.music_level,
-        "burn": project.burn_subtitles, "format": fmt.key, "font": _theme(project).font})
+        "burn": project.burn_subtitles, "format": fmt.key, "font": _theme(project).font,
+        "captions": Captions.of(project.captions).as_dict(), "accent": _theme(project).accent})
     if manifest is not None:
         return {**_reused("video", output, manifest), "files": manifest["files"]}
     try:
@@ -256,16 +258,17 @@ def assemble_video(project_id: int) -> dict:
 
 def _assemble(project, fmt, temp, narration_dir, narration, frames_dir, stills) -> dict:
     cues = [subtitles.Cue(**cue) for cue in narration["cues"]]
-    (temp / FILES["srt"]).write_text(subtitles.to_srt(cues), encoding="utf-8")
-    (temp / FILES["vtt"]).write_text(subtitles.to_vtt(cues), encoding="utf-8")
+    captions, theme = Captions.of(project.captions), _theme(project)
+    words = captions.words  # the current word highlighted: the tracks timed word by word
+    (temp / FILES["srt"]).write_text(subtitles.to_srt(cues, words), encoding="utf-8")
+    (temp / FILES["vtt"]).write_text(subtitles.to_vtt(cues, words), encoding="utf-8")
     burn = None
     if project.burn_subtitles:
-        font = FONTS[_theme(project).font]
         burn = temp / "burn.ass"
         burn.write_text(subtitles.to_ass(
-            cues, width=fmt.width, height=fmt.height, font_family=font.family,
-            font_size=max(18, round(min(fmt.width, fmt.height) * 0.045)),
-            text_colour="#ffffff"), encoding="utf-8")
+            cues, width=fmt.width, height=fmt.height, font_family=FONTS[theme.font].family,
+            captions=captions, text_colour="#ffffff", accent_colour=theme.accent),
+            encoding="utf-8")
     plan = ffmpeg.AssemblyPlan(
         frames=[frames_dir / name for name in stills["frames"]],
         durations=narration["scene_durations"], narration=narration_dir / NARRATION_WAV,
