@@ -3,13 +3,15 @@ that cannot work here disabled, saying why, and refused by the form and the API 
 
 from __future__ import annotations
 
+import io
 import json
 import re
 from html.parser import HTMLParser
 
 import pytest
+from PIL import Image
 
-from tests.support import login
+from tests.support import login, make_user
 from webapp.extensions import db
 from webapp.models import BackgroundJob, Project
 from webapp.video import piper_engine
@@ -279,3 +281,34 @@ def test_the_settings_form_sets_the_captions(client, user):
     refused = client.post(action, data={**data, "captions_size": "huge"})
     assert refused.status_code == 422
     assert "must be one of: small, medium, large" in refused.get_data(as_text=True)
+
+
+def test_the_scene_editor_shows_a_preview_of_each_scene(client, user):
+    login(client, user)
+    project = _project(user, burn_subtitles=True)
+    project.script = [{"heading": "Bees", "narration": "Bees make honey. They work hard."},
+                      {"heading": "Hives", "narration": "A hive holds thousands."}]
+    db.session.commit()
+    html = client.get(f"/projects/{project.id}").get_data(as_text=True)
+    urls = re.findall(r'class="scene-preview" src="([^"]+)"', html)
+    assert len(urls) == 2 and all("v=" in url for url in urls)
+    first = client.get(urls[0].replace("&amp;", "&"))
+    assert first.status_code == 200 and first.content_type == "image/png"
+    assert "immutable" in first.headers["Cache-Control"]
+    image = Image.open(io.BytesIO(first.data))
+    assert image.size == (480, 270)
+    # A change of what the scene shows changes its URL, and the picture.
+    project.captions = {"style": "box", "position": "middle"}
+    db.session.commit()
+    again = re.findall(r'class="scene-preview" src="([^"]+)"',
+                       client.get(f"/projects/{project.id}").get_data(as_text=True))
+    assert again[0] != urls[0] and again[1] != urls[1]
+    changed = client.get(again[0].replace("&amp;", "&"))
+    assert changed.data != first.data
+    # An old URL is answered fresh, not cached for good.
+    stale = client.get(urls[0].replace("&amp;", "&"))
+    assert stale.data == changed.data and "no-cache" in stale.headers["Cache-Control"]
+    assert client.get(f"/projects/{project.id}/scenes/3/preview.png").status_code == 404
+    client.post("/logout")
+    login(client, make_user())
+    assert client.get(urls[0].replace("&amp;", "&")).status_code == 404

@@ -2,7 +2,16 @@
 
 from __future__ import annotations
 
-from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask import (
+    abort,
+    current_app,
+    flash,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_login import current_user, login_required
 from werkzeug.exceptions import NotFound
 
@@ -13,7 +22,7 @@ from webapp.jobs import service
 from webapp.live import poller
 from webapp.models import Project
 from webapp.pagination import page_number
-from webapp.projects import bp, forms, renders
+from webapp.projects import bp, forms, previews, renders
 from webapp.projects import service as projects
 from webapp.projects.live import GONE, output_context, wrote_script
 from webapp.projects.schemas import Limits
@@ -103,6 +112,8 @@ def _page(project: Project, errors: dict | None = None, status: int = 200, form=
     context = {**output_context(project), "errors": errors or {},
                "settings_values": settings,
                "posted_scenes": forms.rows_from_form(form) if part == "script" else None,
+               "preview_tags": [previews.preview_tag(project, n)
+                                for n in range(1, len(project.script or []) + 1)],
                **_choices()}
     context["live_poll"] = live_poll.arm(context["rendering"])
     blocks = ["output"] if request.args.get("block") == "output" else []
@@ -139,6 +150,25 @@ def update(project_id: int):
     flash("Script saved." if part == "script" else "Settings saved.")
     anchor = "#script" if part == "script" else ""
     return redirect(url_for("projects.project_page", project_id=project.id) + anchor, 303)
+
+
+@bp.get("/<int:project_id>/scenes/<int:number>/preview.png")
+@login_required
+def scene_preview(project_id: int, number: int):
+    """Scene `number`'s still with a caption sample, as the video will show it. Asked for
+    with the current tag (`v`, which the editor puts in the URL) it is cached for good; any
+    other is answered fresh (an older tag's URL shows the scene as it is now)."""
+    project = _project_or_404(project_id)
+    png = previews.preview_png(project, number)
+    if png is None:
+        abort(404, description="The project has no such scene.")
+    response = make_response(png)
+    response.content_type = "image/png"
+    tag = previews.preview_tag(project, number)
+    response.set_etag(tag)
+    response.headers["Cache-Control"] = ("private, max-age=31536000, immutable"
+                                         if request.args.get("v") == tag else "private, no-cache")
+    return response.make_conditional(request)
 
 
 @bp.post("/<int:project_id>/render")

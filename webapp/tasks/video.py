@@ -36,7 +36,7 @@ from webapp.video.audio import build_narration, write_wav
 from webapp.video.captions import Captions
 from webapp.video.formats import FORMATS, FPS
 from webapp.video.script import Scene, estimated_seconds, split_sentences
-from webapp.video.themes import DEFAULT_THEME, FONTS, FONTS_DIR, THEMES, Theme
+from webapp.video.themes import FONTS, FONTS_DIR, Theme, theme_of
 from webapp.video.voices import VoiceUnavailable, get_synthesizer
 
 log = logging.getLogger(__name__)
@@ -183,8 +183,7 @@ def _check_length(seconds: float, verb: str) -> None:
 
 
 def _theme(project: Project) -> Theme:
-    values = {k: v for k, v in (project.theme or {}).items() if k in Theme.__dataclass_fields__}
-    return Theme(**{**asdict(THEMES[DEFAULT_THEME]), **values})
+    return theme_of(project.theme)
 
 
 @task(RENDER_SCENES, title="Render scenes", params=StageParams, queue="video", timeout=600,

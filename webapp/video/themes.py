@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 # webapp/video/themes.py -> the repository root, without importing the app's config.
 ROOT = Path(__file__).resolve().parents[2]
@@ -74,6 +76,12 @@ THEMES: dict[str, Theme] = {
     "terminal": Theme("#0a0f0d", "#111827", "#d1fae5", "#22c55e", "mono"),
 }
 DEFAULT_THEME = "midnight"
+
+
+def theme_of(saved: Mapping[str, Any] | None) -> Theme:
+    """The theme a project saved ({} or some slots: the default preset fills the rest)."""
+    values = {k: v for k, v in (saved or {}).items() if k in Theme.__dataclass_fields__}
+    return Theme(**{**asdict(THEMES[DEFAULT_THEME]), **values})
 
 
 def parse_colour(value: str) -> tuple[int, int, int]:
