@@ -87,6 +87,8 @@ ROWS = [
     Row("/projects/<int:project_id>", "POST", "/projects/{project}", OWN_FORM,
         {"part": "settings", "title": "Renamed", "theme_preset": "paper"}),
     Row("/projects/<int:project_id>/render", "POST", "/projects/{project}/render", OWN_FORM),
+    Row("/projects/<int:project_id>/scenes/<int:number>/preview.png", "GET",
+        "/projects/{project}/scenes/1/preview.png", OWN_PAGE),
     Row("/projects/<int:project_id>/delete", "POST", "/projects/{project}/delete", OWN_FORM),
     Row("/settings/tokens", "GET", "/settings/tokens", USER_PAGE),
     Row("/settings/tokens", "POST", "/settings/tokens", _by_kind(401, 201, 201, 201),
