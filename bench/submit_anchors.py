@@ -14,12 +14,11 @@ from __future__ import annotations
 import os
 import uuid
 
+from bare_task import echo
 from flask import Flask, jsonify, request
 from redis import Redis
 from rq import Queue
 from sqlalchemy import create_engine, text
-
-from bare_task import echo
 
 QUEUE = "bench-anchor"
 TABLE = """CREATE TABLE IF NOT EXISTS bench_outbox (

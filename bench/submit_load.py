@@ -47,7 +47,7 @@ async def _client(http: aiohttp.ClientSession, url: str, headers: dict, deadline
                                  headers=headers) as answer:
                 body = await answer.json(content_type=None)
                 status = answer.status
-        except (aiohttp.ClientError, ValueError, asyncio.TimeoutError):
+        except (TimeoutError, aiohttp.ClientError, ValueError):
             stats.errors += 1
             continue
         stats.latencies.append(1000 * (time.perf_counter() - started))

@@ -68,12 +68,50 @@ def check_room(user: User, units: int = 1) -> None:
     """Take the user's lock and refuse (QuotaExceeded) if `units` more would pass their
     waiting limit; the caller inserts its rows in the same transaction."""
     lock_user(user.id)
-    limit = quotas_for(user).max_waiting_jobs
-    count = waiting(user.id)
+    _refuse_past_waiting(quotas_for(user).max_waiting_jobs, waiting(user.id), units)
+
+
+def _refuse_past_waiting(limit: int, count: int, units: int) -> None:
     if count + units > limit:
         raise QuotaExceeded(
             "max_waiting_jobs", f"You have {count} jobs waiting and may have at most {limit}: "
             "wait for some to finish, or cancel some.", retry_after=30)
+
+
+def _held_reason(limit: int) -> str:
+    return (f"Waiting for a free slot: you have {limit} jobs queued or running, the most "
+            "allowed at once.")
+
+
+def admission(user: User) -> str | None:
+    """Where one new job goes, decided under the user's lock with one count for both limits:
+    None when it may go to RQ now, else why it is held. QuotaExceeded past the waiting limit.
+
+    The caller inserts its row (queued, or queued and held) in the same transaction, so
+    parallel submits see each other's rows as they take the lock in turn."""
+    lock_user(user.id)
+    quotas = quotas_for(user)
+    counts = usage([user.id])[user.id]
+    _refuse_past_waiting(quotas.max_waiting_jobs, counts["waiting"], 1)
+    if counts["running"] < quotas.max_running_jobs:
+        return None
+    return _held_reason(quotas.max_running_jobs)
+
+
+def push_new(job: BackgroundJob, task: Task) -> None:
+    """Hand RQ a committed row that was inserted `queued` (see service.submit).
+
+    If Redis refuses, the row becomes failed/enqueue_failed (committed) and QueueUnavailable
+    is raised. A process that dies before this leaves a queued row RQ never had, which the
+    reconciler repairs as a lost job after RECOVER_AFTER."""
+    try:
+        push_to_rq(job, task)
+    except RedisError as exc:
+        log.warning("Could not enqueue job %s: %s", job.id, exc)
+        transitions.mark_enqueue_failed(job.id, "The job queue (Redis) is unreachable.",
+                                        allowed_from=transitions.QUEUED)
+        db.session.commit()
+        raise QueueUnavailable("The job queue is unreachable; the job was not started.") from exc
 
 
 def push_to_rq(job: BackgroundJob, task: Task, depends_on: str | None = None) -> Job:
@@ -141,8 +179,7 @@ def admit(unit: list[BackgroundJob]) -> bool:
     if running(owner.id) < limit:
         _chain(unit)
         return True
-    reason = (f"Waiting for a free slot: you have {limit} jobs queued or running, the most "
-              "allowed at once.")
+    reason = _held_reason(limit)
     for job in unit:
         transitions.mark_held(job.id, transitions.QUEUED if job is head
                               else transitions.DEFERRED, reason)
