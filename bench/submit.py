@@ -103,7 +103,8 @@ def serve(command: str, env: dict, cpus: str, log: Path) -> tuple[subprocess.Pop
     port = 5900 + secrets.randbelow(90)
     pin = ["taskset", "-c", cpus] if cpus else []
     env = {**env, "CUTROOM_ENV": "production", "BIND": f"127.0.0.1:{port}",
-           "PYTHONPATH": os.pathsep.join([str(ROOT), str(ROOT / "bench")]),
+           "PYTHONPATH": os.pathsep.join([str(ROOT), str(ROOT / "bench"),
+                                          env.get("PYTHONPATH", "")]),
            "PATH": os.pathsep.join([str(Path(sys.executable).parent), env["PATH"]])}
     process = subprocess.Popen([*pin, "bash", "-c", command], cwd=ROOT, env=env,
                                stdout=log.open("wb"), stderr=subprocess.STDOUT,
