@@ -19,7 +19,7 @@ from flask import current_app
 from redis.exceptions import RedisError
 from rq import Callback
 from rq.job import Job
-from sqlalchemy import exists, func, select
+from sqlalchemy import bindparam, exists, func, select
 from sqlalchemy.orm import aliased
 
 from webapp.extensions import db
@@ -42,6 +42,16 @@ HELD_STATUSES = (transitions.QUEUED, transitions.DEFERRED)
 ON_SUCCESS = Callback("webapp.jobs.callbacks.on_success")
 ON_FAILURE = Callback("webapp.jobs.callbacks.on_failure")
 ON_STOPPED = Callback("webapp.jobs.callbacks.on_stopped")
+
+
+_jobs = BackgroundJob.__table__
+# One user's (running, waiting) counts, as usage() counts them; built once, since every
+# submit runs it.
+_ONE_USER = (
+    select(func.count().filter(_jobs.c.status.in_(IN_WORKERS) & _jobs.c.held.is_(False)),
+           func.count().filter(_jobs.c.status.in_(NOT_STARTED)))
+    .where(_jobs.c.user_id == bindparam("user_id"),
+           _jobs.c.status.in_(sorted(transitions.WAITING | {transitions.STARTED}))))
 
 
 class QueueUnavailable(Exception):
@@ -91,9 +101,9 @@ def admission(user: User) -> str | None:
     parallel submits see each other's rows as they take the lock in turn."""
     lock_user(user.id)
     quotas = quotas_for(user)
-    counts = usage([user.id])[user.id]
-    _refuse_past_waiting(quotas.max_waiting_jobs, counts["waiting"], 1)
-    if counts["running"] < quotas.max_running_jobs:
+    running_now, waiting_now = db.session.execute(_ONE_USER, {"user_id": user.id}).one()
+    _refuse_past_waiting(quotas.max_waiting_jobs, waiting_now, 1)
+    if running_now < quotas.max_running_jobs:
         return None
     return _held_reason(quotas.max_running_jobs)
 

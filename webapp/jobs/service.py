@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import uuid
 from collections.abc import Mapping
 from enum import StrEnum
 from typing import Any
@@ -11,8 +12,9 @@ from redis.exceptions import RedisError
 from rq.command import send_command
 from rq.exceptions import NoSuchJobError
 from rq.job import Job
-from sqlalchemy import func, insert
+from sqlalchemy import func
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import make_transient_to_detached
 
 from webapp import audit
 from webapp.extensions import db
@@ -77,17 +79,27 @@ def submit(
     return job, False
 
 
+_jobs = BackgroundJob.__table__
+# The new row of a submit, as it goes to RQ at once or is held (Core, built once: the ORM's
+# INSERT ... RETURNING costs several times more Python).
+_INSERT_QUEUED = _jobs.insert().values(enqueued_at=func.now()).returning(*_jobs.c)
+_INSERT_HELD = _jobs.insert().returning(*_jobs.c)
+
+
 def _insert(task: Task, params: dict, user_id: int, project_id: int | None,
             idempotency_key: str | None, held: str | None) -> BackgroundJob:
-    """INSERT ... RETURNING the new row (queued, or held with `held` as its stage), commit."""
-    stmt = insert(BackgroundJob).values(
-        task=task.name, queue=task.queue, params=params, user_id=user_id,
-        project_id=project_id, idempotency_key=idempotency_key, status=transitions.QUEUED,
-        held=held is not None, stage=held[:200] if held else None,
-        enqueued_at=None if held else func.now(),
-    ).returning(BackgroundJob)
-    job = db.session.scalars(stmt, execution_options={OWNERS_NOTED: True}).one()
+    """INSERT ... RETURNING the new row (queued, or held with `held` as its stage), commit;
+    the row comes back as a persistent, loaded BackgroundJob."""
+    values = {"id": uuid.uuid4(), "task": task.name, "queue": task.queue, "params": params,
+              "user_id": user_id, "project_id": project_id, "status": transitions.QUEUED,
+              "idempotency_key": idempotency_key, "held": held is not None,
+              "stage": held[:200] if held else None}
+    row = db.session.execute(_INSERT_HELD if held else _INSERT_QUEUED, values,
+                             execution_options={OWNERS_NOTED: True}).one()
     note_owners(db.session, [user_id])
+    job = BackgroundJob(**row._mapping)
+    make_transient_to_detached(job)
+    db.session.add(job)  # persistent, as loaded: no SQL
     _commit_keeping_loaded()
     return job
 
