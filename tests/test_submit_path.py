@@ -70,3 +70,18 @@ def test_a_replayed_key_answers_the_first_job_without_a_second_row(client, auth,
     assert again.headers["Idempotent-Replayed"] == "true"
     assert again.get_json()["id"] == first.get_json()["id"]
     assert len(_rows(user)) == 1
+
+
+def test_a_row_whose_web_process_died_before_rq_is_repaired_by_the_reconciler(
+        app, user, redis, monkeypatch):
+    """Committed as queued, never pushed (the process died in between): after RECOVER_AFTER
+    the reconciler finds no RQ job and re-enqueues it (the task is idempotent)."""
+    from webapp.jobs import dispatch, reconcile, service
+
+    monkeypatch.setitem(app.config, "RECOVER_AFTER", 0.0)
+    task = get_task("countdown")
+    job = service._insert(task, {"steps": 1}, user.id, None, None, dispatch.admission(user))
+    assert not Job.exists(job.rq_id, connection=redis)
+    assert reconcile.Pass().run()["lost_requeued"] == 1
+    assert Job.exists(job.rq_id, connection=redis)
+    assert [r.status for r in _rows(user)] == ["queued"]
