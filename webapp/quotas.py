@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, fields, replace
 
 from flask import current_app
-from sqlalchemy import func, select
+from sqlalchemy import Integer, bindparam, func, select
 
 from webapp.extensions import db
 from webapp.models import User
@@ -63,10 +63,13 @@ def quotas_for(user: User) -> Quotas:
     return replace(defaults(), **own)
 
 
+_LOCK = select(func.pg_advisory_xact_lock(LOCK_NAMESPACE, bindparam("user_id", type_=Integer)))
+
+
 def lock_user(user_id: int) -> None:
     """Serialize one user's limit checks and the inserts they guard, until this transaction
     ends: of parallel requests, no more get in than the limit allows."""
-    db.session.execute(select(func.pg_advisory_xact_lock(LOCK_NAMESPACE, user_id)))
+    db.session.execute(_LOCK, {"user_id": user_id})
 
 
 def check_submit_rate(user: User, count: int = 1) -> None:

@@ -58,7 +58,6 @@ def submit_task(name: str):
     key = idempotency.check(request.headers.get(idempotency.HEADER))
     job, replayed = service.submit(task, params, user, project_id=project_id,
                                    idempotency_key=key)
-    db.session.refresh(job)
     response = jsonify(job_to_dict(job))
     response.status_code = 202
     response.headers["Location"] = url_for("api.get_job", job_id=job.id)

@@ -6,7 +6,7 @@ import hashlib
 import secrets
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.exc import IntegrityError
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -112,24 +112,30 @@ def create_token(user: User, name: str) -> tuple[ApiToken, str]:
     return token, secret
 
 
+# Built once: every API call by token runs it.
+_OWNER = (select(User, ApiToken.id, ApiToken.last_used_at)
+          .join(ApiToken, ApiToken.user_id == User.id)
+          .where(ApiToken.token_hash == bindparam("digest"), ApiToken.revoked_at.is_(None)))
+
+
 def user_for_token(secret: str) -> User | None:
-    """The owner of a valid, unrevoked token, refreshing its last-used time."""
+    """The owner of a valid, unrevoked token, refreshing its last-used time.
+
+    One query (the user joined), read on every call: a revocation takes effect with its
+    commit, and there is no cache to outlive it."""
     if not secret.startswith(TOKEN_PREFIX) or len(secret) > 200:
         return None
-    token = db.session.scalar(
-        select(ApiToken).where(
-            ApiToken.token_hash == _digest(secret), ApiToken.revoked_at.is_(None)
-        )
-    )
-    if token is None:
+    found = db.session.execute(_OWNER, {"digest": _digest(secret)}).first()
+    if found is None:
         return None
+    user, token_id, last_used = found
     now = datetime.now(UTC)
-    if token.last_used_at is None or now - token.last_used_at > LAST_USED_RESOLUTION:
+    if last_used is None or now - last_used > LAST_USED_RESOLUTION:
         db.session.execute(
-            update(ApiToken).where(ApiToken.id == token.id).values(last_used_at=func.now())
+            update(ApiToken).where(ApiToken.id == token_id).values(last_used_at=func.now())
         )
         db.session.commit()
-    return db.session.get(User, token.user_id)
+    return user
 
 
 def revoke_token(token: ApiToken) -> None:

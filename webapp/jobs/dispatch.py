@@ -19,7 +19,7 @@ from flask import current_app
 from redis.exceptions import RedisError
 from rq import Callback
 from rq.job import Job
-from sqlalchemy import exists, func, select
+from sqlalchemy import bindparam, exists, func, select
 from sqlalchemy.orm import aliased
 
 from webapp.extensions import db
@@ -42,6 +42,16 @@ HELD_STATUSES = (transitions.QUEUED, transitions.DEFERRED)
 ON_SUCCESS = Callback("webapp.jobs.callbacks.on_success")
 ON_FAILURE = Callback("webapp.jobs.callbacks.on_failure")
 ON_STOPPED = Callback("webapp.jobs.callbacks.on_stopped")
+
+
+_jobs = BackgroundJob.__table__
+# One user's (running, waiting) counts, as usage() counts them; built once, since every
+# submit runs it.
+_ONE_USER = (
+    select(func.count().filter(_jobs.c.status.in_(IN_WORKERS) & _jobs.c.held.is_(False)),
+           func.count().filter(_jobs.c.status.in_(NOT_STARTED)))
+    .where(_jobs.c.user_id == bindparam("user_id"),
+           _jobs.c.status.in_(sorted(transitions.WAITING | {transitions.STARTED}))))
 
 
 class QueueUnavailable(Exception):
@@ -68,19 +78,60 @@ def check_room(user: User, units: int = 1) -> None:
     """Take the user's lock and refuse (QuotaExceeded) if `units` more would pass their
     waiting limit; the caller inserts its rows in the same transaction."""
     lock_user(user.id)
-    limit = quotas_for(user).max_waiting_jobs
-    count = waiting(user.id)
+    _refuse_past_waiting(quotas_for(user).max_waiting_jobs, waiting(user.id), units)
+
+
+def _refuse_past_waiting(limit: int, count: int, units: int) -> None:
     if count + units > limit:
         raise QuotaExceeded(
             "max_waiting_jobs", f"You have {count} jobs waiting and may have at most {limit}: "
             "wait for some to finish, or cancel some.", retry_after=30)
 
 
+def _held_reason(limit: int) -> str:
+    return (f"Waiting for a free slot: you have {limit} jobs queued or running, the most "
+            "allowed at once.")
+
+
+def admission(user: User) -> str | None:
+    """Where one new job goes, decided under the user's lock with one count for both limits:
+    None when it may go to RQ now, else why it is held. QuotaExceeded past the waiting limit.
+
+    The caller inserts its row (queued, or queued and held) in the same transaction, so
+    parallel submits see each other's rows as they take the lock in turn."""
+    lock_user(user.id)
+    quotas = quotas_for(user)
+    running_now, waiting_now = db.session.execute(_ONE_USER, {"user_id": user.id}).one()
+    _refuse_past_waiting(quotas.max_waiting_jobs, waiting_now, 1)
+    if running_now < quotas.max_running_jobs:
+        return None
+    return _held_reason(quotas.max_running_jobs)
+
+
+def push_new(job: BackgroundJob, task: Task) -> None:
+    """Hand RQ a committed row that was inserted `queued` (see service.submit).
+
+    If Redis refuses, the row becomes failed/enqueue_failed (committed) and QueueUnavailable
+    is raised. A process that dies before this leaves a queued row RQ never had, which the
+    reconciler repairs as a lost job after RECOVER_AFTER."""
+    try:
+        push_to_rq(job, task)
+    except RedisError as exc:
+        log.warning("Could not enqueue job %s: %s", job.id, exc)
+        transitions.mark_enqueue_failed(job.id, "The job queue (Redis) is unreachable.",
+                                        allowed_from=transitions.QUEUED)
+        db.session.commit()
+        raise QueueUnavailable("The job queue is unreachable; the job was not started.") from exc
+
+
 def push_to_rq(job: BackgroundJob, task: Task, depends_on: str | None = None) -> Job:
-    """Create the RQ job for a row, under the row's id, with callbacks, timeout and retries."""
+    """Create the RQ job for a row, under the row's id, with callbacks, timeout and retries.
+
+    Without a dependency, in one round trip (RQ's own enqueue makes two); with one, RQ
+    watches the dependency itself, outside any pipeline of ours."""
     config = current_app.config
-    return get_queue(task.queue).enqueue_call(
-        task.func,
+    queue = get_queue(task.queue)
+    options = dict(
         kwargs=job.params,
         job_id=job.rq_id,
         depends_on=depends_on,
@@ -93,6 +144,12 @@ def push_to_rq(job: BackgroundJob, task: Task, depends_on: str | None = None) ->
         on_failure=ON_FAILURE,
         on_stopped=ON_STOPPED,
     )
+    if depends_on is not None:
+        return queue.enqueue_call(task.func, **options)
+    with queue.connection.pipeline() as pipe:
+        rq_job = queue.enqueue_call(task.func, pipeline=pipe, **options)
+        pipe.execute()
+    return rq_job
 
 
 def enqueue(job: BackgroundJob, task: Task, depends_on: str | None = None) -> bool:
@@ -141,8 +198,7 @@ def admit(unit: list[BackgroundJob]) -> bool:
     if running(owner.id) < limit:
         _chain(unit)
         return True
-    reason = (f"Waiting for a free slot: you have {limit} jobs queued or running, the most "
-              "allowed at once.")
+    reason = _held_reason(limit)
     for job in unit:
         transitions.mark_held(job.id, transitions.QUEUED if job is head
                               else transitions.DEFERRED, reason)

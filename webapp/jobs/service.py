@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import uuid
 from collections.abc import Mapping
 from enum import StrEnum
 from typing import Any
@@ -11,11 +12,14 @@ from redis.exceptions import RedisError
 from rq.command import send_command
 from rq.exceptions import NoSuchJobError
 from rq.job import Job
+from sqlalchemy import func
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import make_transient_to_detached
 
 from webapp import audit
 from webapp.extensions import db
 from webapp.jobs import dispatch, idempotency, pipelines, transitions
+from webapp.jobs.changes import OWNERS_NOTED, note_owners
 from webapp.jobs.connection import get_redis
 from webapp.jobs.dispatch import QueueUnavailable
 from webapp.jobs.registry import Task, get_task
@@ -47,29 +51,22 @@ def submit(
     project_id: int | None = None,
     idempotency_key: str | None = None,
 ) -> tuple[BackgroundJob, bool]:
-    """Validate, check the user's limits, record, then dispatch (outbox order); returns
-    (job, replayed).
+    """Validate, check the user's limits, record, then dispatch; returns (job, replayed).
 
-    With an idempotency key seen before, returns the first job and True instead.
-    Raises ParamsError, QuotaExceeded or QueueUnavailable.
+    One transaction: under the user's lock the row is inserted already `queued` (or queued
+    and held, when the user has no free slot) and committed; only then does it go to RQ, so
+    no worker meets a job whose row it cannot see, and no row is ever left `created`. If
+    Redis refuses, the row becomes failed/enqueue_failed. The job comes back fully loaded:
+    reading it costs no query. With an idempotency key seen before, returns
+    the first job and True instead. Raises ParamsError, QuotaExceeded or QueueUnavailable.
     """
     params = task.validate(raw_params)
     if idempotency_key and (earlier := idempotency.find(user, idempotency_key)):
         return idempotency.ensure_same(earlier, task.name, params), True
     check_submit_rate(user)
-    dispatch.check_room(user)
-    job = BackgroundJob(
-        task=task.name,
-        queue=task.queue,
-        params=params,
-        user_id=user.id,
-        project_id=project_id,
-        status=transitions.CREATED,
-        idempotency_key=idempotency_key,
-    )
-    db.session.add(job)
+    held = dispatch.admission(user)
     try:
-        db.session.commit()
+        job = _insert(task, params, user.id, project_id, idempotency_key, held)
     except IntegrityError:
         # A concurrent request with the same key won the insert: answer with its job.
         db.session.rollback()
@@ -77,8 +74,45 @@ def submit(
         if earlier is None:
             raise
         return idempotency.ensure_same(earlier, task.name, params), True
-    dispatch.admit([job])
+    if held is None:
+        dispatch.push_new(job, task)
     return job, False
+
+
+_jobs = BackgroundJob.__table__
+# The new row of a submit, as it goes to RQ at once or is held (Core, built once: the ORM's
+# INSERT ... RETURNING costs several times more Python).
+_INSERT_QUEUED = _jobs.insert().values(enqueued_at=func.now()).returning(*_jobs.c)
+_INSERT_HELD = _jobs.insert().returning(*_jobs.c)
+
+
+def _insert(task: Task, params: dict, user_id: int, project_id: int | None,
+            idempotency_key: str | None, held: str | None) -> BackgroundJob:
+    """INSERT ... RETURNING the new row (queued, or held with `held` as its stage), commit;
+    the row comes back as a persistent, loaded BackgroundJob."""
+    values = {"id": uuid.uuid4(), "task": task.name, "queue": task.queue, "params": params,
+              "user_id": user_id, "project_id": project_id, "status": transitions.QUEUED,
+              "idempotency_key": idempotency_key, "held": held is not None,
+              "stage": held[:200] if held else None}
+    row = db.session.execute(_INSERT_HELD if held else _INSERT_QUEUED, values,
+                             execution_options={OWNERS_NOTED: True}).one()
+    note_owners(db.session, [user_id])
+    job = BackgroundJob(**row._mapping)
+    make_transient_to_detached(job)
+    db.session.add(job)  # persistent, as loaded: no SQL
+    _commit_keeping_loaded()
+    return job
+
+
+def _commit_keeping_loaded() -> None:
+    """Commit without expiring what the session holds (the new row, the caller's user):
+    the answer is built from what this transaction wrote and read, not read back."""
+    session = db.session()
+    session.expire_on_commit, previous = False, session.expire_on_commit
+    try:
+        session.commit()
+    finally:
+        session.expire_on_commit = previous
 
 
 def cancel(job: BackgroundJob, actor: User | None, **detail: Any) -> CancelResult:

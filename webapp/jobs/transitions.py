@@ -93,11 +93,14 @@ def mark_requeued(job_id: uuid.UUID | str, status: str = QUEUED) -> bool:
     return _move(job_id, WAITING, status=status, enqueued_at=func.now())
 
 
-def mark_enqueue_failed(job_id: uuid.UUID | str, message: str) -> bool:
-    """created -> failed/enqueue_failed: Redis did not take the job."""
+def mark_enqueue_failed(job_id: uuid.UUID | str, message: str,
+                        allowed_from: str = CREATED) -> bool:
+    """created (or a new row inserted queued, not held) -> failed/enqueue_failed: Redis did
+    not take the job."""
     return _move(
         job_id,
-        frozenset({CREATED}),
+        frozenset({allowed_from}),
+        _jobs.c.held.is_(False),
         status=FAILED,
         error=message[:MAX_ERROR_CHARS],
         error_code="enqueue_failed",
