@@ -9,7 +9,9 @@ where it is written, never a record silently lost. It runs the outcome and never
 function that is not an outcome is a TypeError, at the first call). When PostgreSQL cannot be
 reached it queues the outcome in Redis instead (webapp.jobs.pending_outcomes), under its name
 in OUTCOMES, and the reconciler applies the queue in order once PostgreSQL is back: a job's
-result is never lost because the database blinked.
+result is never lost because the database blinked. In a work-horse without a PostgreSQL
+connection of its own, it hands the outcome to its worker process instead
+(webapp.jobs.handoff), which records it through its pool.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from typing import Any
 from sqlalchemy.exc import DBAPIError
 
 from webapp.extensions import db
-from webapp.jobs import dispatch, pending_outcomes, pipelines, transitions
+from webapp.jobs import dispatch, handoff, pending_outcomes, pipelines, transitions
 from webapp.jobs.connection import get_redis
 
 log = logging.getLogger(__name__)
@@ -98,12 +100,15 @@ def record(outcome: Callable[..., bool], job_id: str, *args: Any) -> bool:
     """Record an outcome now; if PostgreSQL is unreachable, queue it for the reconciler.
 
     `outcome` is one of the functions in OUTCOMES (anything else is a programming error: a
-    TypeError before anything is written). Returns True when the row changed now; never
-    raises otherwise. An outcome is a transaction of its own: whatever the task left in the
-    session (uncommitted changes of a failed task, or a transaction broken by a timeout that
-    interrupted a query) is rolled back first.
+    TypeError before anything is written). Returns True when the row changed now (False
+    too when it was handed to the worker process); never raises otherwise. An outcome is
+    a transaction of its own: whatever the task left in the session (uncommitted changes
+    of a failed task, or a transaction broken by a timeout that interrupted a query) is
+    rolled back first.
     """
     name = name_of(outcome)
+    if handoff.active() and handoff.push(name, str(job_id), list(args)):
+        return False  # the worker process records it
     _rollback()
     try:
         return outcome(str(job_id), *args)

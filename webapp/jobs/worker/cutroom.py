@@ -1,8 +1,11 @@
 """The RQ worker that keeps PostgreSQL in step with every job it runs.
 
 The parent process records `started` (RQ has no start callback), heartbeats and a killed
-work-horse through its own connection pool; the forked work-horse runs the task and its
-success/failure callbacks on a fresh connection of its own.
+work-horse through its own connection pool. The forked work-horse runs the task and its
+success/failure callbacks; it opens no PostgreSQL connection unless the task itself uses
+the database: its outcome and progress go to the worker process through Redis
+(webapp.jobs.handoff), which records them through its pool (drain.py). The same recording
+runs without a work-horse in the light worker (light.py).
 """
 
 # RQ internals relied on (checked against rq 3.0.0, hence rq>=3.0,<3.1 in pyproject.toml):
@@ -35,9 +38,10 @@ from rq.queue import Queue
 from rq.worker import WorkerStatus
 
 from webapp.extensions import db
-from webapp.jobs import outcomes, rqstate, transitions
+from webapp.jobs import handoff, outcomes, rqstate, transitions
 from webapp.jobs.callbacks import retry_status
 from webapp.jobs.timeouts import DeathPenalty
+from webapp.jobs.worker.drain import DrainingWorker
 from webapp.jobs.worker.pauses import PauseAwareWorker
 from webapp.jobs.worker.scheduler import CutroomScheduler
 from webapp.jobs.worker.stops import StopSafeWorker
@@ -119,14 +123,20 @@ class RecordingWorker(Worker):
             self.log.warning("Could not discard job %s in Redis: %s", job.id, exc)
 
     def perform_job(self, job: Job, queue: Queue, execution: Any) -> bool:
-        """Runs in the work-horse: use fresh database connections, never the parent's."""
+        """In a work-horse: never the parent's connections, and none at all unless the task
+        uses the database (outcomes go to the worker process). Without a horse (the light
+        worker): the job runs here, on this process's pool."""
+        if not self.is_horse:
+            return super().perform_job(job, queue, execution)
         die_with_parent()
         if os.getppid() != self.pid:  # the worker died before the line above took effect
             os._exit(1)
         db.engine.dispose(close=False)
+        handoff.begin(self.connection, self.name)
         try:
             return super().perform_job(job, queue, execution)
         finally:
+            handoff.end()
             db.session.remove()
             db.engine.dispose()
 
@@ -182,11 +192,11 @@ class RecordingWorker(Worker):
             outcomes.record(outcomes.failed, job.id, message, code)
 
 
-class CutroomWorker(StopSafeWorker, RecordingWorker, PauseAwareWorker):
-    """Cutroom's worker: stops count from the moment a job is popped (StopSafeWorker), the
-    job's life is recorded in PostgreSQL (RecordingWorker), paused queues are left alone
-    (PauseAwareWorker), Redis outages are waited out (its base, OutageSafeWorker), and its
-    scheduler process dies with it (CutroomScheduler)."""
+class KeptWorker(RecordingWorker, PauseAwareWorker):
+    """What every Cutroom worker is: the job's life is recorded in PostgreSQL
+    (RecordingWorker), paused queues are left alone (PauseAwareWorker), Redis outages are
+    waited out (its base, OutageSafeWorker), and its scheduler process dies with it
+    (CutroomScheduler)."""
 
     death_penalty_class = DeathPenalty
     _scheduler_checked = 0.0
@@ -227,6 +237,12 @@ class CutroomWorker(StopSafeWorker, RecordingWorker, PauseAwareWorker):
         process = self.scheduler._process
         if process is None or not process.is_alive():
             self._tolerate(self.scheduler.acquire_locks, True)
+
+
+class CutroomWorker(DrainingWorker, StopSafeWorker, KeptWorker):
+    """Cutroom's forking worker: a KeptWorker whose stops count from the moment a job is
+    popped (StopSafeWorker) and whose work-horses hand their outcomes to it
+    (DrainingWorker)."""
 
 
 def _status_or_none(job_id: str) -> str | None:
