@@ -37,16 +37,18 @@ PROGRESS = "progress"  # not an outcome: applied by the worker, dropped once it 
 # Set in a work-horse by begin(): (the worker's Redis client, its list).
 _target: tuple[Redis, str] | None = None
 _connected = False  # this work-horse has opened a PostgreSQL connection
+_always = False  # hand over even with a connection (the light worker: batched writes)
 
 
 def key_for(worker_name: str) -> str:
     return f"{PREFIX}{worker_name}"
 
 
-def begin(redis: Redis, worker_name: str) -> None:
-    """In a fresh work-horse (its inherited pool disposed): hand outcomes to the worker."""
-    global _target, _connected
-    _target, _connected = (redis, key_for(worker_name)), False
+def begin(redis: Redis, worker_name: str, always: bool = False) -> None:
+    """In a fresh work-horse (its inherited pool disposed): hand outcomes to the worker;
+    `always`: even once there is a connection (a job of the light worker)."""
+    global _target, _connected, _always
+    _target, _connected, _always = (redis, key_for(worker_name)), False, always
     if not event.contains(db.engine, "connect", _on_connect):
         event.listen(db.engine, "connect", _on_connect)
 
@@ -63,7 +65,7 @@ def _on_connect(*_args: Any) -> None:
 
 def active() -> bool:
     """Whether outcomes go to the worker (a work-horse that has no connection of its own)."""
-    return _target is not None and not _connected
+    return _target is not None and (_always or not _connected)
 
 
 def push(name: str, job_id: str, args: list[Any]) -> bool:

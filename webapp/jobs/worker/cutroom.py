@@ -31,7 +31,6 @@ import time
 from typing import Any
 
 from redis.exceptions import RedisError
-from rq import Worker
 from rq.exceptions import InvalidJobOperation
 from rq.job import Job, JobStatus
 from rq.queue import Queue
@@ -41,7 +40,7 @@ from webapp.extensions import db
 from webapp.jobs import handoff, outcomes, rqstate, transitions
 from webapp.jobs.callbacks import retry_status
 from webapp.jobs.timeouts import DeathPenalty
-from webapp.jobs.worker.drain import DrainingWorker
+from webapp.jobs.worker.drain import BatchingWorker, DrainingWorker
 from webapp.jobs.worker.pauses import PauseAwareWorker
 from webapp.jobs.worker.scheduler import CutroomScheduler
 from webapp.jobs.worker.stops import StopSafeWorker
@@ -52,7 +51,7 @@ from webapp.parent_death import die_with_parent
 SCHEDULER_RETRY = 15.0
 
 
-class RecordingWorker(Worker):
+class RecordingWorker(BatchingWorker):
     """A forking RQ worker that records each job's state in PostgreSQL."""
 
     def __init__(self, *args: Any, shutdown_grace: float = 20.0, **kwargs: Any):
@@ -68,7 +67,7 @@ class RecordingWorker(Worker):
         A stop requested meanwhile puts the job back in the queue instead of running it."""
         self._starting = True
         try:
-            recorded = outcomes.record(outcomes.started, job.id, self.name)
+            recorded = self.record_started(job.id)
             status = None if recorded else _status_or_none(job.id)
         finally:
             self._starting = False

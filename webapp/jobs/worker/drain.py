@@ -1,11 +1,13 @@
-"""The worker process records what its work-horse handed it (webapp.jobs.handoff).
+"""The worker process records what its jobs handed it (webapp.jobs.handoff).
 
-A horse without a PostgreSQL connection of its own leaves its outcome, and its progress,
-in the worker's list in Redis. The worker applies the list through its own pool: as soon
-as the horse exits (before RQ's handling of a killed or stopped horse, so a success that
-was handed over is never recorded as killed), once a second while it runs (progress shows
-as it did when the horse wrote it), and at startup (what a killed run under the same name
-left). Only what was applied is removed from the list.
+A work-horse without a PostgreSQL connection of its own (and every job of the light
+worker) leaves its outcome, and its progress, in the worker's list in Redis. The worker
+applies the list through its own pool, in one transaction with the next job's `started`
+(BatchingWorker), or as soon as it finds its queues empty, at startup (what a killed run
+under the same name left) and as it stops. A forking worker (DrainingWorker) also applies
+it before RQ handles a killed or stopped horse (so a success that was handed over is never
+recorded as killed), and once a second while a horse runs, so progress shows as it did
+when the horse wrote it. Only what was applied is removed from the list.
 
 To see progress while the horse runs, the wait for it ends every PROGRESS_TICK seconds as
 if RQ's monitoring interval had passed (a pidfd wakes the worker the moment the horse
@@ -17,7 +19,9 @@ exits); RQ's heartbeats still go out every job_monitoring_interval.
 # and, on HorseMonitorTimeoutException, checks the job's timeout (killing the horse and
 # waiting for it again past timeout + 60 s) and calls maintain_heartbeats(job, execution);
 # the private _horse_pid and _handle_stopped_job(job, queue, execution);
-# handle_work_horse_killed(job, retpid, ret_val, rusage); bootstrap(...).
+# handle_work_horse_killed(job, retpid, ret_val, rusage); bootstrap(...), teardown(),
+# execute_job(job, queue), dequeue_job_and_maintain_ttl(timeout, max_idle_time) (with
+# timeout None: one non-blocking try).
 
 from __future__ import annotations
 
@@ -33,33 +37,77 @@ from rq.job import Job
 from rq.queue import Queue
 from rq.timeouts import HorseMonitorTimeoutException
 
-from webapp.extensions import db
-from webapp.jobs import handoff, outcomes, transitions
+from webapp.jobs import handoff, outcomes
 
 PROGRESS_TICK = 1.0  # seconds between reads of the horse's progress while it runs
 
 
-class DrainingWorker(Worker):
-    """A forking worker that records the outcomes its work-horses hand it."""
+class BatchingWorker(Worker):
+    """A worker that records handed-over outcomes with the next `started`, or when idle."""
 
-    _pidfd: int | None = None
-    _beat_due = 0.0
-    _killing = False  # the horse was signalled: wait for its end without ticks
+    _owed = False  # a job ran since the list was last applied
 
     def bootstrap(self, *args: Any, **kwargs: Any) -> None:
         super().bootstrap(*args, **kwargs)
         self.drain_outcomes()
 
+    def record_started(self, job_id: str) -> bool:
+        """Record `started`, in one transaction with what waits in the list."""
+        return bool(self.drain_outcomes((outcomes.started, job_id, [self.name])))
+
+    def execute_job(self, job: Job, queue: Queue) -> None:
+        try:
+            super().execute_job(job, queue)
+        finally:
+            self._owed = True
+
+    def dequeue_job_and_maintain_ttl(self, timeout: int | None, max_idle_time: int | None = None):
+        """With outcomes owed, take the next job only if one waits; else apply them first."""
+        if self._owed:
+            result = super().dequeue_job_and_maintain_ttl(None, max_idle_time)
+            if result is not None:
+                return result
+            self.drain_outcomes()
+        return super().dequeue_job_and_maintain_ttl(timeout, max_idle_time)
+
+    def teardown(self) -> None:
+        self.drain_outcomes()
+        super().teardown()
+
+    def drain_outcomes(self, then: tuple | None = None) -> bool | None:
+        """Apply what waits in this worker's list, oldest first, and `then` (an outcome,
+        job id, args) last, in one transaction; returns whether `then` changed its row.
+        With Redis unreachable only `then`: the list waits (the horse wrote PostgreSQL)."""
+        self._owed = False
+        key = handoff.key_for(self.name)
+        try:
+            count, events = handoff.read(self.connection, key)
+        except RedisError:
+            count, events = 0, []
+        items = [item for item in map(_item, handoff.latest(events)) if item is not None]
+        results = outcomes.record_all([*items, *([then] if then else [])]) if (
+            items or then) else []
+        if count:
+            with contextlib.suppress(RedisError):  # left: applied again, changing nothing
+                handoff.forget(self.connection, key, count)
+        return results[-1] if then else None
+
+
+class DrainingWorker(BatchingWorker):
+    """A forking worker that also records its horse's progress while it runs, and what it
+    handed over before RQ deals with a killed or stopped horse."""
+
+    _pidfd: int | None = None
+    _beat_due = 0.0
+    _killing = False  # the horse was signalled: wait for its end without ticks
+
     def monitor_work_horse(self, job: Job, queue: Queue, execution: Any) -> None:
-        """RQ's watch over the horse, then what it handed over (still BUSY: a warm
-        shutdown now waits for it)."""
         self._beat_due = time.monotonic() + self.job_monitoring_interval
         self._killing = False
         try:
             super().monitor_work_horse(job, queue, execution)
         finally:
             self._close_pidfd()
-            self.drain_outcomes()
 
     def wait_for_horse(self) -> tuple[Any, Any, Any]:
         """Wait for the horse to exit; every PROGRESS_TICK s, let RQ's loop go round."""
@@ -87,21 +135,6 @@ class DrainingWorker(Worker):
         self.drain_outcomes()
         super()._handle_stopped_job(job, queue, execution)
 
-    def drain_outcomes(self) -> int:
-        """Apply what waits in this worker's list, oldest first; returns how many items.
-        With Redis unreachable, nothing: the list waits (the horse wrote PostgreSQL)."""
-        key = handoff.key_for(self.name)
-        try:
-            count, events = handoff.read(self.connection, key)
-        except RedisError:
-            return 0
-        for item in handoff.latest(events):
-            apply(item)
-        if count:
-            with contextlib.suppress(RedisError):  # left: applied again, changing nothing
-                handoff.forget(self.connection, key, count)
-        return count
-
     def _exits_within(self, seconds: float) -> bool:
         """Whether the horse exits within `seconds` (True where pidfds are unavailable:
         then RQ's own wait blocks until it does)."""
@@ -120,19 +153,11 @@ class DrainingWorker(Worker):
             self._pidfd = None
 
 
-def apply(item: dict[str, Any]) -> None:
-    """Record one handed-over item through this process's pool; never raises."""
-    name, job_id, args = item["outcome"], str(item["job_id"]), item.get("args") or []
-    if name == handoff.PROGRESS:
-        try:
-            transitions.record_progress(job_id, *args)
-            db.session.commit()
-        except Exception as exc:
-            db.session.rollback()
-            handoff.log.warning("Could not record progress of job %s: %s", job_id, exc)
-        return
-    outcome = outcomes.OUTCOMES.get(name)
+def _item(event: dict[str, Any]) -> tuple | None:
+    """(outcome, job id, args) of a handed-over event; None (logged) for an unknown one."""
+    name = event["outcome"]
+    outcome = outcomes.progress if name == handoff.PROGRESS else outcomes.OUTCOMES.get(name)
     if outcome is None:
-        handoff.log.error("Dropping a handed-off outcome %r of job %s", name, job_id)
-        return
-    outcomes.record(outcome, job_id, *args)
+        handoff.log.error("Dropping a handed-off outcome %r of job %s", name, event["job_id"])
+        return None
+    return outcome, str(event["job_id"]), list(event.get("args") or [])

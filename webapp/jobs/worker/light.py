@@ -21,9 +21,13 @@ which is why it serves only queues of short jobs (`flask jobs worker --light -q 
 from __future__ import annotations
 
 import signal
+from typing import Any
 
 from rq import SimpleWorker, Worker
+from rq.job import Job
+from rq.queue import Queue
 
+from webapp.jobs import handoff
 from webapp.jobs.worker.cutroom import KeptWorker
 
 
@@ -40,3 +44,12 @@ class NonForkingWorker(Worker):
 
 class LightWorker(KeptWorker, NonForkingWorker):
     """Cutroom's recording (KeptWorker) with jobs run in the worker process itself."""
+
+    def perform_job(self, job: Job, queue: Queue, execution: Any) -> bool:
+        """Run the job here; its outcome goes to this worker's list, recorded in one
+        transaction with the next job's `started` (webapp.jobs.handoff)."""
+        handoff.begin(self.connection, self.name, always=True)
+        try:
+            return super().perform_job(job, queue, execution)
+        finally:
+            handoff.end()
