@@ -49,13 +49,20 @@ def begin(redis: Redis, worker_name: str, always: bool = False) -> None:
     `always`: even once there is a connection (a job of the light worker)."""
     global _target, _connected, _always
     _target, _connected, _always = (redis, key_for(worker_name)), False, always
-    if not event.contains(db.engine, "connect", _on_connect):
-        event.listen(db.engine, "connect", _on_connect)
 
 
-def end() -> None:
+def end() -> bool:
+    """Stop handing over; returns whether this horse opened a PostgreSQL connection."""
     global _target
     _target = None
+    return _connected
+
+
+def watch_connections() -> None:
+    """In the worker process, before any fork: note each new PostgreSQL connection (once;
+    listening is slow enough to matter in every horse)."""
+    if not event.contains(db.engine, "connect", _on_connect):
+        event.listen(db.engine, "connect", _on_connect)
 
 
 def _on_connect(*_args: Any) -> None:

@@ -36,6 +36,7 @@ from rq.job import Job, JobStatus
 from rq.queue import Queue
 from rq.worker import WorkerStatus
 
+from webapp import parent_death
 from webapp.extensions import db
 from webapp.jobs import handoff, outcomes, rqstate, transitions
 from webapp.jobs.callbacks import retry_status
@@ -59,6 +60,8 @@ class RecordingWorker(BatchingWorker):
         self.shutdown_grace = shutdown_grace
         self._grace_timer: threading.Timer | None = None
         self._interrupted_job_id: str | None = None
+        handoff.watch_connections()  # here, once: each work-horse inherits them
+        parent_death.libc()
 
     _starting = False  # between popping a job and forking its work-horse
 
@@ -135,9 +138,10 @@ class RecordingWorker(BatchingWorker):
         try:
             return super().perform_job(job, queue, execution)
         finally:
-            handoff.end()
+            connected = handoff.end()
             db.session.remove()
-            db.engine.dispose()
+            if connected:
+                db.engine.dispose()
 
     def maintain_heartbeats(self, job: Job, execution: Any) -> None:
         """RQ's heartbeat (every job_monitoring_interval), mirrored into the row's
