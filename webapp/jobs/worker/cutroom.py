@@ -50,6 +50,7 @@ from webapp.parent_death import die_with_parent
 
 # How often a worker whose scheduler is not running tries to take the scheduler lock.
 SCHEDULER_RETRY = 15.0
+VITALS_EVERY = 1.0  # seconds: at most this often, the worker's memory in its RQ hash
 
 
 class RecordingWorker(BatchingWorker):
@@ -203,6 +204,7 @@ class KeptWorker(RecordingWorker, PauseAwareWorker):
 
     death_penalty_class = DeathPenalty
     _scheduler_checked = 0.0
+    _vitals_due = 0.0
 
     def _start_scheduler(self, burst: bool = False, logging_level: Any = "INFO",
                          *args: Any, **kwargs: Any) -> None:
@@ -217,10 +219,12 @@ class KeptWorker(RecordingWorker, PauseAwareWorker):
 
     def heartbeat(self, timeout: int | None = None, pipeline: Any = None) -> None:
         """RQ's worker heartbeat, with this worker's memory and its work-horse's (vitals.py);
-        now and then also a try for the scheduler lock."""
+        now and then also a try for the scheduler lock. RQ beats several times a job: the
+        memory goes out at most once a VITALS_EVERY seconds."""
         super().heartbeat(timeout, pipeline)
-        if self.is_horse:  # RQ's heartbeat as the horse starts: the worker's own is enough
-            return
+        if self.is_horse or time.monotonic() < self._vitals_due:
+            return  # the horse: RQ's heartbeat as it starts, the worker's own is enough
+        self._vitals_due = time.monotonic() + VITALS_EVERY
         fields = vitals(self._horse_pid, self.job_monitoring_interval)
         if pipeline is not None:
             pipeline.hset(self.key, mapping=fields)
