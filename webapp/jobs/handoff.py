@@ -26,8 +26,7 @@ from typing import Any
 from redis import Redis
 from redis.exceptions import RedisError
 from sqlalchemy import event
-
-from webapp.extensions import db
+from sqlalchemy.pool import Pool
 
 log = logging.getLogger(__name__)
 
@@ -61,8 +60,8 @@ def end() -> bool:
 def watch_connections() -> None:
     """In the worker process, before any fork: note each new PostgreSQL connection (once;
     listening is slow enough to matter in every horse)."""
-    if not event.contains(db.engine, "connect", _on_connect):
-        event.listen(db.engine, "connect", _on_connect)
+    if not event.contains(Pool, "connect", _on_connect):
+        event.listen(Pool, "connect", _on_connect)
 
 
 def _on_connect(*_args: Any) -> None:
