@@ -24,7 +24,7 @@ import time
 from typing import Any
 
 from redis import Redis
-from redis.exceptions import RedisError
+from redis.exceptions import RedisError, WatchError
 from sqlalchemy import event
 from sqlalchemy.pool import Pool
 
@@ -130,15 +130,24 @@ def adopt_orphans(redis: Redis, alive) -> int:
 
     moved = 0
     for key in redis.scan_iter(match=f"{PREFIX}*", count=100):
-        name = key.decode()[len(PREFIX):]
-        if alive(name):
-            continue
-        _count, events = read(redis, key)
-        outcomes = [json.dumps(item) for item in events if item["outcome"] != PROGRESS]
-        with redis.pipeline(transaction=True) as pipe:
+        if not alive(key.decode()[len(PREFIX):]):
+            moved += _adopt(redis, key, pending_outcomes.KEY)
+    return moved
+
+
+def _adopt(redis: Redis, key: bytes, pending_key: str) -> int:
+    """Move one list, unless something was appended to it meanwhile (then its worker is
+    alive after all, and the next pass looks again)."""
+    with redis.pipeline(transaction=True) as pipe:
+        try:
+            pipe.watch(key)
+            _count, events = read(pipe, key)
+            outcomes = [json.dumps(item) for item in events if item["outcome"] != PROGRESS]
+            pipe.multi()
             if outcomes:
-                pipe.rpush(pending_outcomes.KEY, *outcomes)
+                pipe.rpush(pending_key, *outcomes)
             pipe.delete(key)
             pipe.execute()
-        moved += len(outcomes)
-    return moved
+        except WatchError:
+            return 0
+    return len(outcomes)

@@ -4,10 +4,11 @@ A work-horse without a PostgreSQL connection of its own (and every job of the li
 worker) leaves its outcome, and its progress, in the worker's list in Redis. The worker
 applies the list through its own pool, in one transaction with the next job's `started`
 (BatchingWorker), or as soon as it finds its queues empty, at startup (what a killed run
-under the same name left) and as it stops. A forking worker (DrainingWorker) also applies
-it before RQ handles a killed or stopped horse (so a success that was handed over is never
-recorded as killed), and once a second while a horse runs, so progress shows as it did
-when the horse wrote it. Only what was applied is removed from the list.
+under the same name left) and as it stops. A forking worker (DrainingWorker) applies it
+while the next job's horse runs instead (the two use both cores), before RQ handles a
+killed or stopped horse (so a success that was handed over is never recorded as killed),
+and once a second while a horse runs, so progress shows as it did when the horse wrote it.
+Only what was applied is removed from the list.
 
 To see progress while the horse runs, the wait for it ends every PROGRESS_TICK seconds as
 if RQ's monitoring interval had passed (a pidfd wakes the worker the moment the horse
@@ -100,6 +101,26 @@ class DrainingWorker(BatchingWorker):
     _pidfd: int | None = None
     _beat_due = 0.0
     _killing = False  # the horse was signalled: wait for its end without ticks
+
+    def record_started(self, job_id: str) -> bool:
+        """Record `started` alone: the previous job's outcomes are recorded while the horse
+        runs (fork_work_horse), on the worker's other core. Unless one is this job's (an
+        attempt that failed and runs again here): then they go first, as one transaction."""
+        if self._owed and self._owes_for(job_id):
+            return super().record_started(job_id)
+        return outcomes.record(outcomes.started, job_id, self.name)
+
+    def fork_work_horse(self, job: Job, queue: Queue) -> None:
+        super().fork_work_horse(job, queue)
+        if self._owed:
+            self.drain_outcomes()
+
+    def _owes_for(self, job_id: str) -> bool:
+        try:
+            _count, events = handoff.read(self.connection, handoff.key_for(self.name))
+        except RedisError:
+            return False
+        return any(str(item["job_id"]) == job_id for item in events)
 
     def monitor_work_horse(self, job: Job, queue: Queue, execution: Any) -> None:
         self._beat_due = time.monotonic() + self.job_monitoring_interval
