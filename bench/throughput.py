@@ -8,7 +8,9 @@ Each pair runs one worker in burst mode on the same Redis, measured in one run:
   simple   rq.SimpleWorker (no fork), bare as above
   light    LightWorker (no fork), tracked as above
 
-and the PostgreSQL sessions (pg_stat_database.sessions) each tracked run opened.
+and the PostgreSQL sessions (pg_stat_database.sessions) each tracked run opened, and the
+rate of one conditional UPDATE + COMMIT per job alone (what recording `started` before each
+job costs at least).
 
 Usage: python bench/throughput.py [--jobs N]. With DATABASE_URL / REDIS_URL unset it
 starts the embedded services in a temporary directory. It uses its own database
@@ -77,6 +79,24 @@ def run_tracked(app, redis: Redis, jobs: int, light: bool = False) -> tuple[floa
         return jobs / elapsed, connections
 
 
+def run_floor(app, jobs: int) -> float:
+    """One conditional UPDATE and COMMIT per job through the pool, nothing else: the most
+    jobs/s any worker can reach that records `started` before running the job."""
+    from webapp.extensions import db
+    from webapp.models import BackgroundJob
+
+    with app.app_context():
+        ids = list(db.session.scalars(select(BackgroundJob.id).limit(jobs)))
+        db.session.commit()
+        update = text("UPDATE background_jobs SET heartbeat_at = now() "
+                      "WHERE id = :id AND status IN ('finished', 'started')")
+        started = time.perf_counter()
+        for job_id in ids:
+            db.session.execute(update, {"id": job_id})
+            db.session.commit()
+        return len(ids) / (time.perf_counter() - started)
+
+
 def _sessions(db) -> int:
     """Connections ever opened to this database (PostgreSQL 14+)."""
     db.session.commit()
@@ -90,7 +110,8 @@ def measure(app, redis: Redis, jobs: int) -> dict[str, float]:
     for name, run in (("bare", lambda: run_bare(redis, jobs)),
                       ("tracked", lambda: run_tracked(app, redis, jobs)),
                       ("simple", lambda: run_bare(redis, jobs, SimpleWorker)),
-                      ("light", lambda: run_tracked(app, redis, jobs, light=True))):
+                      ("light", lambda: run_tracked(app, redis, jobs, light=True)),
+                      ("floor", lambda: run_floor(app, jobs))):
         redis.flushdb()
         result = run()
         if isinstance(result, tuple):
@@ -110,6 +131,8 @@ def report(f: dict[str, float], jobs: int, summary: str | None) -> None:
     print(f"Cutroom light (LightWorker + PostgreSQL):  {f['light']:8.1f} jobs/s")
     print(f"light / simple:                            {light_ratio:8.2f}")
     print(f"PostgreSQL sessions opened (LightWorker):  {f['light_sessions']:.0f}")
+    print(f"one UPDATE + COMMIT per job, nothing else: {f['floor']:8.1f} per s "
+          "(the ceiling of any worker recording `started` first)")
     write_summary(summary, [
         {"goal": "tracking", "measure": "forking worker, no-op jobs/s", "cutroom": f["tracked"],
          "anchor": f["bare"], "anchor_name": "bare rq.Worker", "ratio": ratio,
