@@ -112,14 +112,16 @@ def forget(redis: Redis, key: str, count: int) -> None:
 
 
 def latest(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The events worth applying, in order: progress only where nothing later of the same
-    job follows (its outcome, or newer progress, supersedes it)."""
+    """The events worth applying, in order: of a job's progress, only the newest (its stage
+    stays on the row once the job has ended, so an outcome does not replace it)."""
     seen: set[str] = set()
     kept = []
     for item in reversed(events):
-        if item["outcome"] != PROGRESS or item["job_id"] not in seen:
+        if item["outcome"] != PROGRESS:
             kept.append(item)
-        seen.add(item["job_id"])
+        elif item["job_id"] not in seen:
+            kept.append(item)
+            seen.add(item["job_id"])
     return kept[::-1]
 
 
