@@ -47,6 +47,7 @@ class BatchingWorker(Worker):
     """A worker that records handed-over outcomes with the next `started`, or when idle."""
 
     _owed = False  # a job ran since the list was last applied
+    _previous_job_id: str | None = None  # the job that ran last (its outcome may be owed)
 
     def bootstrap(self, *args: Any, **kwargs: Any) -> None:
         super().bootstrap(*args, **kwargs)
@@ -60,7 +61,7 @@ class BatchingWorker(Worker):
         try:
             super().execute_job(job, queue)
         finally:
-            self._owed = True
+            self._owed, self._previous_job_id = True, job.id
 
     def dequeue_job_and_maintain_ttl(self, timeout: int | None, max_idle_time: int | None = None):
         """With outcomes owed, take the next job only if one waits; else apply them first."""
@@ -104,9 +105,10 @@ class DrainingWorker(BatchingWorker):
 
     def record_started(self, job_id: str) -> bool:
         """Record `started` alone: the previous job's outcomes are recorded while the horse
-        runs (fork_work_horse), on the worker's other core. Unless one is this job's (an
-        attempt that failed and runs again here): then they go first, as one transaction."""
-        if self._owed and self._owes_for(job_id):
+        runs (fork_work_horse), on the worker's other core. Unless that was this job (an
+        attempt that failed and runs again here): then they go first, as one transaction.
+        (Only the previous job's can be owed: the list is applied at every job.)"""
+        if self._owed and job_id == self._previous_job_id:
             return super().record_started(job_id)
         return outcomes.record(outcomes.started, job_id, self.name)
 
@@ -114,13 +116,6 @@ class DrainingWorker(BatchingWorker):
         super().fork_work_horse(job, queue)
         if self._owed:
             self.drain_outcomes()
-
-    def _owes_for(self, job_id: str) -> bool:
-        try:
-            _count, events = handoff.read(self.connection, handoff.key_for(self.name))
-        except RedisError:
-            return False
-        return any(str(item["job_id"]) == job_id for item in events)
 
     def monitor_work_horse(self, job: Job, queue: Queue, execution: Any) -> None:
         self._beat_due = time.monotonic() + self.job_monitoring_interval
