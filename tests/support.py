@@ -71,12 +71,14 @@ class WorkerProcess:
     """A real `flask jobs worker` process against the test database and Redis."""
 
     def __init__(self, env: dict[str, str], name: str | None = None, burst: bool = False,
-                 queues: tuple[str, ...] = ()):
+                 queues: tuple[str, ...] = (), light: bool = False):
         self.name = name or f"test-{uuid.uuid4().hex[:8]}"
         args = [sys.executable, "-m", "flask", "--app", "wsgi", "jobs", "worker",
                 "--name", self.name]
         if burst:
             args.append("--burst")
+        if light:
+            args.append("--light")
         for queue in queues:  # none: every task queue
             args += ["-q", queue]
         self.log_path = Path(env.get("CUTROOM_TEST_LOG_DIR", "/tmp")) / f"{self.name}.log"

@@ -4,10 +4,18 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import functools
 import signal
 import sys
 
 _PR_SET_PDEATHSIG = 1
+
+
+@functools.cache
+def libc() -> ctypes.CDLL:
+    """libc, found once per process (find_library runs ldconfig: milliseconds a call), and
+    inherited by forked work-horses."""
+    return ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
 
 
 def die_with_parent(sig: int = signal.SIGKILL) -> bool:
@@ -19,5 +27,4 @@ def die_with_parent(sig: int = signal.SIGKILL) -> bool:
     """
     if not sys.platform.startswith("linux"):
         return False
-    libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
-    return libc.prctl(_PR_SET_PDEATHSIG, int(sig), 0, 0, 0) == 0
+    return libc().prctl(_PR_SET_PDEATHSIG, int(sig), 0, 0, 0) == 0

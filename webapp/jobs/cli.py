@@ -14,7 +14,7 @@ from redis.exceptions import RedisError
 from webapp.extensions import db
 from webapp.jobs import doctor, pauses, pending_outcomes, reconcile, registry
 from webapp.jobs.connection import get_redis, worker_redis
-from webapp.jobs.worker import CutroomWorker
+from webapp.jobs.worker import CutroomWorker, LightWorker
 
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
@@ -27,27 +27,33 @@ jobs_cli = AppGroup("jobs", help="Run and inspect background jobs.")
 @click.option("--with-scheduler/--without-scheduler", default=True, show_default=True,
               help="Also run RQ's scheduler (delayed jobs and retry back-off).")
 @click.option("--name", default=None, help="Worker name (default: random).")
+@click.option("--light", is_flag=True,
+              help="Run jobs without a work-horse (short jobs only: a running job cannot be "
+                   "stopped).")
 def worker_command(queues: tuple[str, ...], burst: bool, with_scheduler: bool,
-                   name: str | None) -> None:
+                   name: str | None, light: bool) -> None:
     """Run a worker on the task queues (all of them by default)."""
-    run_worker(queues, burst=burst, with_scheduler=with_scheduler, name=name)
+    run_worker(queues, burst=burst, with_scheduler=with_scheduler, name=name, light=light)
 
 
 def run_worker(queues: tuple[str, ...] = (), burst: bool = False, with_scheduler: bool = True,
-               name: str | None = None) -> None:
-    """Run a CutroomWorker in the current app context until it is told to stop."""
+               name: str | None = None, light: bool = False) -> None:
+    """Run a CutroomWorker (or a LightWorker) in the current app context until it is told
+    to stop."""
     config = current_app.config
     logging.basicConfig(level=config["LOG_LEVEL"], format=LOG_FORMAT)
-    worker = make_worker(queues, name)
+    worker = make_worker(queues, name, light)
     click.echo(f"Worker {worker.name} listening on: {', '.join(worker.queue_names())}")
     worker.work(burst=burst, with_scheduler=with_scheduler, logging_level=config["LOG_LEVEL"])
 
 
-def make_worker(queues: tuple[str, ...] = (), name: str | None = None) -> CutroomWorker:
-    """A CutroomWorker configured from the current app (all task queues by default)."""
+def make_worker(queues: tuple[str, ...] = (), name: str | None = None,
+                light: bool = False) -> CutroomWorker | LightWorker:
+    """A CutroomWorker (LightWorker) configured from the current app (all task queues by
+    default)."""
     config = current_app.config
     timeout = config["WORKER_REDIS_TIMEOUT"]
-    return CutroomWorker(
+    return (LightWorker if light else CutroomWorker)(
         list(queues) or registry.queue_names(),
         name=name,
         connection=worker_redis(config, timeout),

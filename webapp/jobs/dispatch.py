@@ -247,14 +247,29 @@ def release(user_id: int) -> int:
 _held = aliased(BackgroundJob)
 
 
+def owners_with_held(job_ids: list) -> list[int]:
+    """The owners of these jobs who have held units (read in the caller's transaction)."""
+    return list(db.session.scalars(
+        select(BackgroundJob.user_id).distinct().where(
+            BackgroundJob.id.in_(job_ids),
+            exists().where(_held.user_id == BackgroundJob.user_id, _held.held.is_(True),
+                           _held.status.in_(HELD_STATUSES)))))
+
+
+def release_owners(owners: list[int], why: str) -> int:
+    """Dispatch what now fits for each of these owners. Never raises."""
+    try:
+        return sum(release(owner) for owner in owners)
+    except Exception:
+        db.session.rollback()
+        log.exception("Could not dispatch the held jobs after %s; the reconciler will", why)
+        return 0
+
+
 def release_after(job_id) -> int:
     """A job ended: if its owner has held units, dispatch what now fits. Never raises."""
     try:
-        owner = db.session.scalar(
-            select(BackgroundJob.user_id).where(
-                BackgroundJob.id == job_id,
-                exists().where(_held.user_id == BackgroundJob.user_id, _held.held.is_(True),
-                               _held.status.in_(HELD_STATUSES))))
+        owner = next(iter(owners_with_held([job_id])), None)
         if owner is None:
             # End the read's transaction: in a worker it would stay open until the next
             # job, holding a server connection of a transaction pooler (PgBouncer).

@@ -9,30 +9,47 @@ where it is written, never a record silently lost. It runs the outcome and never
 function that is not an outcome is a TypeError, at the first call). When PostgreSQL cannot be
 reached it queues the outcome in Redis instead (webapp.jobs.pending_outcomes), under its name
 in OUTCOMES, and the reconciler applies the queue in order once PostgreSQL is back: a job's
-result is never lost because the database blinked.
+result is never lost because the database blinked. In a work-horse without a PostgreSQL
+connection of its own, it hands the outcome to its worker process instead
+(webapp.jobs.handoff), which records it through its pool, several in one transaction
+(`record_all`).
 """
 
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy.exc import DBAPIError
 
 from webapp.extensions import db
-from webapp.jobs import dispatch, pending_outcomes, pipelines, transitions
+from webapp.jobs import dispatch, handoff, pending_outcomes, pipelines, transitions
 from webapp.jobs.connection import get_redis
 
 log = logging.getLogger(__name__)
 
+# In record_all: the jobs that ended, whose owners' held jobs are dispatched after the commit.
+_batch = threading.local()
+
 
 def _commit_if(changed: bool) -> bool:
+    if getattr(_batch, "ended", None) is not None:
+        return changed  # record_all commits once, at the end
     if changed:
         db.session.commit()
     else:
         db.session.rollback()
     return changed
+
+
+def _release_after(job_id: str) -> None:
+    ended = getattr(_batch, "ended", None)
+    if ended is None:
+        dispatch.release_after(job_id)
+    else:
+        ended.append(job_id)
 
 
 def started(job_id: str, worker_name: str) -> bool:
@@ -44,7 +61,7 @@ def finished(job_id: str, result: Any) -> bool:
         return _commit_if(False)
     pipelines.mark_next_step_queued(job_id)
     _commit_if(True)
-    dispatch.release_after(job_id)
+    _release_after(job_id)
     return True
 
 
@@ -52,7 +69,7 @@ def failed(job_id: str, message: str, code: str, traceback: str | None = None) -
     if not transitions.mark_failed(job_id, message, code, traceback):
         return _commit_if(False)
     pipelines.end_pipeline_after(job_id, "failed", get_redis())
-    dispatch.release_after(job_id)
+    _release_after(job_id)
     return True
 
 
@@ -65,7 +82,7 @@ def stopped(job_id: str) -> bool:
     if not transitions.mark_stopped(job_id):
         return _commit_if(False)
     pipelines.end_pipeline_after(job_id, "was stopped", get_redis())
-    dispatch.release_after(job_id)
+    _release_after(job_id)
     return True
 
 
@@ -75,6 +92,11 @@ def interrupted(job_id: str) -> bool:
 
 def heartbeat(job_id: str) -> bool:
     return _commit_if(transitions.record_heartbeat(job_id))
+
+
+def progress(job_id: str, percent: int, stage: str | None) -> bool:
+    """Not an outcome (not in OUTCOMES): a work-horse's progress, recorded by its worker."""
+    return _commit_if(transitions.record_progress(job_id, percent, stage))
 
 
 OUTCOMES: dict[str, Callable[..., bool]] = {
@@ -98,12 +120,15 @@ def record(outcome: Callable[..., bool], job_id: str, *args: Any) -> bool:
     """Record an outcome now; if PostgreSQL is unreachable, queue it for the reconciler.
 
     `outcome` is one of the functions in OUTCOMES (anything else is a programming error: a
-    TypeError before anything is written). Returns True when the row changed now; never
-    raises otherwise. An outcome is a transaction of its own: whatever the task left in the
-    session (uncommitted changes of a failed task, or a transaction broken by a timeout that
-    interrupted a query) is rolled back first.
+    TypeError before anything is written). Returns True when the row changed now (False
+    too when it was handed to the worker process); never raises otherwise. An outcome is
+    a transaction of its own: whatever the task left in the session (uncommitted changes
+    of a failed task, or a transaction broken by a timeout that interrupted a query) is
+    rolled back first.
     """
     name = name_of(outcome)
+    if handoff.active() and handoff.push(name, str(job_id), list(args)):
+        return False  # the worker process records it
     _rollback()
     try:
         return outcome(str(job_id), *args)
@@ -117,6 +142,36 @@ def record(outcome: Callable[..., bool], job_id: str, *args: Any) -> bool:
         _rollback()
         log.exception("Could not record %s for job %s", name, job_id)
         return False
+
+
+def record_all(items: list[tuple[Callable[..., bool], str, list[Any]]]) -> list[bool]:
+    """Record several (outcome, job_id, args) in one transaction, in order; whether each
+    changed its row. If that fails, each is recorded on its own, as `record` does (what
+    the failed transaction had applied is applied again: nothing changes twice)."""
+    if len(items) == 1:
+        return [_record_one(*items[0])]
+    _rollback()
+    _batch.ended = ended = []
+    try:
+        results = [outcome(str(job_id), *args) for outcome, job_id, args in items]
+        owners = dispatch.owners_with_held(ended) if ended else []
+        db.session.commit()
+    except Exception as exc:
+        _rollback()
+        log.warning("Recording %d outcomes together failed (%s); one at a time", len(items),
+                    type(exc).__name__)
+        return [_record_one(*item) for item in items]
+    finally:
+        _batch.ended = None
+    if owners:
+        dispatch.release_owners(owners, f"{len(ended)} job(s) ended")
+    return results
+
+
+def _record_one(outcome: Callable[..., bool], job_id: str, args: list[Any]) -> bool:
+    if outcome is progress:
+        return try_quietly(lambda jid: progress(jid, *args), job_id)
+    return record(outcome, job_id, *args)
 
 
 def try_quietly(action: Callable[[str], bool], job_id: str) -> bool:

@@ -9,7 +9,7 @@ from flask import current_app
 from rq import get_current_job
 
 from webapp.extensions import db
-from webapp.jobs import redis_outage, transitions
+from webapp.jobs import handoff, redis_outage, transitions
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +47,8 @@ def progress(percent: float, stage: str | None = None, *, force: bool = False) -
     """Record a running task's progress (0-100) and stage; returns True if it was written.
 
     Writes to PostgreSQL at most about once a second (PROGRESS_INTERVAL) and mirrors the
-    values into the RQ job's meta for rq-dashboard. Outside a worker it does nothing. It
+    values into the RQ job's meta for rq-dashboard (a work-horse without a connection of its
+    own hands the write to its worker process). Outside a worker it does nothing. It
     never raises: a task must not fail because its progress could not be shown.
     """
     job = get_current_job()
@@ -59,6 +60,8 @@ def progress(percent: float, stage: str | None = None, *, force: bool = False) -
         return False
     _last_write[job.id] = (now, stage)
     _mirror(job, percent, stage)
+    if handoff.active() and handoff.push(handoff.PROGRESS, job.id, [percent, stage]):
+        return True  # the worker process writes it (within about a second)
     try:
         transitions.record_progress(job.id, percent, stage)
         db.session.commit()

@@ -1,7 +1,9 @@
 """The reconciler: finds jobs that nothing will bring to a final state, and repairs them.
 
 Each pass, in this order (a queued outcome may explain what a later check would repair):
-1. apply outcomes that callbacks queued in Redis while PostgreSQL was unreachable;
+1. apply outcomes that callbacks queued in Redis while PostgreSQL was unreachable, and
+   those work-horses handed to a worker that died before recording them
+   (webapp/jobs/handoff.py);
 2. enqueue rows left `created` (the web process died between commit and enqueue);
 3. settle stop requests no worker confirmed (resend, or record `stopped` if the worker is gone);
 4. repair `started` rows whose worker is gone (RQ's outcome if it has one, else retry or
@@ -38,7 +40,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import DBAPIError
 
 from webapp.extensions import db
-from webapp.jobs import dispatch, outcomes, pending_outcomes, rollup, rqstate, transitions
+from webapp.jobs import dispatch, handoff, outcomes, pending_outcomes, rollup, rqstate, transitions
 from webapp.jobs.callbacks import jsonable
 from webapp.jobs.connection import get_redis
 from webapp.jobs.dispatch import push_to_rq
@@ -111,7 +113,12 @@ class Pass(Housekeeping):
 
     def apply_outcomes(self) -> None:
         """Outcomes queued while PostgreSQL was down, oldest first. One that cannot be
-        applied (an unknown name, not JSON) is logged and dropped, and the pass goes on."""
+        applied (an unknown name, not JSON) is logged and dropped, and the pass goes on.
+        First the outcomes left in the handoff list of a worker that is gone join them."""
+        grace = self.config["HEARTBEAT_GRACE"]
+        if moved := handoff.adopt_orphans(
+                self.redis, lambda name: rqstate.worker_alive(self.redis, name, grace)):
+            log.warning("reconciler: %d outcome(s) of workers that are gone, to apply", moved)
         while (item := pending_outcomes.take()) is not None:
             raw, event = item
             if event is None:

@@ -37,14 +37,22 @@ class GaveUp(Exception):
 class Outage:
     """Whether this process can reach Redis."""
 
-    def __init__(self, who: str, probe: Redis | None = None, first: float = 0.5,
-                 cap: float = 10.0):
-        self.who, self.probe = who, probe
+    def __init__(self, who: str, probe: Redis | Callable[[], Redis] | None = None,
+                 first: float = 0.5, cap: float = 10.0):
+        self.who, self._probe = who, probe
         self.first, self.cap = first, cap
         self._lock = threading.Lock()
         self.since: float | None = None  # monotonic time of the outage's first failure
         self._delay = first
         self._next_try = 0.0
+
+    @property
+    def probe(self) -> Redis | None:
+        """The probing client, made at its first use (a work-horse rarely needs one, and
+        making a client costs milliseconds)."""
+        if callable(self._probe) and not isinstance(self._probe, Redis):
+            self._probe = self._probe()
+        return self._probe
 
     @property
     def down(self) -> bool:
@@ -128,7 +136,7 @@ _current: Outage | None = None
 def track(who: str, client: Redis) -> Outage:
     """Start tracking this process's outages of the Redis server `client` talks to."""
     global _current
-    _current = Outage(who, probe_client(client))
+    _current = Outage(who, lambda: probe_client(client))
     return _current
 
 

@@ -1,8 +1,11 @@
 """The RQ worker that keeps PostgreSQL in step with every job it runs.
 
 The parent process records `started` (RQ has no start callback), heartbeats and a killed
-work-horse through its own connection pool; the forked work-horse runs the task and its
-success/failure callbacks on a fresh connection of its own.
+work-horse through its own connection pool. The forked work-horse runs the task and its
+success/failure callbacks; it opens no PostgreSQL connection unless the task itself uses
+the database: its outcome and progress go to the worker process through Redis
+(webapp.jobs.handoff), which records them through its pool (drain.py). The same recording
+runs without a work-horse in the light worker (light.py).
 """
 
 # RQ internals relied on (checked against rq 3.0.0, hence rq>=3.0,<3.1 in pyproject.toml):
@@ -28,16 +31,17 @@ import time
 from typing import Any
 
 from redis.exceptions import RedisError
-from rq import Worker
 from rq.exceptions import InvalidJobOperation
 from rq.job import Job, JobStatus
 from rq.queue import Queue
 from rq.worker import WorkerStatus
 
+from webapp import parent_death
 from webapp.extensions import db
-from webapp.jobs import outcomes, rqstate, transitions
+from webapp.jobs import handoff, outcomes, rqstate, transitions
 from webapp.jobs.callbacks import retry_status
 from webapp.jobs.timeouts import DeathPenalty
+from webapp.jobs.worker.drain import BatchingWorker, DrainingWorker
 from webapp.jobs.worker.pauses import PauseAwareWorker
 from webapp.jobs.worker.scheduler import CutroomScheduler
 from webapp.jobs.worker.stops import StopSafeWorker
@@ -46,9 +50,10 @@ from webapp.parent_death import die_with_parent
 
 # How often a worker whose scheduler is not running tries to take the scheduler lock.
 SCHEDULER_RETRY = 15.0
+VITALS_EVERY = 1.0  # seconds: at most this often, the worker's memory in its RQ hash
 
 
-class RecordingWorker(Worker):
+class RecordingWorker(BatchingWorker):
     """A forking RQ worker that records each job's state in PostgreSQL."""
 
     def __init__(self, *args: Any, shutdown_grace: float = 20.0, **kwargs: Any):
@@ -56,6 +61,8 @@ class RecordingWorker(Worker):
         self.shutdown_grace = shutdown_grace
         self._grace_timer: threading.Timer | None = None
         self._interrupted_job_id: str | None = None
+        handoff.watch_connections()  # here, once: each work-horse inherits them
+        parent_death.libc()
 
     _starting = False  # between popping a job and forking its work-horse
 
@@ -64,7 +71,7 @@ class RecordingWorker(Worker):
         A stop requested meanwhile puts the job back in the queue instead of running it."""
         self._starting = True
         try:
-            recorded = outcomes.record(outcomes.started, job.id, self.name)
+            recorded = self.record_started(job.id)
             status = None if recorded else _status_or_none(job.id)
         finally:
             self._starting = False
@@ -119,16 +126,23 @@ class RecordingWorker(Worker):
             self.log.warning("Could not discard job %s in Redis: %s", job.id, exc)
 
     def perform_job(self, job: Job, queue: Queue, execution: Any) -> bool:
-        """Runs in the work-horse: use fresh database connections, never the parent's."""
+        """In a work-horse: never the parent's connections, and none at all unless the task
+        uses the database (outcomes go to the worker process). Without a horse (the light
+        worker): the job runs here, on this process's pool."""
+        if not self.is_horse:
+            return super().perform_job(job, queue, execution)
         die_with_parent()
         if os.getppid() != self.pid:  # the worker died before the line above took effect
             os._exit(1)
         db.engine.dispose(close=False)
+        handoff.begin(self.connection, self.name)
         try:
             return super().perform_job(job, queue, execution)
         finally:
+            connected = handoff.end()
             db.session.remove()
-            db.engine.dispose()
+            if connected:
+                db.engine.dispose()
 
     def maintain_heartbeats(self, job: Job, execution: Any) -> None:
         """RQ's heartbeat (every job_monitoring_interval), mirrored into the row's
@@ -182,14 +196,15 @@ class RecordingWorker(Worker):
             outcomes.record(outcomes.failed, job.id, message, code)
 
 
-class CutroomWorker(StopSafeWorker, RecordingWorker, PauseAwareWorker):
-    """Cutroom's worker: stops count from the moment a job is popped (StopSafeWorker), the
-    job's life is recorded in PostgreSQL (RecordingWorker), paused queues are left alone
-    (PauseAwareWorker), Redis outages are waited out (its base, OutageSafeWorker), and its
-    scheduler process dies with it (CutroomScheduler)."""
+class KeptWorker(RecordingWorker, PauseAwareWorker):
+    """What every Cutroom worker is: the job's life is recorded in PostgreSQL
+    (RecordingWorker), paused queues are left alone (PauseAwareWorker), Redis outages are
+    waited out (its base, OutageSafeWorker), and its scheduler process dies with it
+    (CutroomScheduler)."""
 
     death_penalty_class = DeathPenalty
     _scheduler_checked = 0.0
+    _vitals_due = 0.0
 
     def _start_scheduler(self, burst: bool = False, logging_level: Any = "INFO",
                          *args: Any, **kwargs: Any) -> None:
@@ -204,10 +219,12 @@ class CutroomWorker(StopSafeWorker, RecordingWorker, PauseAwareWorker):
 
     def heartbeat(self, timeout: int | None = None, pipeline: Any = None) -> None:
         """RQ's worker heartbeat, with this worker's memory and its work-horse's (vitals.py);
-        now and then also a try for the scheduler lock."""
+        now and then also a try for the scheduler lock. RQ beats several times a job: the
+        memory goes out at most once a VITALS_EVERY seconds."""
         super().heartbeat(timeout, pipeline)
-        if self.is_horse:  # RQ's heartbeat as the horse starts: the worker's own is enough
-            return
+        if self.is_horse or time.monotonic() < self._vitals_due:
+            return  # the horse: RQ's heartbeat as it starts, the worker's own is enough
+        self._vitals_due = time.monotonic() + VITALS_EVERY
         fields = vitals(self._horse_pid, self.job_monitoring_interval)
         if pipeline is not None:
             pipeline.hset(self.key, mapping=fields)
@@ -227,6 +244,12 @@ class CutroomWorker(StopSafeWorker, RecordingWorker, PauseAwareWorker):
         process = self.scheduler._process
         if process is None or not process.is_alive():
             self._tolerate(self.scheduler.acquire_locks, True)
+
+
+class CutroomWorker(DrainingWorker, StopSafeWorker, KeptWorker):
+    """Cutroom's forking worker: a KeptWorker whose stops count from the moment a job is
+    popped (StopSafeWorker) and whose work-horses hand their outcomes to it
+    (DrainingWorker)."""
 
 
 def _status_or_none(job_id: str) -> str | None:

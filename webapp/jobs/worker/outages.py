@@ -185,7 +185,8 @@ class OutageSafeWorker(Worker):
     # --- one job, in the work-horse ------------------------------------------------------
 
     def perform_job(self, job: Job, queue: Queue, execution: Any) -> bool:
-        self.outage = redis_outage.track("work-horse", self.connection)
+        if self.is_horse:  # without a horse (the light worker), the worker's own record
+            self.outage = redis_outage.track("work-horse", self.connection)
         return super().perform_job(job, queue, execution)
 
     def prepare_job_execution(self, job: Job, remove_from_intermediate_queue: bool = False

@@ -1,0 +1,142 @@
+"""Outcomes a work-horse hands to its worker process (webapp/jobs/handoff.py), and the
+light worker: real workers, Redis and PostgreSQL, faults injected by SIGKILL.
+
+The kills come right after the horse has put its outcome in Redis, from a sitecustomize
+module the child processes load (tests/handoff_hook), so they land at that exact moment.
+"""
+
+import os
+import signal
+
+import pytest
+from rq import Worker
+from sqlalchemy import text
+
+from tests.support import ROOT, WorkerProcess, child_env, job_row, login, make_user, wait_for
+from webapp.extensions import db
+from webapp.jobs import handoff, reconcile
+
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(180)]
+
+FAST = {"WORKER_HEARTBEAT_INTERVAL": "1"}
+HOOK = str(ROOT / "tests" / "handoff_hook")
+
+
+@pytest.fixture
+def api(client, live_db):
+    login(client, make_user(max_running_jobs=1000, max_waiting_jobs=1000,
+                            submit_rate="10000 per minute"))
+    return client
+
+
+@pytest.fixture
+def workers(app, redis, live_db):
+    started = []
+
+    def start(kill: str | None = None, **options):
+        env = child_env(**FAST)
+        if kill:
+            env.update(CUTROOM_TEST_KILL=kill,
+                       PYTHONPATH=os.pathsep.join([HOOK, str(ROOT), env.get("PYTHONPATH", "")]))
+        worker = WorkerProcess(env, **options)
+        if not options.get("burst"):
+            worker.wait_ready(redis)
+        started.append(worker)
+        return worker
+
+    yield start
+    for worker in started:
+        worker.stop()
+
+
+def _submit(api, task: str = "trigger-test", **params) -> str:
+    response = api.post(f"/api/v1/tasks/{task}", json=params)
+    assert response.status_code == 202, response.get_data(as_text=True)
+    return response.get_json()["id"]
+
+
+def _sessions() -> int:
+    """Connections ever opened to the test database (PostgreSQL 14+)."""
+    db.session.commit()  # a fresh statistics snapshot
+    return db.session.scalar(
+        text("SELECT sessions FROM pg_stat_database WHERE datname = current_database()"))
+
+
+def test_a_horse_killed_right_after_handing_over_its_success_ends_finished(api, workers):
+    worker = workers(kill="horse")
+    job_id = _submit(api, message="handed over")
+    row = wait_for(lambda: job_row(job_id).status in ("finished", "failed") and job_row(job_id),
+                   timeout=30, message="the job to end")
+    assert (row.status, row.result) == ("finished", {"message": "handed over"}), worker.log()
+    assert "terminated unexpectedly" in worker.log()  # the horse did die
+
+
+def test_a_worker_killed_with_an_outcome_in_redis_leaves_it_to_the_reconciler(
+        app, api, workers, redis, monkeypatch):
+    monkeypatch.setitem(app.config, "HEARTBEAT_GRACE", 2.5)
+    worker = workers(kill="worker")
+    job_id = _submit(api, message="orphaned")
+    worker.process.wait(timeout=30)
+    assert worker.process.returncode == -signal.SIGKILL
+    assert redis.llen(handoff.key_for(worker.name)) >= 1  # its progress, its outcome
+    assert job_row(job_id).status == "started"
+
+    def reconciled():
+        reconcile.run_pass()
+        return job_row(job_id).status != "started"
+
+    wait_for(reconciled, timeout=30, interval=0.5, message="the reconciler to apply it")
+    row = job_row(job_id)
+    assert (row.status, row.result) == ("finished", {"message": "orphaned"})
+    assert not redis.exists(handoff.key_for(worker.name))
+
+
+def test_the_next_worker_under_the_same_name_records_what_its_predecessor_left(
+        api, workers, redis):
+    first = workers(kill="worker")
+    job_id = _submit(api, message="left behind")
+    first.process.wait(timeout=30)
+    # RQ refuses a name while the dead worker's record lives (worker_ttl): let it expire.
+    redis.delete(Worker.redis_worker_namespace_prefix + first.name)
+    second = workers(name=first.name)
+    row = wait_for(lambda: job_row(job_id).status == "finished" and job_row(job_id),
+                   timeout=30, message=f"the next worker to record it: {second.log()}")
+    assert row.result == {"message": "left behind"}
+
+
+@pytest.mark.parametrize("light", [False, True], ids=["forking", "light"])
+def test_a_run_of_jobs_opens_at_most_two_postgresql_sessions_per_worker(
+        api, workers, light):
+    ids = [_submit(api, message=f"job {i}") for i in range(60)]
+    before = _sessions()
+    worker = workers(burst=True, light=light, queues=("default",))
+    worker.process.wait(timeout=120)
+    opened = _sessions() - before
+    statuses = {job_row(job_id).status for job_id in ids}
+    assert statuses == {"finished"}, worker.log()
+    assert opened <= 2, f"{opened} sessions for {len(ids)} jobs"
+
+
+def test_the_light_worker_records_started_finished_and_failed(api, workers):
+    worker = workers(light=True, queues=("default",))
+    ok = _submit(api, message="light")
+    bad = _submit(api, "fail-test", message="light failure")
+    done = wait_for(lambda: job_row(ok).status == "finished" and job_row(ok), timeout=30,
+                    message="the echo to finish")
+    failed = wait_for(lambda: job_row(bad).status == "failed" and job_row(bad), timeout=30,
+                      message="the failure to be recorded")
+    assert done.result == {"message": "light"}
+    assert (done.worker_name, done.attempt, done.progress) == (worker.name, 1, 100)
+    assert done.started_at is not None and done.ended_at >= done.started_at
+    assert (failed.error_code, failed.worker_name, failed.attempt) == (
+        "exception", worker.name, 3)
+    assert "light failure" in failed.error
+
+
+def test_progress_of_a_running_horse_shows_while_it_runs(api, workers):
+    workers()
+    job_id = _submit(api, "countdown", steps=4)
+    row = wait_for(lambda: (job_row(job_id).progress or 0) >= 25 and job_row(job_id),
+                   timeout=30, interval=0.2, message="progress to show")
+    assert row.status == "started" and row.stage.startswith("Step")
+    wait_for(lambda: job_row(job_id).status == "finished", timeout=30)

@@ -1,0 +1,155 @@
+"""Outcomes a forked work-horse hands to its worker process instead of writing them itself.
+
+A work-horse that opened no PostgreSQL connection (a no-op or Redis-only task) would
+otherwise open one just for its outcome: a new connection per job, most of a short job's
+cost. Instead, once `begin()` has run in the horse, `outcomes.record` and `progress()`
+append the outcome to the worker's own list in Redis (`key_for(worker)`) and the worker
+process applies it through its pool as soon as the horse has exited (progress once a
+second while it runs; webapp/jobs/worker/drain.py). A horse that did open a connection (a
+render reads its project) writes directly, as before: that connection costs nothing more.
+
+Nothing is lost at any moment: the outcome is in Redis before the horse exits; the worker
+removes it from its list only after applying it (an outcome applied twice changes nothing:
+each is a conditional transition); a worker killed with outcomes in its list leaves them
+to its next start under the same name or to the reconciler, which moves the list of a
+worker that is gone onto the pending-outcomes queue (`adopt_orphans`). If Redis refuses
+the push, the horse writes to PostgreSQL itself.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from typing import Any
+
+from redis import Redis
+from redis.exceptions import RedisError, WatchError
+from sqlalchemy import event
+from sqlalchemy.pool import Pool
+
+log = logging.getLogger(__name__)
+
+PREFIX = "cutroom:handoff:"
+PROGRESS = "progress"  # not an outcome: applied by the worker, dropped once it is gone
+
+# Set in a work-horse by begin(): (the worker's Redis client, its list).
+_target: tuple[Redis, str] | None = None
+_connected = False  # this work-horse has opened a PostgreSQL connection
+_always = False  # hand over even with a connection (the light worker: batched writes)
+
+
+def key_for(worker_name: str) -> str:
+    return f"{PREFIX}{worker_name}"
+
+
+def begin(redis: Redis, worker_name: str, always: bool = False) -> None:
+    """In a fresh work-horse (its inherited pool disposed): hand outcomes to the worker;
+    `always`: even once there is a connection (a job of the light worker)."""
+    global _target, _connected, _always
+    _target, _connected, _always = (redis, key_for(worker_name)), False, always
+
+
+def end() -> bool:
+    """Stop handing over; returns whether this horse opened a PostgreSQL connection."""
+    global _target
+    _target = None
+    return _connected
+
+
+def watch_connections() -> None:
+    """In the worker process, before any fork: note each new PostgreSQL connection (once;
+    listening is slow enough to matter in every horse)."""
+    if not event.contains(Pool, "connect", _on_connect):
+        event.listen(Pool, "connect", _on_connect)
+
+
+def _on_connect(*_args: Any) -> None:
+    global _connected
+    _connected = True
+
+
+def active() -> bool:
+    """Whether outcomes go to the worker (a work-horse that has no connection of its own)."""
+    return _target is not None and (_always or not _connected)
+
+
+def push(name: str, job_id: str, args: list[Any]) -> bool:
+    """Hand an outcome (or PROGRESS) to the worker; False if Redis refused it."""
+    if _target is None:
+        return False
+    redis, key = _target
+    item = json.dumps({"outcome": name, "job_id": str(job_id), "args": args, "at": time.time()})
+    try:
+        redis.rpush(key, item)
+    except RedisError as exc:
+        log.warning("Could not hand %s of job %s to the worker (%s); writing it here",
+                    name, job_id, exc)
+        return False
+    return True
+
+
+def read(redis: Redis, key: str) -> tuple[int, list[dict[str, Any]]]:
+    """(how many items the list holds, the decodable ones, oldest first): trim the count
+    once they are applied (`forget`)."""
+    raw = redis.lrange(key, 0, -1)
+    events = []
+    for item in raw:
+        try:
+            decoded = json.loads(item)
+        except ValueError:
+            decoded = None
+        if isinstance(decoded, dict) and "outcome" in decoded and "job_id" in decoded:
+            events.append(decoded)
+        else:
+            log.error("Dropping a handed-off outcome that is not one: %r", item[:200])
+    return len(raw), events
+
+
+def forget(redis: Redis, key: str, count: int) -> None:
+    """Remove the `count` oldest items (applied); the horse may have appended more since."""
+    redis.ltrim(key, count, -1)
+
+
+def latest(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The events worth applying, in order: of a job's progress, only the newest (its stage
+    stays on the row once the job has ended, so an outcome does not replace it)."""
+    seen: set[str] = set()
+    kept = []
+    for item in reversed(events):
+        if item["outcome"] != PROGRESS:
+            kept.append(item)
+        elif item["job_id"] not in seen:
+            kept.append(item)
+            seen.add(item["job_id"])
+    return kept[::-1]
+
+
+def adopt_orphans(redis: Redis, alive) -> int:
+    """Move the lists of workers that are gone (`alive(name)` False) onto the pending
+    outcomes queue, outcomes in order, progress dropped; returns how many moved."""
+    from webapp.jobs import pending_outcomes
+
+    moved = 0
+    for key in redis.scan_iter(match=f"{PREFIX}*", count=100):
+        if not alive(key.decode()[len(PREFIX):]):
+            moved += _adopt(redis, key, pending_outcomes.KEY)
+    return moved
+
+
+def _adopt(redis: Redis, key: bytes, pending_key: str) -> int:
+    """Move one list, unless something was appended to it meanwhile (then its worker is
+    alive after all, and the next pass looks again)."""
+    with redis.pipeline(transaction=True) as pipe:
+        try:
+            pipe.watch(key)
+            _count, events = read(pipe, key)
+            outcomes = [json.dumps(item) for item in events if item["outcome"] != PROGRESS]
+            pipe.multi()
+            if outcomes:
+                pipe.rpush(pending_key, *outcomes)
+            pipe.delete(key)
+            pipe.execute()
+        except WatchError:
+            return 0
+    return len(outcomes)

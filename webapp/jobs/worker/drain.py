@@ -1,0 +1,179 @@
+"""The worker process records what its jobs handed it (webapp.jobs.handoff).
+
+A work-horse without a PostgreSQL connection of its own (and every job of the light
+worker) leaves its outcome, and its progress, in the worker's list in Redis. The worker
+applies the list through its own pool, in one transaction with the next job's `started`
+(BatchingWorker), or as soon as it finds its queues empty, at startup (what a killed run
+under the same name left) and as it stops. A forking worker (DrainingWorker) applies it
+while the next job's horse runs instead (the two use both cores), before RQ handles a
+killed or stopped horse (so a success that was handed over is never recorded as killed),
+and once a second while a horse runs, so progress shows as it did when the horse wrote it.
+Only what was applied is removed from the list.
+
+To see progress while the horse runs, the wait for it ends every PROGRESS_TICK seconds as
+if RQ's monitoring interval had passed (a pidfd wakes the worker the moment the horse
+exits); RQ's heartbeats still go out every job_monitoring_interval.
+"""
+
+# RQ internals relied on (checked against rq 3.0.0, hence rq>=3.0,<3.1 in pyproject.toml):
+# monitor_work_horse calls wait_for_horse inside a death penalty of job_monitoring_interval
+# and, on HorseMonitorTimeoutException, checks the job's timeout (killing the horse and
+# waiting for it again past timeout + 60 s) and calls maintain_heartbeats(job, execution);
+# the private _horse_pid and _handle_stopped_job(job, queue, execution);
+# handle_work_horse_killed(job, retpid, ret_val, rusage); bootstrap(...), teardown(),
+# execute_job(job, queue), dequeue_job_and_maintain_ttl(timeout, max_idle_time) (with
+# timeout None: one non-blocking try).
+
+from __future__ import annotations
+
+import contextlib
+import os
+import select
+import time
+from typing import Any
+
+from redis.exceptions import RedisError
+from rq import Worker
+from rq.job import Job
+from rq.queue import Queue
+from rq.timeouts import HorseMonitorTimeoutException
+
+from webapp.jobs import handoff, outcomes
+
+PROGRESS_TICK = 1.0  # seconds between reads of the horse's progress while it runs
+
+
+class BatchingWorker(Worker):
+    """A worker that records handed-over outcomes with the next `started`, or when idle."""
+
+    _owed = False  # a job ran since the list was last applied
+    _previous_job_id: str | None = None  # the job that ran last (its outcome may be owed)
+
+    def bootstrap(self, *args: Any, **kwargs: Any) -> None:
+        super().bootstrap(*args, **kwargs)
+        self.drain_outcomes()
+
+    def record_started(self, job_id: str) -> bool:
+        """Record `started`, in one transaction with what waits in the list."""
+        return bool(self.drain_outcomes((outcomes.started, job_id, [self.name])))
+
+    def execute_job(self, job: Job, queue: Queue) -> None:
+        try:
+            super().execute_job(job, queue)
+        finally:
+            self._owed, self._previous_job_id = True, job.id
+
+    def dequeue_job_and_maintain_ttl(self, timeout: int | None, max_idle_time: int | None = None):
+        """With outcomes owed, take the next job only if one waits; else apply them first."""
+        if self._owed:
+            result = super().dequeue_job_and_maintain_ttl(None, max_idle_time)
+            if result is not None:
+                return result
+            self.drain_outcomes()
+        return super().dequeue_job_and_maintain_ttl(timeout, max_idle_time)
+
+    def teardown(self) -> None:
+        self.drain_outcomes()
+        super().teardown()
+
+    def drain_outcomes(self, then: tuple | None = None) -> bool | None:
+        """Apply what waits in this worker's list, oldest first, and `then` (an outcome,
+        job id, args) last, in one transaction; returns whether `then` changed its row.
+        With Redis unreachable only `then`: the list waits (the horse wrote PostgreSQL)."""
+        self._owed = False
+        key = handoff.key_for(self.name)
+        try:
+            count, events = handoff.read(self.connection, key)
+        except RedisError:
+            count, events = 0, []
+        items = [item for item in map(_item, handoff.latest(events)) if item is not None]
+        results = outcomes.record_all([*items, *([then] if then else [])]) if (
+            items or then) else []
+        if count:
+            with contextlib.suppress(RedisError):  # left: applied again, changing nothing
+                handoff.forget(self.connection, key, count)
+        return results[-1] if then else None
+
+
+class DrainingWorker(BatchingWorker):
+    """A forking worker that also records its horse's progress while it runs, and what it
+    handed over before RQ deals with a killed or stopped horse."""
+
+    _pidfd: int | None = None
+    _beat_due = 0.0
+    _killing = False  # the horse was signalled: wait for its end without ticks
+
+    def record_started(self, job_id: str) -> bool:
+        """Record `started` alone: the previous job's outcomes are recorded while the horse
+        runs (fork_work_horse), on the worker's other core. Unless that was this job (an
+        attempt that failed and runs again here): then they go first, as one transaction.
+        (Only the previous job's can be owed: the list is applied at every job.)"""
+        if self._owed and job_id == self._previous_job_id:
+            return super().record_started(job_id)
+        return outcomes.record(outcomes.started, job_id, self.name)
+
+    def fork_work_horse(self, job: Job, queue: Queue) -> None:
+        super().fork_work_horse(job, queue)
+        if self._owed:
+            self.drain_outcomes()
+
+    def monitor_work_horse(self, job: Job, queue: Queue, execution: Any) -> None:
+        self._beat_due = time.monotonic() + self.job_monitoring_interval
+        self._killing = False
+        try:
+            super().monitor_work_horse(job, queue, execution)
+        finally:
+            self._close_pidfd()
+
+    def wait_for_horse(self) -> tuple[Any, Any, Any]:
+        """Wait for the horse to exit; every PROGRESS_TICK s, let RQ's loop go round."""
+        if self._horse_pid and not self._killing and not self._exits_within(PROGRESS_TICK):
+            raise HorseMonitorTimeoutException("progress tick")
+        self._close_pidfd()
+        return super().wait_for_horse()
+
+    def maintain_heartbeats(self, job: Job, execution: Any) -> None:
+        """Each tick: the horse's progress; each job_monitoring_interval: RQ's heartbeats."""
+        self.drain_outcomes()
+        if time.monotonic() >= self._beat_due:
+            self._beat_due = time.monotonic() + self.job_monitoring_interval
+            super().maintain_heartbeats(job, execution)
+
+    def kill_horse(self, *args: Any, **kwargs: Any) -> None:
+        self._killing = True
+        super().kill_horse(*args, **kwargs)
+
+    def handle_work_horse_killed(self, job: Job, retpid: int, ret_val: int, rusage: Any) -> None:
+        self.drain_outcomes()  # an outcome handed over before the kill comes first
+        super().handle_work_horse_killed(job, retpid, ret_val, rusage)
+
+    def _handle_stopped_job(self, job: Job, queue: Queue, execution: Any) -> None:
+        self.drain_outcomes()
+        super()._handle_stopped_job(job, queue, execution)
+
+    def _exits_within(self, seconds: float) -> bool:
+        """Whether the horse exits within `seconds` (True where pidfds are unavailable:
+        then RQ's own wait blocks until it does)."""
+        if self._pidfd is None:
+            try:
+                self._pidfd = os.pidfd_open(self._horse_pid)
+            except (OSError, AttributeError):
+                return True
+        readable, _, _ = select.select([self._pidfd], [], [], seconds)
+        return bool(readable)
+
+    def _close_pidfd(self) -> None:
+        if self._pidfd is not None:
+            with contextlib.suppress(OSError):
+                os.close(self._pidfd)
+            self._pidfd = None
+
+
+def _item(event: dict[str, Any]) -> tuple | None:
+    """(outcome, job id, args) of a handed-over event; None (logged) for an unknown one."""
+    name = event["outcome"]
+    outcome = outcomes.progress if name == handoff.PROGRESS else outcomes.OUTCOMES.get(name)
+    if outcome is None:
+        handoff.log.error("Dropping a handed-off outcome %r of job %s", name, event["job_id"])
+        return None
+    return outcome, str(event["job_id"]), list(event.get("args") or [])
