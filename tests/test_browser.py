@@ -33,7 +33,10 @@ def test_sign_in_start_a_countdown_and_watch_it_finish(server, worker, browser):
     page.evaluate("window.cutroomMarker = 'no reload'")
     open_test_tasks(page)
     form = page.locator("#launch-countdown")
-    form.locator("input[name=steps]").fill("3")
+    # Five one-second steps: under load a worker records progress up to a second late
+    # (webapp/jobs/worker/drain.py) and the card polls every 2 s; three gave too few polls
+    # to be sure of seeing one in between.
+    form.locator("input[name=steps]").fill("5")
     form.locator("button[type=submit]").click()
 
     card = page.locator("#job-list .job-card").first
