@@ -34,7 +34,6 @@ import asyncio
 import multiprocessing
 import os
 import secrets
-import subprocess
 import sys
 import tempfile
 import time
@@ -46,48 +45,17 @@ import httpx  # noqa: E402
 from common import migrated_app, services, write_summary  # noqa: E402  (bench/ is on sys.path)
 from poll_client import USER_AGENT, Dashboard, opening, run  # noqa: E402
 from poll_setup import dashboards_for, fill  # noqa: E402
+from served import cpu_seconds, pin, settle, start, web_command  # noqa: E402
 
-ROOT = Path(__file__).resolve().parent.parent
 DATABASE = "cutroom_bench_poll"
 TARGET_P99 = 100.0  # ms
-
-
-def _pin(cpus: str) -> None:
-    if cpus:
-        os.sched_setaffinity(0, {int(c) for c in cpus.split(",")})
-
-
-def web_command() -> str:
-    """The Procfile's web command, as the tests read it (tests/live.py)."""
-    for line in (ROOT / "Procfile").read_text().splitlines():
-        name, _, command = line.partition(":")
-        if name.strip() == "web":
-            return command.strip()
-    raise SystemExit("no web process in the Procfile")
-
-
-def start_web(env: dict[str, str], cpus: str, port: int, log: Path) -> subprocess.Popen:
-    pin = ["taskset", "-c", cpus] if cpus else []
-    env = {**env, "CUTROOM_ENV": "production", "BIND": f"127.0.0.1:{port}",
-           "PATH": os.pathsep.join([str(Path(sys.executable).parent), env["PATH"]])}
-    process = subprocess.Popen([*pin, "bash", "-c", web_command()], cwd=ROOT, env=env,
-                               stdout=log.open("wb"), stderr=subprocess.STDOUT,
-                               start_new_session=True)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
-                return process
-        except httpx.HTTPError:
-            time.sleep(0.3)
-    raise SystemExit(f"gunicorn did not start:\n{log.read_text()[-3000:]}")
 
 
 def changer(env: dict[str, str], cpus: str, job_ids: list[list[str]], per_second: float,
             stop) -> None:
     """Another process: one job of a random dashboard makes progress, per_second times."""
     os.environ.update(env)
-    _pin(cpus)
+    pin(cpus)
     import random
 
     from webapp import create_app
@@ -114,41 +82,15 @@ def warm_up(base: str, boards: list[Dashboard], args) -> None:
           f"{dict(stats.statuses)}, errors {stats.errors})", flush=True)
 
 
-def _cpu_seconds(pid: int) -> float:
-    """CPU time of a process and its children so far."""
-    import psutil
-
-    top = psutil.Process(pid)
-    total = 0.0
-    for process in [top, *top.children(recursive=True)]:
-        try:
-            times = process.cpu_times()
-        except psutil.NoSuchProcess:
-            continue
-        total += times.user + times.system
-    return total
-
-
 def phase(label: str, base: str, boards: list[Dashboard], args, mode: str, seconds: float):
     """One measured run; besides latency, the CPU the server and this process used."""
-    server, client = _cpu_seconds(args.web_pid), time.process_time()
+    server, client = cpu_seconds(args.web_pid), time.process_time()
     stats = asyncio.run(run(base, boards, args.interval, seconds, mode, args.connections))
-    server, client = _cpu_seconds(args.web_pid) - server, time.process_time() - client
+    server, client = cpu_seconds(args.web_pid) - server, time.process_time() - client
     requests = max(1, len(stats.latencies))
     print(f"  {label:34} {stats.line()}  cpu/request: server {1000 * server / requests:.2f}"
           f" ms, client {1000 * client / requests:.2f} ms", flush=True)
     return stats
-
-
-def settle(args) -> None:
-    """Wait (30 s at most) until the server is idle: a phase that overloaded it leaves
-    requests queued that must not count against the next."""
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        before = _cpu_seconds(args.web_pid)
-        time.sleep(1)
-        if _cpu_seconds(args.web_pid) - before < 0.05:
-            return
 
 
 def within(stats) -> bool:
@@ -161,7 +103,7 @@ def card_anchor(base: str, boards: list[Dashboard], args) -> float:
     per_board = args.cards / args.interval
     for rate in (int(r) for r in args.card_rates.split(",")):
         count = max(1, round(rate / per_board))
-        settle(args)
+        settle(args.web_pid)
         stats = phase(f"cards, {count} dashboards ({rate}/s asked)", base, boards[:count], args,
                       "cards", args.step_seconds)
         if not within(stats):
@@ -174,7 +116,7 @@ def poll_capacity(base: str, boards: list[Dashboard], args) -> int:
     """The most dashboards whose polls stay within p99 TARGET_P99, stepping up."""
     best = 0
     for count in (int(n) for n in args.poll_steps.split(",") if int(n) < len(boards)):
-        settle(args)
+        settle(args.web_pid)
         stats = phase(f"poll, {count} dashboards", base, boards[:count], args, "poll",
                       args.step_seconds)
         if not within(stats):
@@ -207,7 +149,7 @@ def measure(base: str, boards: list[Dashboard], args, env) -> None:
           f"interval ({per_second:.0f} changes/s at {len(boards)})")
     warm_up(base, boards, args)
     capacity = poll_capacity(base, boards, args) if args.poll_steps else 0
-    settle(args)
+    settle(args.web_pid)
     polls = phase(f"poll, {len(boards)} dashboards", base, boards, args, "poll", args.seconds)
     if within(polls):
         capacity = len(boards)
@@ -255,7 +197,7 @@ def main() -> int:
     if args.quick:
         args.dashboards, args.seconds, args.step_seconds = 200, 8.0, 4.0
         args.card_rates = "200,400,600"
-    _pin(args.client_cpus)
+    pin(args.client_cpus)
     base_dir = Path(tempfile.mkdtemp(prefix="cutroom-poll-"))
     database_url, redis_url, stop = services(base_dir, DATABASE)
     web = None
@@ -271,7 +213,7 @@ def main() -> int:
             boards = dashboards_for(app, users)
         env = dict(os.environ)
         port = 5600 + secrets.randbelow(300)
-        web = start_web(env, args.server_cpus, port, base_dir / "web.log")
+        web = start(web_command(), env, args.server_cpus, port, base_dir / "web.log")
         print(f"gunicorn as the Procfile runs it (taskset -c {args.server_cpus or 'all'}); "
               f"load generator on cpus {args.client_cpus or 'all'}; "
               f"WEB_CONCURRENCY={env.get('WEB_CONCURRENCY', 'default')} "

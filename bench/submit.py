@@ -33,10 +33,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import httpx  # noqa: E402
 from common import migrated_app, services, unlimited, write_summary  # noqa: E402
-from poll import _cpu_seconds, _pin, settle, web_command  # noqa: E402
 from redis import Redis  # noqa: E402
+from served import cpu_seconds, pin, settle, start, web_command  # noqa: E402
 from sqlalchemy import create_engine, text  # noqa: E402
 from submit_load import Stats, load  # noqa: E402
 
@@ -87,10 +86,10 @@ def check_rows(database_url: str, table: str, stats: Stats) -> str:
 def phase(label: str, url: str, headers: list[dict], args, pid: int) -> Stats:
     """One measured run (after a short warm-up that is not counted but checked)."""
     warm = load(url, headers, args.connections, args.warmup)
-    settle(args)
-    server, client = _cpu_seconds(pid), time.process_time()
+    settle(pid)
+    server, client = cpu_seconds(pid), time.process_time()
     stats = load(url, headers, args.connections, args.seconds)
-    server, client = _cpu_seconds(pid) - server, time.process_time() - client
+    server, client = cpu_seconds(pid) - server, time.process_time() - client
     stats.accepted = warm.accepted + stats.accepted
     count = max(1, len(stats.latencies))
     print(f"  {label:8} {stats.line()}  cpu/request: server {1000 * server / count:.2f} ms, "
@@ -99,26 +98,12 @@ def phase(label: str, url: str, headers: list[dict], args, pid: int) -> Stats:
 
 
 def serve(command: str, env: dict, cpus: str, log: Path) -> tuple[subprocess.Popen, str]:
-    """Start one gunicorn (pinned to `cpus`) and wait for it; (process, base URL)."""
+    """Start one gunicorn (pinned to `cpus`) and wait for it; (process, base URL). The
+    anchors have no /healthz: any answer will do."""
     port = 5900 + secrets.randbelow(90)
-    pin = ["taskset", "-c", cpus] if cpus else []
-    env = {**env, "CUTROOM_ENV": "production", "BIND": f"127.0.0.1:{port}",
-           "PYTHONPATH": os.pathsep.join([str(ROOT), str(ROOT / "bench"),
-                                          env.get("PYTHONPATH", "")]),
-           "PATH": os.pathsep.join([str(Path(sys.executable).parent), env["PATH"]])}
-    process = subprocess.Popen([*pin, "bash", "-c", command], cwd=ROOT, env=env,
-                               stdout=log.open("wb"), stderr=subprocess.STDOUT,
-                               start_new_session=True)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            httpx.get(url + "/healthz", timeout=1)
-            return process, url
-        except httpx.HTTPError:
-            time.sleep(0.3)
-    os.killpg(process.pid, 15)
-    raise SystemExit(f"gunicorn did not start:\n{log.read_text()[-3000:]}")
+    process = start(command, env, cpus, port, log, ready_status=None,
+                    pythonpath=(ROOT, ROOT / "bench"))
+    return process, f"http://127.0.0.1:{port}"
 
 
 def _check_rq(redis_url: str, stats: Stats) -> str:
@@ -141,7 +126,6 @@ def run_all(args, env: dict, base: Path, database_url: str, tokens: list[str]) -
         if args.only and name not in args.only:
             continue
         process, url = serve(command, env, args.server_cpus, base / f"{name}.log")
-        args.web_pid = process.pid
         headers = ([{"Authorization": f"Bearer {t}"} for t in tokens] if name == "cutroom"
                    else [{}])
         try:
@@ -209,7 +193,7 @@ def main() -> int:
         app = migrated_app(database_url, redis_url)
         Redis.from_url(redis_url).flushdb()
         tokens = make_tokens(app, args.users)
-        _pin(args.client_cpus)
+        pin(args.client_cpus)
         print(f"servers: gunicorn (webapp/gunicorn_conf.py) pinned with taskset -c "
               f"{args.server_cpus or 'all'}; load generator pinned to cpus "
               f"{sorted(os.sched_getaffinity(0))}; PostgreSQL and Redis unpinned; "
