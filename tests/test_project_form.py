@@ -305,6 +305,10 @@ def test_the_scene_editor_shows_a_preview_of_each_scene(client, user):
     assert again[0] != urls[0] and again[1] != urls[1]
     changed = client.get(again[0].replace("&amp;", "&"))
     assert changed.data != first.data
+    # A browser holding the current picture is told so, with nothing drawn or sent.
+    held = client.get(again[0].replace("&amp;", "&"),
+                      headers={"If-None-Match": changed.headers["ETag"]})
+    assert held.status_code == 304 and held.data == b""
     # An old URL is answered fresh, not cached for good.
     stale = client.get(urls[0].replace("&amp;", "&"))
     assert stale.data == changed.data and "no-cache" in stale.headers["Cache-Control"]

@@ -29,12 +29,22 @@ def _inputs(project: Project, number: int, scene: Scene, total: int) -> dict:
             "burn": project.burn_subtitles}
 
 
+def preview_tags(project: Project) -> list[str]:
+    """The tag of each scene's preview as it would be drawn now, in scene order."""
+    scenes = _scenes(project)
+    return [_tag(_inputs(project, number, scene, len(scenes)))
+            for number, scene in enumerate(scenes, 1)]
+
+
 def preview_tag(project: Project, number: int) -> str:
     """The tag of scene `number` (1-based) as it would be previewed now; "" for none."""
     scenes = _scenes(project)
     if not 1 <= number <= len(scenes):
         return ""
-    inputs = _inputs(project, number, scenes[number - 1], len(scenes))
+    return _tag(_inputs(project, number, scenes[number - 1], len(scenes)))
+
+
+def _tag(inputs: dict) -> str:
     return hashlib.sha256(json.dumps(inputs, sort_keys=True).encode()).hexdigest()[:16]
 
 

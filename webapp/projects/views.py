@@ -112,8 +112,7 @@ def _page(project: Project, errors: dict | None = None, status: int = 200, form=
     context = {**output_context(project), "errors": errors or {},
                "settings_values": settings,
                "posted_scenes": forms.rows_from_form(form) if part == "script" else None,
-               "preview_tags": [previews.preview_tag(project, n)
-                                for n in range(1, len(project.script or []) + 1)],
+               "preview_tags": previews.preview_tags(project),
                **_choices()}
     context["live_poll"] = live_poll.arm(context["rendering"])
     blocks = ["output"] if request.args.get("block") == "output" else []
@@ -157,18 +156,20 @@ def update(project_id: int):
 def scene_preview(project_id: int, number: int):
     """Scene `number`'s still with a caption sample, as the video will show it. Asked for
     with the current tag (`v`, which the editor puts in the URL) it is cached for good; any
-    other is answered fresh (an older tag's URL shows the scene as it is now)."""
+    other is answered fresh (an older tag's URL shows the scene as it is now). A browser
+    that holds the current one gets a 304 without the scene being drawn."""
     project = _project_or_404(project_id)
-    png = previews.preview_png(project, number)
-    if png is None:
-        abort(404, description="The project has no such scene.")
-    response = make_response(png)
-    response.content_type = "image/png"
     tag = previews.preview_tag(project, number)
+    if not tag:
+        abort(404, description="The project has no such scene.")
+    unchanged = request.if_none_match.contains(tag)
+    response = make_response(b"" if unchanged else previews.preview_png(project, number),
+                             304 if unchanged else 200)
+    response.content_type = "image/png"
     response.set_etag(tag)
     response.headers["Cache-Control"] = ("private, max-age=31536000, immutable"
                                          if request.args.get("v") == tag else "private, no-cache")
-    return response.make_conditional(request)
+    return response
 
 
 @bp.post("/<int:project_id>/render")
