@@ -12,6 +12,7 @@ import pytest
 
 from tests.browser import Watch, sign_in
 from tests.support import make_job, make_user
+from webapp.models import Project
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser]
 
@@ -61,6 +62,11 @@ def test_no_page_is_wider_than_the_viewport_from_320_px(browser, server, live_db
     watch.allow(404, "/no-such-page")
     sign_in(page, server, user)
     project_id = _create_project(page, server, "Bees " + "y" * 120)
+    # A script, so the page also shows the scene editor's previews (portrait, the tallest).
+    project = live_db.get(Project, project_id)
+    project.script = [{"heading": "Foraging " + "z" * 80, "narration": "Bees fly out. " * 9}]
+    project.format = "portrait-1080"
+    live_db.commit()
     wide = []
     for width in WIDTHS:
         page.set_viewport_size({"width": width, "height": 800})
