@@ -232,12 +232,12 @@ def assemble_video(project_id: int) -> dict:
         raise StageError("An earlier stage's output is missing; render again.")
     if len(narration["scene_durations"]) != len(stills["frames"]):
         raise StageError("The script changed while rendering; render again.")
-    fmt = FORMATS[project.format]
+    fmt, theme = FORMATS[project.format], _theme(project)
     output, manifest = storage.locate(project.id, "video", {
         "v": VIDEO_VERSION, "narration": storage.digest_of(narration_key),
         "frames": storage.digest_of(frames_key), "music": project.music_level,
-        "burn": project.burn_subtitles, "format": fmt.key, "font": _theme(project).font,
-        "captions": Captions.of(project.captions).as_dict(), "accent": _theme(project).accent})
+        "burn": project.burn_subtitles, "format": fmt.key, "font": theme.font,
+        "captions": Captions.of(project.captions).as_dict(), "accent": theme.accent})
     if manifest is not None:
         return {**_reused("video", output, manifest), "files": manifest["files"]}
     try:
