@@ -33,7 +33,8 @@ def test_upgrade_gives_the_models_schema_and_downgrade_removes_it(empty_app):
         upgrade()
         assert _tables(empty_app) == {"users", "api_tokens", "projects", "background_jobs",
                                       "audit_events", "user_sessions", "job_metrics_hourly",
-                                      "reconciler_passes", "queue_pauses", "saved_views"}
+                                      "reconciler_passes", "queue_pauses", "saved_views",
+                                      "media_files"}
         with db.engine.connect() as conn:
             context = MigrationContext.configure(conn, opts={"compare_type": True})
             assert compare_metadata(context, db.metadata) == []

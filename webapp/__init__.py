@@ -64,18 +64,23 @@ def _init_live_updates() -> None:
     pages can tell from Redis alone that nothing did (process-wide SQLAlchemy hooks)."""
     from webapp import aftercommit, sessions
     from webapp.jobs import changes
+    from webapp.media import pending
 
     aftercommit.init_app()
     changes.init_app()
     sessions.init_app()
+    pending.init_app()  # stored media files follow their rows' transaction
 
 
 def _init_routing(app: Flask) -> None:
-    """Before any route exists: ids in paths are bounded, redirects stay on this site."""
+    """Before any route exists: ids in paths are bounded, redirects stay on this site,
+    upload routes take larger requests (before the CSRF check reads the form)."""
     from webapp import converters, navigation
+    from webapp.media import uploads
 
     converters.init_app(app)
     navigation.init_app(app)
+    uploads.init_app(app)
 
 
 def _register_blueprints(app: Flask) -> None:

@@ -37,6 +37,21 @@ def media_settings(env: Mapping[str, str]) -> dict:
         "MEDIA_REDIRECT": redirect,
         "MEDIA_REDIRECT_TTL": _redirect_ttl(env),
         **(_s3(env) if storage == "s3" else dict.fromkeys(S3_SETTINGS)),
+        **upload_settings(env),
+    }
+
+
+def upload_settings(env: Mapping[str, str]) -> dict:
+    """How big, how large and how long uploaded pictures, clips and music may be
+    (webapp/media/inspect.py), and how much one user may keep in all."""
+    return {
+        "MEDIA_IMAGE_BYTES": size(env, "MEDIA_IMAGE_BYTES", 20 << 20),
+        "MEDIA_CLIP_BYTES": size(env, "MEDIA_CLIP_BYTES", 100 << 20),
+        "MEDIA_MUSIC_BYTES": size(env, "MEDIA_MUSIC_BYTES", 20 << 20),
+        "MEDIA_MAX_PIXELS": int_value(env, "MEDIA_MAX_PIXELS", 40_000_000, minimum=1),
+        "MEDIA_CLIP_SECONDS": int_value(env, "MEDIA_CLIP_SECONDS", 60, minimum=1),
+        "MEDIA_MUSIC_SECONDS": int_value(env, "MEDIA_MUSIC_SECONDS", 600, minimum=1),
+        "MEDIA_USER_BYTES": size(env, "MEDIA_USER_BYTES", 2 << 30),
     }
 
 

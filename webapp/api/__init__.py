@@ -9,6 +9,7 @@ from webapp.api import (  # noqa: E402,F401
     bulk,
     consistency,
     handlers,
+    media,
     metrics,
     openapi,
     projects,

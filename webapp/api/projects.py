@@ -19,7 +19,7 @@ from webapp.projects.renders import summarize
 from webapp.render import files
 
 
-def _project_or_404(project_id: int):
+def project_or_404(project_id: int):
     project = projects.get_project(api_user(), project_id)
     if project is None:
         raise ApiError(404, "No such project.")
@@ -48,7 +48,7 @@ def create_project():
 @bp.get("/projects/<int:project_id>")
 def get_project(project_id: int):
     """One project with its latest renders and video."""
-    project = _project_or_404(project_id)
+    project = project_or_404(project_id)
     return jsonify(project_to_dict(project, renders.renders_of(project),
                                    renders.latest_video(project)))
 
@@ -56,7 +56,7 @@ def get_project(project_id: int):
 @bp.patch("/projects/<int:project_id>")
 def update_project(project_id: int):
     """Change some of a project's fields."""
-    project = _project_or_404(project_id)
+    project = project_or_404(project_id)
     projects.update_project(project, json_body(), api_user())
     db.session.commit()
     return jsonify(project_to_dict(project, renders.renders_of(project),
@@ -66,7 +66,7 @@ def update_project(project_id: int):
 @bp.delete("/projects/<int:project_id>")
 def delete_project(project_id: int):
     """Delete a project, its renders' jobs and its files (running stages are stopped)."""
-    project = _project_or_404(project_id)
+    project = project_or_404(project_id)
     projects.delete_project(project, api_user())
     db.session.commit()
     return "", 204
@@ -75,7 +75,7 @@ def delete_project(project_id: int):
 @bp.post("/projects/<int:project_id>/render")
 def render_project(project_id: int):
     """Start a render: 202 with its stage jobs."""
-    project = _project_or_404(project_id)
+    project = project_or_404(project_id)
     key = idempotency.check(request.headers.get(idempotency.HEADER))
     stages, replayed = renders.start_render(project, api_user(), idempotency_key=key)
     response = jsonify(render_to_dict(summarize(stages)))

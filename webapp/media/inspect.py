@@ -32,6 +32,8 @@ _MARKUP = re.compile(rb"<(?:script|html|svg|iframe|\?php)|<!doctype", re.IGNOREC
 _ARCHIVE = b"PK\x03\x04"
 _PNG_END = b"IEND\xaeB`\x82"
 DECODE_TIMEOUT = 60
+SCAN_CHUNK = 1 << 20
+SCAN_OVERLAP = 64  # longer than any pattern searched for
 
 
 class MediaRejected(Exception):
@@ -105,19 +107,52 @@ def _format(kind: str, path: Path, name: str | None, limits: MediaLimits) -> Sni
 
 def _no_polyglot(path: Path, found: Sniffed) -> None:
     """Refuse a file that is also something else: markup anywhere, or (in a picture) an
-    archive, or data after the picture's end."""
-    data = path.read_bytes()
-    if _MARKUP.search(data):
+    archive, or data after the picture's end. Read in chunks (a clip may be 100 MB)."""
+    scan = _scan(path)
+    if scan.markup:
         raise MediaRejected(f"The file is {found.label} but also holds web page markup (a "
                             "polyglot file); save it again from an image or video editor.")
     if found.kind != "image":
         return
-    trailing = found is PNG and (end := data.rfind(_PNG_END)) >= 0 \
-        and data[end + len(_PNG_END):].strip(b"\0")
-    if data.find(_ARCHIVE) > 0 or trailing \
-            or (found is JPEG and not data.rstrip(b"\0").endswith(b"\xff\xd9")):
+    # What follows a PNG's end chunk (nothing, in a clean file), or a JPEG's last bytes.
+    start = scan.size - SCAN_OVERLAP if found is JPEG else scan.png_end
+    tail = _read_from(path, start) if start >= 0 else b""
+    trailing = found is PNG and tail.strip(b"\0")
+    ends = found is not JPEG or tail.rstrip(b"\0").endswith(b"\xff\xd9")
+    if scan.archive or trailing or not ends:
         raise MediaRejected(f"The file is {found.label} with other data after it (a polyglot "
                             "or a damaged file); save it again from an image editor.")
+
+
+@dataclass
+class _Scan:
+    size: int = 0
+    markup: bool = False
+    archive: bool = False  # a zip header past the first byte
+    png_end: int = -1  # where the last PNG end chunk ends
+
+
+def _read_from(path: Path, start: int) -> bytes:
+    with path.open("rb") as stream:
+        stream.seek(start)
+        return stream.read()
+
+
+def _scan(path: Path) -> _Scan:
+    """One pass over the file in chunks, each searched with the end of the one before (so
+    a pattern across a boundary is found)."""
+    scan, carry = _Scan(), b""
+    with path.open("rb") as stream:
+        while chunk := stream.read(SCAN_CHUNK):
+            window, base = carry + chunk, scan.size - len(carry)
+            scan.markup = scan.markup or _MARKUP.search(window) is not None
+            at = window.find(_ARCHIVE)
+            scan.archive = scan.archive or (at >= 0 and base + at > 0)
+            if (end := window.rfind(_PNG_END)) >= 0:
+                scan.png_end = max(scan.png_end, base + end + len(_PNG_END))
+            scan.size += len(chunk)
+            carry = window[-SCAN_OVERLAP:]
+    return scan
 
 
 def _picture(path: Path, found: Sniffed, limits: MediaLimits, workdir: Path) -> Accepted:

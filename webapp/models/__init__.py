@@ -20,6 +20,7 @@ from webapp.models.job import (
     WAITING,
     BackgroundJob,
 )
+from webapp.models.media import MEDIA_KINDS, MediaFile
 from webapp.models.metrics import JobMetricsHour
 from webapp.models.project import Project
 from webapp.models.queue import QueuePause
@@ -48,6 +49,8 @@ __all__ = [
     "AuditEvent",
     "BackgroundJob",
     "JobMetricsHour",
+    "MEDIA_KINDS",
+    "MediaFile",
     "Project",
     "ReconcilerPass",
     "QueuePause",

@@ -4,4 +4,4 @@ from flask import Blueprint
 
 bp = Blueprint("projects", __name__, url_prefix="/projects")
 
-from webapp.projects import live, views  # noqa: E402,F401
+from webapp.projects import live, media, views  # noqa: E402,F401

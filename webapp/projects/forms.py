@@ -17,7 +17,7 @@ from webapp.video.voices import VOICES
 SETTINGS = ("title", "topic", "outline", "format", "voice", "music_level", "narration_speed")
 SAVED = (*SETTINGS, "theme", "burn_subtitles", "captions")
 CAPTION_FIELDS = ("style", "position", "size")  # posted as captions_<name>
-_SCENE_FIELD = re.compile(r"^scene-(\d{1,4})-(heading|narration|remove)$")
+_SCENE_FIELD = re.compile(r"^scene-(\d{1,4})-(heading|narration|media|remove)$")
 
 
 def project_from_form(form: MultiDict, include_script_text: bool = False) -> dict[str, Any]:
@@ -65,7 +65,10 @@ def script_from_form(form: MultiDict) -> list[dict[str, str]] | None:
         heading, narration = row.get("heading", "").strip(), row.get("narration", "").strip()
         if "remove" in row or not (heading or narration):
             continue
-        scenes.append({"heading": heading, "narration": narration})
+        scene: dict[str, Any] = {"heading": heading, "narration": narration}
+        if row.get("media", "").isdigit():  # the scene's picture or clip, kept as it was
+            scene["media"] = int(row["media"])
+        scenes.append(scene)
     return scenes or None
 
 
@@ -131,4 +134,5 @@ def rows_from_form(form: MultiDict) -> list[dict[str, str]]:
         match = _SCENE_FIELD.match(key)
         if match and match[2] != "remove":
             rows.setdefault(int(match[1]), {"heading": "", "narration": ""})[match[2]] = form[key]
-    return [row for _, row in sorted(rows.items()) if row["heading"] or row["narration"]]
+    return [{**row, "media": int(row["media"]) if row.get("media", "").isdigit() else None}
+            for _, row in sorted(rows.items()) if row["heading"] or row["narration"]]

@@ -12,6 +12,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
 
+from webapp.converters import MAX_INT4
 from webapp.validation import ParamsError, describe_errors, unstorable_text
 from webapp.video.captions import POSITIONS, SIZES, STYLES, Captions
 from webapp.video.formats import FORMATS
@@ -50,6 +51,8 @@ class SceneIn(BaseModel):
 
     heading: str = Field(min_length=1)
     narration: str = Field(min_length=1)
+    # The id of the scene's picture or clip (uploaded to the scene); None: a text scene.
+    media: int | None = Field(None, ge=1, le=MAX_INT4)
 
     @field_validator("heading")
     @classmethod
@@ -201,7 +204,7 @@ def parse_project(data: Any, limits: Limits) -> dict[str, Any]:
     for name in model.model_fields_set:
         value = getattr(model, name)
         if name == "script" and value is not None:
-            value = [scene.model_dump() for scene in value]
+            value = [scene.model_dump(exclude_none=True) for scene in value]
         elif name == "theme" and value is not None:
             value = value.resolve()
         elif name == "captions" and value is not None:

@@ -15,6 +15,7 @@ from sqlalchemy import func, select
 from webapp import audit
 from webapp.converters import MAX_INT4
 from webapp.extensions import db
+from webapp.media import service as media
 from webapp.models import Project, User
 from webapp.pagination import Page, paginate
 from webapp.projects import renders
@@ -57,6 +58,7 @@ def create_project(user: User, data: Mapping[str, Any]) -> Project:
     if not values.get("topic") and not values.get("script"):
         problems.append({"field": "topic", "message": "Give a topic, or a script."})
     problems += voice_problems(values["voice"], chosen="voice" in sent)
+    problems += media.script_problems(None, values.get("script"))
     if problems:
         raise ParamsError(problems)
     _check_room(user)
@@ -99,10 +101,14 @@ def update_project(project: Project, data: Mapping[str, Any], actor: User) -> Pr
         problems.append({"field": "topic", "message": "Keep a topic or a script."})
     if values.get("voice", project.voice) != project.voice:
         problems += voice_problems(values["voice"])
+    if "script" in values:
+        problems += media.script_problems(project, values["script"])
     if problems:
         raise ParamsError(problems)
     for name, value in values.items():
         setattr(project, name, value)
+    if "script" in values:
+        media.prune(project)  # the pictures and clips of removed scenes
     audit.admin_action(actor, "project.update", "project", project.id, project.user_id)
     db.session.flush()
     return project

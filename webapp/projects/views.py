@@ -39,7 +39,7 @@ CAPTION_CHOICES = (("style", "Caption style", STYLES, Captions.style),
                    ("size", "Size", SIZE_LABELS, Captions.size))
 
 
-def _project_or_404(project_id: int) -> Project:
+def project_or_404(project_id: int) -> Project:
     project = projects.get_project(current_user, project_id)
     if project is None:
         abort(404, description=GONE)
@@ -103,7 +103,7 @@ def create():
     return redirect(url_for("projects.project_page", project_id=project.id), 303)
 
 
-def _page(project: Project, errors: dict | None = None, status: int = 200, form=None):
+def show_page(project: Project, errors: dict | None = None, status: int = 200, form=None):
     """The project page; `form` is a posted form to show again with its errors."""
     live_poll = poller.start(current_user)  # before the rows its output shows
     part = form.get("part") if form else None
@@ -128,14 +128,14 @@ def _page(project: Project, errors: dict | None = None, status: int = 200, form=
 @login_required
 def project_page(project_id: int):
     """Settings, script editor, renders with live stage cards, and the video."""
-    return _page(_project_or_404(project_id))
+    return show_page(project_or_404(project_id))
 
 
 @bp.post("/<int:project_id>")
 @login_required
 def update(project_id: int):
     """Save the settings form or the script editor."""
-    project = _project_or_404(project_id)
+    project = project_or_404(project_id)
     part = request.form.get("part")
     if part == "script":
         data = {"script": forms.script_from_form(request.form)}
@@ -144,7 +144,7 @@ def update(project_id: int):
     try:
         projects.update_project(project, data, current_user)
     except ParamsError as exc:
-        return _page(project, forms.errors_by_field(exc), 422, request.form)
+        return show_page(project, forms.errors_by_field(exc), 422, request.form)
     db.session.commit()
     flash("Script saved." if part == "script" else "Settings saved.")
     anchor = "#script" if part == "script" else ""
@@ -158,7 +158,7 @@ def scene_preview(project_id: int, number: int):
     with the current tag (`v`, which the editor puts in the URL) it is cached for good; any
     other is answered fresh (an older tag's URL shows the scene as it is now). A browser
     that holds the current one gets a 304 without the scene being drawn."""
-    project = _project_or_404(project_id)
+    project = project_or_404(project_id)
     tag = previews.preview_tag(project, number)
     if not tag:
         abort(404, description="The project has no such scene.")
@@ -177,11 +177,11 @@ def scene_preview(project_id: int, number: int):
 def render(project_id: int):
     """Start a render of the project. No flash says so: a flash would stay on the page after
     the render ended; the render's own block (polled while it runs) shows where it is."""
-    project = _project_or_404(project_id)
+    project = project_or_404(project_id)
     try:
         renders.start_render(project, current_user)  # forms have no idempotency key
     except ParamsError as exc:
-        return _page(project, forms.errors_by_field(exc), 422)
+        return show_page(project, forms.errors_by_field(exc), 422)
     except (renders.RenderConflict, service.QueueUnavailable, service.QuotaExceeded) as exc:
         db.session.rollback()
         flash(str(exc), "error")
@@ -192,7 +192,7 @@ def render(project_id: int):
 @login_required
 def delete(project_id: int):
     """Delete the project, its renders and its files."""
-    project = _project_or_404(project_id)
+    project = project_or_404(project_id)
     title = project.title
     try:
         projects.delete_project(project, current_user)

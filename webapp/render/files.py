@@ -1,6 +1,6 @@
-"""Serving a finished job's files to its owner, from the media store, with HTTP range
-requests for seeking; or, with MEDIA_REDIRECT=1, a redirect to a short-lived presigned URL
-so the bytes never pass through the web process.
+"""Serving a finished job's files (and a project's uploads) to its owner, from the media
+store, with HTTP range requests for seeking; or, with MEDIA_REDIRECT=1, a redirect to a
+short-lived presigned URL so the bytes never pass through the web process.
 
 The callers (the API and the dashboard) have checked that the job is the caller's.
 """
@@ -44,15 +44,24 @@ def send_job_file(job: BackgroundJob, name: str) -> Response | None:
     """The file as a conditional, range-capable response (or a redirect to a presigned URL
     under MEDIA_REDIRECT=1); `?download=1` saves it. None when there is no such file."""
     key = job_file_key(job, name)
-    store = get_store()
-    info = store.stat(key) if key is not None else None
-    if info is None:
+    if key is None:
         return None
     filename = key.rsplit("/", 1)[-1]
     mimetype = (MIMETYPES.get(name) or mimetypes.guess_type(filename)[0]
                 or "application/octet-stream")
+    return send_stored(key, mimetype, f"{job.rq_id[:8]}-{filename}")
+
+
+def send_stored(key: str, mimetype: str, download_name: str) -> Response | None:
+    """The stored object `key` as a conditional, range-capable response, or a redirect to
+    a presigned URL under MEDIA_REDIRECT=1; `?download=1` saves it as `download_name`.
+    None when there is no such object. The caller has checked who may have it."""
+    store = get_store()
+    info = store.stat(key) if is_key(key) else None
+    if info is None:
+        return None
     disposition = _disposition("attachment" if request.args.get("download") == "1"
-                               else "inline", f"{job.rq_id[:8]}-{filename}")
+                               else "inline", download_name)
     config = current_app.config
     if config["MEDIA_REDIRECT"]:
         ttl = config["MEDIA_REDIRECT_TTL"]
