@@ -14,6 +14,7 @@ import re
 import struct
 import subprocess
 import wave
+import zlib
 from pathlib import Path
 
 from webapp.video.audio import Clip, decode_wav
@@ -53,6 +54,45 @@ def streaming_wav(
     header = wav_bytes(b"", rate, channels=channels)[:44]
     header = header[:4] + struct.pack("<I", placeholder) + header[8:40]
     return header + struct.pack("<I", placeholder) + samples
+
+
+def ffmpeg(*args: str) -> None:
+    """Run the bundled ffmpeg (no shell), overwriting its output."""
+    subprocess.run([ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-nostdin", *args,
+                    "-y"], check=True, capture_output=True, timeout=60)
+
+
+def sample_files(folder: Path) -> dict[str, Path]:
+    """Honest uploads, by name: two pictures, a 2 s clip, a clip with no video, music."""
+    from PIL import Image
+
+    out = {name: folder / name for name in (
+        "photo.png", "photo.jpg", "clip.mp4", "audio-only.mp4", "music.wav", "music.m4a")}
+    Image.new("RGB", (640, 360), (200, 40, 40)).save(out["photo.png"])
+    Image.new("RGB", (640, 360), (40, 200, 40)).save(out["photo.jpg"], quality=90)
+    ffmpeg("-f", "lavfi", "-i", "testsrc=size=320x240:rate=25:duration=2", "-c:v",
+           "libx264", "-pix_fmt", "yuv420p", "-movflags", "+faststart", str(out["clip.mp4"]))
+    ffmpeg("-f", "lavfi", "-i", "sine=frequency=440:duration=2", "-c:a", "aac",
+           str(out["audio-only.mp4"]))
+    ffmpeg("-f", "lavfi", "-i", "sine=frequency=440:duration=2", str(out["music.wav"]))
+    ffmpeg("-f", "lavfi", "-i", "sine=frequency=440:duration=2", "-c:a", "aac",
+           str(out["music.m4a"]))
+    return out
+
+
+def _png_chunk(kind: bytes, data: bytes) -> bytes:
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(
+        ">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+
+
+def bomb_png(path: Path, side: int) -> Path:
+    """A PNG of side x side pixels in a few hundred bytes (a few rows; the rest is never
+    there): a decompression bomb."""
+    header = struct.pack(">IIBBBBB", side, side, 8, 0, 0, 0, 0)
+    rows = zlib.compress(b"\0" * (side + 1) * 8)
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + _png_chunk(b"IHDR", header)
+                     + _png_chunk(b"IDAT", rows) + _png_chunk(b"IEND", b""))
+    return path
 
 
 def read_wav(path: Path) -> Clip:

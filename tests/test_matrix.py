@@ -17,7 +17,7 @@ from sqlalchemy import delete
 
 from tests.support import PASSWORD, csrf_token, make_job, make_token, make_user, secure_login
 from webapp.extensions import db
-from webapp.models import Project, SavedView, User
+from webapp.models import MediaFile, Project, SavedView, User
 from webapp.sessions import start_session
 
 CALLERS = ("anon", "owner", "other", "admin")
@@ -90,6 +90,17 @@ ROWS = [
     Row("/projects/<int:project_id>/scenes/<int:number>/preview.png", "GET",
         "/projects/{project}/scenes/1/preview.png", OWN_PAGE),
     Row("/projects/<int:project_id>/delete", "POST", "/projects/{project}/delete", OWN_FORM),
+    # Uploads sent without a file: past authorization, the owner's is a 422 naming `file`.
+    Row("/projects/<int:project_id>/scenes/<int:number>/media", "POST",
+        "/projects/{project}/scenes/1/media", _by_kind(401, 422, 404, 422)),
+    Row("/projects/<int:project_id>/scenes/<int:number>/media/delete", "POST",
+        "/projects/{project}/scenes/1/media/delete", OWN_FORM),
+    Row("/projects/<int:project_id>/music", "POST", "/projects/{project}/music",
+        _by_kind(401, 422, 404, 422)),
+    Row("/projects/<int:project_id>/music/delete", "POST", "/projects/{project}/music/delete",
+        OWN_FORM),
+    Row("/projects/<int:project_id>/media/<int:media_id>", "GET",
+        "/projects/{project}/media/{media}", OWN_PAGE),
     Row("/settings/tokens", "GET", "/settings/tokens", USER_PAGE),
     Row("/settings/tokens", "POST", "/settings/tokens", _by_kind(401, 201, 201, 201),
         {"name": "matrix"}),
@@ -148,6 +159,18 @@ ROWS = [
         _by_kind(401, 204, 404, 204)),
     Row("/api/v1/projects/<int:project_id>/render", "POST",
         "/api/v1/projects/{project}/render", _by_kind(401, 202, 404, 202)),
+    Row("/api/v1/projects/<int:project_id>/media", "GET", "/api/v1/projects/{project}/media",
+        OWN_API),
+    Row("/api/v1/projects/<int:project_id>/media/<int:media_id>", "GET",
+        "/api/v1/projects/{project}/media/{media}", OWN_API),
+    Row("/api/v1/projects/<int:project_id>/scenes/<int:number>/media", "PUT",
+        "/api/v1/projects/{project}/scenes/1/media", _by_kind(401, 422, 404, 422)),
+    Row("/api/v1/projects/<int:project_id>/scenes/<int:number>/media", "DELETE",
+        "/api/v1/projects/{project}/scenes/1/media", _by_kind(401, 204, 404, 204)),
+    Row("/api/v1/projects/<int:project_id>/music", "PUT", "/api/v1/projects/{project}/music",
+        _by_kind(401, 422, 404, 422)),
+    Row("/api/v1/projects/<int:project_id>/music", "DELETE",
+        "/api/v1/projects/{project}/music", _by_kind(401, 204, 404, 204)),
     Row("/api/v1/audit", "GET", "/api/v1/audit", _by_kind(401, 403, 403, 200)),
     Row("/api/v1/me", "GET", "/api/v1/me", _by_kind(401, 200, 200, 200)),
     Row("/api/v1/metrics", "GET", "/api/v1/metrics", _by_kind(401, 403, 403, 200)),
@@ -232,6 +255,9 @@ def _objects(redis, ids: dict) -> dict:
     project = Project(user_id=owner.id, title="Theirs", topic="Tides", voice="silent", theme={},
                       script=[{"heading": "One", "narration": "First."}])
     db.session.add(project)
+    db.session.flush()
+    picture, _ = _media(project, "image"), _media(project, "music")
+    project.script = [{"heading": "One", "narration": "First.", "media": picture.id}]
     db.session.commit()
     make_token(owner, "owned")
     token = owner.tokens[0]
@@ -243,7 +269,22 @@ def _objects(redis, ids: dict) -> dict:
         Job.create(print, id=str(row_job.id), connection=redis, origin="default").save()
     return {"ids": {"job": job.id, "queued": queued.id, "failed": failed.id,
                     "file_job": file_job.id, "project": project.id, "token": token.id,
-                    "user": owner.id, "session": other_browser.id, "view": view.id}}
+                    "user": owner.id, "session": other_browser.id, "view": view.id,
+                    "media": picture.id}}
+
+
+def _media(project: Project, kind: str) -> MediaFile:
+    """An uploaded file of the project (stored bytes need not be a real picture here)."""
+    from webapp.storage import get_store
+
+    key = f"projects/{project.id}/media/{uuid.uuid4().hex[:16]}/{kind}.bin"
+    get_store().put(key, b"matrix")
+    media = MediaFile(project_id=project.id, user_id=project.user_id, kind=kind, key=key,
+                      name=f"{kind}.bin", content_type="application/octet-stream", size=6,
+                      sha256="0" * 64)
+    db.session.add(media)
+    db.session.flush()
+    return media
 
 
 def _file_job(owner):

@@ -3,40 +3,20 @@ made with Pillow and the bundled ffmpeg."""
 
 from __future__ import annotations
 
-import struct
-import subprocess
-import zlib
 from pathlib import Path
 
 import pytest
 from PIL import Image
 
+from tests.media import bomb_png, sample_files
 from webapp.media.inspect import MediaLimits, MediaRejected, inspect
-from webapp.video.process import ffmpeg_exe
 
 LIMITS = MediaLimits()
 
 
-def ffmpeg(*args: str) -> None:
-    subprocess.run([ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-nostdin", *args,
-                    "-y"], check=True, capture_output=True, timeout=60)
-
-
 @pytest.fixture(scope="module")
 def files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    folder = tmp_path_factory.mktemp("media")
-    out = {name: folder / name for name in (
-        "photo.png", "photo.jpg", "clip.mp4", "audio-only.mp4", "music.wav", "music.m4a")}
-    Image.new("RGB", (640, 360), (200, 40, 40)).save(out["photo.png"])
-    Image.new("RGB", (640, 360), (40, 200, 40)).save(out["photo.jpg"], quality=90)
-    ffmpeg("-f", "lavfi", "-i", "testsrc=size=320x240:rate=25:duration=2", "-c:v",
-           "libx264", "-pix_fmt", "yuv420p", "-movflags", "+faststart", str(out["clip.mp4"]))
-    ffmpeg("-f", "lavfi", "-i", "sine=frequency=440:duration=2", "-c:a", "aac",
-           str(out["audio-only.mp4"]))
-    ffmpeg("-f", "lavfi", "-i", "sine=frequency=440:duration=2", str(out["music.wav"]))
-    ffmpeg("-f", "lavfi", "-i", "sine=frequency=440:duration=2", "-c:a", "aac",
-           str(out["music.m4a"]))
-    return out
+    return sample_files(tmp_path_factory.mktemp("media"))
 
 
 def _check(kind: str, path: Path, name: str | None, tmp_path: Path,
@@ -125,25 +105,13 @@ def test_markup_inside_a_clip(files, tmp_path: Path) -> None:
     _refused("clip", mixed, "mixed.mp4", tmp_path, "web page markup")
 
 
-def _chunk(kind: bytes, data: bytes) -> bytes:
-    return struct.pack(">I", len(data)) + kind + data + struct.pack(
-        ">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
-
-
 def test_a_30000_by_30000_png_is_refused_unopened(tmp_path: Path) -> None:
     """A decompression bomb: a few hundred bytes that would decode to 900 megapixels."""
-    header = struct.pack(">IIBBBBB", 30_000, 30_000, 8, 0, 0, 0, 0)
-    rows = zlib.compress(b"\0" * 30_001 * 8)  # a few rows; the rest is never read
-    bomb = tmp_path / "bomb.png"
-    bomb.write_bytes(b"\x89PNG\r\n\x1a\n" + _chunk(b"IHDR", header) + _chunk(b"IDAT", rows)
-                     + _chunk(b"IEND", b""))
+    bomb = bomb_png(tmp_path / "bomb.png", 30_000)
     assert bomb.stat().st_size < 2000
     _refused("image", bomb, "bomb.png", tmp_path, "decompression bomb")
     # Under Pillow's own guard, the header's size is enough to refuse it.
-    header = struct.pack(">IIBBBBB", 10_000, 10_000, 8, 0, 0, 0, 0)
-    big = tmp_path / "big.png"
-    big.write_bytes(b"\x89PNG\r\n\x1a\n" + _chunk(b"IHDR", header) + _chunk(b"IDAT", rows)
-                    + _chunk(b"IEND", b""))
+    big = bomb_png(tmp_path / "big.png", 10_000)
     _refused("image", big, "big.png", tmp_path, "10,000 × 10,000 pixels")
 
 

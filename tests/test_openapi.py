@@ -35,7 +35,8 @@ from webapp.storage import get_store
 API = "/api/v1"
 HTTP_METHODS = {"get", "put", "post", "delete", "options", "head", "patch", "trace"}
 # A value for each path parameter, to find which route a documented path is.
-SAMPLES = {"job_id": str(uuid.uuid4()), "project_id": "1", "name": "video", "user_id": "1"}
+SAMPLES = {"job_id": str(uuid.uuid4()), "project_id": "1", "name": "video", "user_id": "1",
+           "media_id": "1", "number": "1"}
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
           response_headers_conformance, response_schema_conformance]
 MAX_EXAMPLES = 50
@@ -103,7 +104,8 @@ def test_project_limits_come_from_the_configuration(app, document):
 def _seed(user, admin) -> dict[str, list]:
     """Objects for the fuzzing to find: a project, and jobs in several states, one with files."""
     project = Project(user_id=user.id, title="Tides", topic="The sea", format="landscape-720",
-                      voice="silent", theme={}, music_level=0, burn_subtitles=True)
+                      voice="silent", theme={}, music_level=0, burn_subtitles=True,
+                      script=[{"heading": "Tides", "narration": "The moon pulls the sea."}])
     db.session.add(project)
     db.session.commit()
     output = storage.output_key(project.id, "video", "fuzz")

@@ -17,6 +17,7 @@ from flask import current_app, jsonify, request
 from webapp.api import bp
 from webapp.api.openapi_consistency import consistency_paths, consistency_schemas
 from webapp.api.openapi_explorer import bulk_operation, explorer_schemas, list_parameters
+from webapp.api.openapi_media import media_paths, media_schemas
 from webapp.api.openapi_metrics import metrics_paths, metrics_schemas
 from webapp.api.openapi_parts import (
     BODY_ERRORS,
@@ -49,14 +50,16 @@ def build_document(config: Mapping[str, Any], base: str = "/api/v1") -> dict[str
     """The whole OpenAPI document; `config` supplies the project input limits."""
     schemas = {**output_schemas(), **explorer_schemas(),
                **project_input(Limits.from_config(config)), **user_schemas(),
-               **metrics_schemas(), **consistency_schemas(), **queue_schemas()}
+               **metrics_schemas(), **consistency_schemas(), **queue_schemas(),
+               **media_schemas()}
     paths = {
         "/openapi.json": {"get": {
             "operationId": "openapi", "summary": "This document.", "security": [],
             "tags": ["meta"],
             "responses": {"200": response("The OpenAPI document.", {"type": "object"})},
         }},
-        **_task_paths(schemas), **_job_paths(), **_project_paths(), **user_paths(),
+        **_task_paths(schemas), **_job_paths(), **_project_paths(), **media_paths(),
+        **user_paths(),
         **metrics_paths(),
         **consistency_paths(),
         **queue_paths(),

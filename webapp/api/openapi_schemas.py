@@ -149,7 +149,10 @@ def _project_schemas() -> dict[str, Any]:
         "Project": _object({
             "id": INTEGER, "title": TEXT, "topic": _nullable(TEXT), "outline": _nullable(TEXT),
             "script": _nullable({"type": "array", "items": _object({
-                "heading": TEXT, "narration": TEXT})}),
+                "heading": TEXT, "narration": TEXT,
+                "media": {**INTEGER, "description": "The scene's picture or clip (an upload's "
+                                                     "id); absent for a text scene."}},
+                optional=("media",))}),
             "format": TEXT, "voice": TEXT,
             "theme": {"type": "object", "additionalProperties": {"type": "string"}},
             "music_level": INTEGER, "narration_speed": {"type": "number"},

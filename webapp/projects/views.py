@@ -20,6 +20,7 @@ from webapp.extensions import db
 from webapp.fragments import render_fragment, render_htmx_template, wants_fragment
 from webapp.jobs import service
 from webapp.live import poller
+from webapp.media import service as media
 from webapp.models import Project
 from webapp.pagination import page_number
 from webapp.projects import bp, forms, previews, renders
@@ -113,6 +114,7 @@ def show_page(project: Project, errors: dict | None = None, status: int = 200, f
                "settings_values": settings,
                "posted_scenes": forms.rows_from_form(form) if part == "script" else None,
                "preview_tags": previews.preview_tags(project),
+               "media_files": media.by_id(project), "music": media.music_of(project),
                **_choices()}
     context["live_poll"] = live_poll.arm(context["rendering"])
     blocks = ["output"] if request.args.get("block") == "output" else []
