@@ -10,6 +10,7 @@ import os
 from collections.abc import Mapping
 
 from webapp.config_media import media_settings
+from webapp.config_stock import stock_config
 from webapp.config_values import ROOT, ConfigError, float_value, int_value
 from webapp.database import POOLS, engine_options
 from webapp.ratelimit import parse_limit
@@ -79,6 +80,7 @@ def from_env(env: Mapping[str, str] | None = None) -> dict:
         **_sign_in(env),
         **_video(env),
         **media_settings(env),
+        **stock_config(env),
     }
 
 
