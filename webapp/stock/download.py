@@ -62,8 +62,8 @@ def _refuse_unless_allowed(url: str, allowed: set[tuple[str, str]], label: str) 
     scheme, host = origin_of(url)
     if (scheme, host) not in allowed:
         shown = f"{scheme}://{host}" if host else repr(url[:80])
-        raise StockError(f"Refusing to download from {shown}: not one of {label}'s file "
-                         "hosts (or not HTTPS)")
+        raise StockError(f"Refusing to download from {shown}: not a {label} file host "
+                         "over HTTPS")
 
 
 def _write(response: httpx.Response, path: Path, max_bytes: int, item: StockItem,
