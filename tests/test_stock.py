@@ -317,6 +317,9 @@ def test_download_errors_and_timeouts_are_stock_errors(fake, tmp_path):
     target = tmp_path / "x.jpg"
     with pytest.raises(StockError, match="Pexels download failed with HTTP 404"):
         download(fake.settings(), replace_url(fake, "/files/gone.jpg"), target, 1 << 20)
+    fake.mode = "refuse"
+    with pytest.raises(StockError, match="^The Pexels download failed with HTTP 403: Forb"):
+        download(fake.settings(), replace_url(fake, "/files/photo.jpg"), target, 1 << 20)
     fake.mode, fake.delay = "slow", 1.0
     with pytest.raises(StockError, match="did not arrive within 0.2 s"):
         download(fake.settings(http_timeout=0.2), replace_url(fake, "/files/photo.jpg"),

@@ -16,8 +16,9 @@ import httpx
 
 from webapp.stock.items import StockError
 from webapp.stock.settings import PROVIDERS
-from webapp.video.remote import excerpt
+from webapp.video.remote import BODY_EXCERPT, excerpt
 
+BODY_BYTES = 4096
 _KEY_PARAM = re.compile(r"([?&]key=)[^&\s\"']+")
 
 
@@ -70,7 +71,8 @@ def check(response: httpx.Response, provider: str, what: str) -> None:
     if code < 400:
         return
     source = PROVIDERS[provider]
-    if code in (401, 403) or (code == 400 and "key" in _body(response).lower()):
+    refused = code in (401, 403) or (code == 400 and "key" in _body(response).lower())
+    if what == "search" and refused:  # downloads send no key: a 403 there is the file's
         raise StockError(f"The {source.label} key was refused: check {source.key_setting}")
     if code == 429:
         raise StockError(f"{source.label} is rate limiting this server (HTTP 429, too many "
@@ -80,11 +82,21 @@ def check(response: httpx.Response, provider: str, what: str) -> None:
 
 
 def _body(response: httpx.Response) -> str:
+    """The start of an error answer on one line; of a streamed download, only its first
+    BODY_BYTES are read (an error page can be as large as a file)."""
     try:
-        response.read()
-    except httpx.HTTPError:
-        return "(no body)"
-    return excerpt(response)
+        raw = response.content
+    except httpx.ResponseNotRead:
+        raw = b""
+        try:
+            for chunk in response.iter_bytes():
+                raw += chunk
+                if len(raw) >= BODY_BYTES:
+                    break
+        except httpx.HTTPError:
+            pass
+    text = " ".join(raw[:BODY_BYTES].decode("utf-8", "replace").split())
+    return text[:BODY_EXCERPT] + ("…" if len(text) > BODY_EXCERPT else "") or "(empty body)"
 
 
 def _retry_after(response: httpx.Response) -> str:
