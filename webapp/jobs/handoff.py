@@ -89,6 +89,20 @@ def push(name: str, job_id: str, args: list[Any]) -> bool:
     return True
 
 
+def push_started(redis: Redis, worker_name: str, job_id: str, job_key: str,
+                 at: float) -> bytes | None:
+    """In a worker that records `started` later (the light worker): put it in the worker's
+    list, args (worker name, `at`), and return the status field of the RQ job's hash
+    (`job_key`) as it was just before, in the same round trip (None: no such job)."""
+    item = json.dumps({"outcome": "started", "job_id": str(job_id), "args": [worker_name, at],
+                       "at": at})
+    with redis.pipeline(transaction=False) as pipe:
+        pipe.hget(job_key, "status")
+        pipe.rpush(key_for(worker_name), item)
+        status, _length = pipe.execute()
+    return status
+
+
 def read(redis: Redis, key: str) -> tuple[int, list[dict[str, Any]]]:
     """(how many items the list holds, the decodable ones, oldest first): trim the count
     once they are applied (`forget`)."""

@@ -108,18 +108,23 @@ def mark_enqueue_failed(job_id: uuid.UUID | str, message: str,
     )
 
 
-def mark_started(job_id: uuid.UUID | str, worker_name: str) -> bool:
+def mark_started(job_id: uuid.UUID | str, worker_name: str, at: float | None = None) -> bool:
     """waiting -> started, counting the attempt; False if the row is final or missing.
 
     started -> started too: RQ hands a job out again only when it holds the previous
-    execution for dead (its worker vanished), and then this is a new attempt.
+    execution for dead (its worker vanished), and then this is a new attempt. `at` (a
+    time.time()) is when the worker started it, if it records that later (batched.py):
+    the same mark applied twice then counts the attempt once.
     """
+    when = func.now() if at is None else func.to_timestamp(at)
+    also = () if at is None else (_jobs.c.started_at.is_distinct_from(when),)
     return _move(
         job_id,
         WAITING | {STARTED},
+        *also,
         status=STARTED,
         attempt=_jobs.c.attempt + 1,
-        started_at=func.now(),
+        started_at=when,
         heartbeat_at=func.now(),
         worker_name=worker_name[:128],
         progress=0,

@@ -108,8 +108,8 @@ class RecordingWorker(BatchingWorker):
             queue.enqueue_job(job, at_front=True)
         except RedisError as exc:  # the reconciler finds it (a started row, no worker)
             self.log.warning("Could not put job %s back in Redis: %s", job.id, exc)
-        if recorded:
-            outcomes.record(outcomes.interrupted, job.id)
+        if recorded:  # after whatever waits in the list (maybe this `started`)
+            self.drain_outcomes((outcomes.interrupted, job.id, []))
 
     def _discard(self, job: Job, queue: Queue, status: str) -> None:
         """Drop a popped job whose row is final, leaving RQ with the row's status.
