@@ -4,8 +4,9 @@ A work-horse that opened no PostgreSQL connection (a no-op or Redis-only task) w
 otherwise open one just for its outcome: a new connection per job, most of a short job's
 cost. Instead, once `begin()` has run in the horse, `outcomes.record` and `progress()`
 append the outcome to the worker's own list in Redis (`key_for(worker)`) and the worker
-process applies it through its pool as soon as the horse has exited (progress once a
-second while it runs; webapp/jobs/worker/drain.py). A horse that did open a connection (a
+process applies it through its pool, in batches, soon after the horse has exited (progress
+once a second while it runs; webapp/jobs/worker/drain.py). The light worker puts each
+job's `started` there too (`push_started`). A horse that did open a connection (a
 render reads its project) writes directly, as before: that connection costs nothing more.
 
 Nothing is lost at any moment: the outcome is in Redis before the horse exits; the worker

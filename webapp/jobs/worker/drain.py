@@ -1,14 +1,17 @@
 """The worker process records what its jobs handed it (webapp.jobs.handoff).
 
 A work-horse without a PostgreSQL connection of its own (and every job of the light
-worker) leaves its outcome, and its progress, in the worker's list in Redis. The worker
-applies the list through its own pool, in one transaction with the next job's `started`
-(BatchingWorker), or as soon as it finds its queues empty, at startup (what a killed run
-under the same name left) and as it stops. A forking worker (DrainingWorker) applies it
-while the next job's horse runs instead (the two use both cores), before RQ handles a
-killed or stopped horse (so a success that was handed over is never recorded as killed),
-and once a second while a horse runs, so progress shows as it did when the horse wrote it.
-Only what was applied is removed from the list.
+worker, `started` included) leaves its outcome, and its progress, in the worker's list in
+Redis. The worker applies the list through its own pool in batches (BatchingWorker): at
+most every BATCH_EVERY seconds while jobs keep coming, as soon as it finds its queues
+empty, at startup (what a killed run under the same name left) and as it stops; a batch's
+`started`, progress and `finished` marks are a few statements for all its jobs
+(webapp/jobs/batched.py), anything else one outcome at a time, all in one transaction. A
+forking worker (DrainingWorker) applies it while a horse runs (the two use both cores),
+before RQ handles a killed or stopped horse (so a success that was handed over is never
+recorded as killed), and once a second while a horse runs, so progress shows as it did
+when the horse wrote it. Only what was applied is removed from the list; what is applied
+twice (the worker died between the commit and the trim) changes nothing.
 
 To see progress while the horse runs, the wait for it ends every PROGRESS_TICK seconds as
 if RQ's monitoring interval had passed (a pidfd wakes the worker the moment the horse
