@@ -33,10 +33,10 @@ def api(client, live_db):
 def workers(app, redis, live_db):
     started = []
 
-    def start(kill: str | None = None, **options):
+    def start(kill: str | None = None, after: str = "finished", **options):
         env = child_env(**FAST)
         if kill:
-            env.update(CUTROOM_TEST_KILL=kill,
+            env.update(CUTROOM_TEST_KILL=kill, CUTROOM_TEST_KILL_AFTER=after,
                        PYTHONPATH=os.pathsep.join([HOOK, str(ROOT), env.get("PYTHONPATH", "")]))
         worker = WorkerProcess(env, **options)
         if not options.get("burst"):
@@ -91,6 +91,39 @@ def test_a_worker_killed_with_an_outcome_in_redis_leaves_it_to_the_reconciler(
     assert not redis.exists(handoff.key_for(worker.name))
 
 
+def _reconcile_until(job_id: str, done, timeout: float = 30):
+    def reconciled():
+        reconcile.run_pass()
+        return done(job_row(job_id))
+
+    wait_for(reconciled, timeout=timeout, interval=0.5, message="the reconciler to repair it")
+    return job_row(job_id)
+
+
+@pytest.mark.parametrize("after", ["started", "finished"])
+def test_a_light_worker_killed_before_recording_what_it_handed_over_loses_none_of_it(
+        app, api, workers, redis, monkeypatch, after):
+    """The light worker records `started` and outcomes in batches, after the job: killed
+    right after handing one over, its list holds it for the reconciler. A lost `started`
+    would leave the row queued for good; a lost `finished`, abandoned."""
+    monkeypatch.setitem(app.config, "HEARTBEAT_GRACE", 2.5)
+    worker = workers(kill="self", after=after, light=True, queues=("default",))
+    job_id = _submit(api, message="light, orphaned")
+    worker.process.wait(timeout=30)
+    assert worker.process.returncode == -signal.SIGKILL
+    assert redis.llen(handoff.key_for(worker.name)) >= 1
+    assert job_row(job_id).status == "queued"  # nothing recorded yet: all of it in Redis
+    if after == "finished":
+        row = _reconcile_until(job_id, lambda row: row.status != "queued")
+        assert (row.status, row.result) == ("finished", {"message": "light, orphaned"})
+    else:  # started, then (its worker gone, no heartbeat) abandoned
+        row = _reconcile_until(job_id, lambda row: row.status not in ("queued", "started"))
+        assert (row.status, row.error_code) == ("failed", "abandoned")
+    assert (row.attempt, row.worker_name) == (1, worker.name)
+    assert row.started_at is not None
+    assert not redis.exists(handoff.key_for(worker.name))
+
+
 def test_the_next_worker_under_the_same_name_records_what_its_predecessor_left(
         api, workers, redis):
     first = workers(kill="worker")
@@ -128,6 +161,7 @@ def test_the_light_worker_records_started_finished_and_failed(api, workers):
     assert done.result == {"message": "light"}
     assert (done.worker_name, done.attempt, done.progress) == (worker.name, 1, 100)
     assert done.started_at is not None and done.ended_at >= done.started_at
+    assert done.stage == "Pausing 0 s"  # its progress, recorded with its outcome
     assert (failed.error_code, failed.worker_name, failed.attempt) == (
         "exception", worker.name, 3)
     assert "light failure" in failed.error

@@ -14,6 +14,8 @@ never heard of (it was away for longer than this process kept it) shows within t
 
 How writes are seen, whoever makes them:
 - transitions.py's moves return the owner (`note_owners`), and say so to the hook below;
+  batched.py's statements (the same moves for many jobs, as text the hook does not look
+  at) return and note their owners too;
 - ORM inserts, updates and deletes of jobs (a submit, a delete), of projects and users
   (whose jobs go with them), and queue pauses are seen at flush;
 - any other UPDATE or DELETE of background_jobs is looked at before it runs: its owners are

@@ -4,8 +4,9 @@ A work-horse that opened no PostgreSQL connection (a no-op or Redis-only task) w
 otherwise open one just for its outcome: a new connection per job, most of a short job's
 cost. Instead, once `begin()` has run in the horse, `outcomes.record` and `progress()`
 append the outcome to the worker's own list in Redis (`key_for(worker)`) and the worker
-process applies it through its pool as soon as the horse has exited (progress once a
-second while it runs; webapp/jobs/worker/drain.py). A horse that did open a connection (a
+process applies it through its pool, in batches, soon after the horse has exited (progress
+once a second while it runs; webapp/jobs/worker/drain.py). The light worker puts each
+job's `started` there too (`push_started`). A horse that did open a connection (a
 render reads its project) writes directly, as before: that connection costs nothing more.
 
 Nothing is lost at any moment: the outcome is in Redis before the horse exits; the worker
@@ -87,6 +88,20 @@ def push(name: str, job_id: str, args: list[Any]) -> bool:
                     name, job_id, exc)
         return False
     return True
+
+
+def push_started(redis: Redis, worker_name: str, job_id: str, job_key: str,
+                 at: float) -> bytes | None:
+    """In a worker that records `started` later (the light worker): put it in the worker's
+    list, args (worker name, `at`), and return the status field of the RQ job's hash
+    (`job_key`) as it was just before, in the same round trip (None: no such job)."""
+    item = json.dumps({"outcome": "started", "job_id": str(job_id), "args": [worker_name, at],
+                       "at": at})
+    with redis.pipeline(transaction=False) as pipe:
+        pipe.hget(job_key, "status")
+        pipe.rpush(key_for(worker_name), item)
+        status, _length = pipe.execute()
+    return status
 
 
 def read(redis: Redis, key: str) -> tuple[int, list[dict[str, Any]]]:

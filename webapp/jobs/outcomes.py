@@ -25,7 +25,7 @@ from typing import Any
 from sqlalchemy.exc import DBAPIError
 
 from webapp.extensions import db
-from webapp.jobs import dispatch, handoff, pending_outcomes, pipelines, transitions
+from webapp.jobs import batched, dispatch, handoff, pending_outcomes, pipelines, transitions
 from webapp.jobs.connection import get_redis
 
 log = logging.getLogger(__name__)
@@ -52,8 +52,8 @@ def _release_after(job_id: str) -> None:
         ended.append(job_id)
 
 
-def started(job_id: str, worker_name: str) -> bool:
-    return _commit_if(transitions.mark_started(job_id, worker_name))
+def started(job_id: str, worker_name: str, at: float | None = None) -> bool:
+    return _commit_if(transitions.mark_started(job_id, worker_name, at))
 
 
 def finished(job_id: str, result: Any) -> bool:
@@ -144,28 +144,44 @@ def record(outcome: Callable[..., bool], job_id: str, *args: Any) -> bool:
         return False
 
 
-def record_all(items: list[tuple[Callable[..., bool], str, list[Any]]]) -> list[bool]:
+def record_all(items: list[tuple[Callable[..., bool], str, list[Any]]],
+               quick: list[dict[str, Any]] | None = None) -> list[bool]:
     """Record several (outcome, job_id, args) in one transaction, in order; whether each
-    changed its row. If that fails, each is recorded on its own, as `record` does (what
-    the failed transaction had applied is applied again: nothing changes twice)."""
-    if len(items) == 1:
+    changed its row. `quick`: handed-over events (webapp.jobs.handoff) of other jobs that
+    batched.py records in a few statements, first. If that fails, each is recorded on its
+    own, as `record` does (what the failed transaction had applied is applied again:
+    nothing changes twice)."""
+    if len(items) == 1 and not quick:
         return [_record_one(*items[0])]
     _rollback()
     _batch.ended = ended = []
     try:
+        ended.extend(batched.apply(quick) if quick else ())
         results = [outcome(str(job_id), *args) for outcome, job_id, args in items]
         owners = dispatch.owners_with_held(ended) if ended else []
         db.session.commit()
     except Exception as exc:
         _rollback()
-        log.warning("Recording %d outcomes together failed (%s); one at a time", len(items),
-                    type(exc).__name__)
+        log.warning("Recording %d outcomes together failed (%s); one at a time",
+                    len(items) + len(quick or ()), type(exc).__name__)
+        for item in filter(None, map(from_event, quick or ())):
+            _record_one(*item)
         return [_record_one(*item) for item in items]
     finally:
         _batch.ended = None
     if owners:
         dispatch.release_owners(owners, f"{len(ended)} job(s) ended")
     return results
+
+
+def from_event(event: dict[str, Any]) -> tuple[Callable[..., bool], str, list[Any]] | None:
+    """(outcome, job id, args) of a handed-over event; None (logged) for an unknown one."""
+    name = event["outcome"]
+    outcome = progress if name == handoff.PROGRESS else OUTCOMES.get(name)
+    if outcome is None:
+        log.error("Dropping a handed-off outcome %r of job %s", name, event["job_id"])
+        return None
+    return outcome, str(event["job_id"]), list(event.get("args") or [])
 
 
 def _record_one(outcome: Callable[..., bool], job_id: str, args: list[Any]) -> bool:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Float, bindparam, cast, func, or_, select, update
 
 from webapp.extensions import db
 from webapp.jobs.changes import OWNERS_NOTED, note_owners
@@ -108,23 +108,36 @@ def mark_enqueue_failed(job_id: uuid.UUID | str, message: str,
     )
 
 
-def mark_started(job_id: uuid.UUID | str, worker_name: str) -> bool:
+# Built once: the forking worker runs it before every job, and building an UPDATE costs
+# more Python than running it. `at` (a time.time(), or NULL for now) is when the worker
+# started the job, when it records that later (batched.py): the same mark applied twice
+# then counts the attempt once.
+_AT = cast(bindparam("at"), Float)
+_START_AT = func.coalesce(func.to_timestamp(_AT), func.now())
+_START = (
+    update(_jobs)
+    .where(_jobs.c.id == bindparam("job_id"),
+           _jobs.c.status.in_(bindparam("allowed", expanding=True)),
+           or_(_AT.is_(None),
+               _jobs.c.started_at.is_distinct_from(_START_AT)))
+    .values(updated_at=func.now(), status=STARTED, attempt=_jobs.c.attempt + 1,
+            started_at=_START_AT, heartbeat_at=func.now(), worker_name=bindparam("worker"),
+            progress=0, stage=None)
+    .returning(_jobs.c.user_id)
+)
+
+
+def mark_started(job_id: uuid.UUID | str, worker_name: str, at: float | None = None) -> bool:
     """waiting -> started, counting the attempt; False if the row is final or missing.
 
     started -> started too: RQ hands a job out again only when it holds the previous
     execution for dead (its worker vanished), and then this is a new attempt.
     """
-    return _move(
-        job_id,
-        WAITING | {STARTED},
-        status=STARTED,
-        attempt=_jobs.c.attempt + 1,
-        started_at=func.now(),
-        heartbeat_at=func.now(),
-        worker_name=worker_name[:128],
-        progress=0,
-        stage=None,
-    )
+    owners = db.session.scalars(_START, {
+        "job_id": _as_uuid(job_id), "allowed": sorted(WAITING | {STARTED}), "at": at,
+        "worker": worker_name[:128]}, execution_options={OWNERS_NOTED: True}).all()
+    note_owners(db.session, owners)
+    return len(owners) == 1
 
 
 def mark_finished(job_id: uuid.UUID | str, result: Any) -> bool:

@@ -4,8 +4,8 @@ The parent process records `started` (RQ has no start callback), heartbeats and 
 work-horse through its own connection pool. The forked work-horse runs the task and its
 success/failure callbacks; it opens no PostgreSQL connection unless the task itself uses
 the database: its outcome and progress go to the worker process through Redis
-(webapp.jobs.handoff), which records them through its pool (drain.py). The same recording
-runs without a work-horse in the light worker (light.py).
+(webapp.jobs.handoff), which records them through its pool, in batches (drain.py). The
+light worker (light.py) runs without a work-horse and hands even `started` over.
 """
 
 # RQ internals relied on (checked against rq 3.0.0, hence rq>=3.0,<3.1 in pyproject.toml):
@@ -108,8 +108,8 @@ class RecordingWorker(BatchingWorker):
             queue.enqueue_job(job, at_front=True)
         except RedisError as exc:  # the reconciler finds it (a started row, no worker)
             self.log.warning("Could not put job %s back in Redis: %s", job.id, exc)
-        if recorded:
-            outcomes.record(outcomes.interrupted, job.id)
+        if recorded:  # after whatever waits in the list (maybe this `started`)
+            self.drain_outcomes((outcomes.interrupted, job.id, []))
 
     def _discard(self, job: Job, queue: Queue, status: str) -> None:
         """Drop a popped job whose row is final, leaving RQ with the row's status.

@@ -1,14 +1,17 @@
 """The worker process records what its jobs handed it (webapp.jobs.handoff).
 
 A work-horse without a PostgreSQL connection of its own (and every job of the light
-worker) leaves its outcome, and its progress, in the worker's list in Redis. The worker
-applies the list through its own pool, in one transaction with the next job's `started`
-(BatchingWorker), or as soon as it finds its queues empty, at startup (what a killed run
-under the same name left) and as it stops. A forking worker (DrainingWorker) applies it
-while the next job's horse runs instead (the two use both cores), before RQ handles a
-killed or stopped horse (so a success that was handed over is never recorded as killed),
-and once a second while a horse runs, so progress shows as it did when the horse wrote it.
-Only what was applied is removed from the list.
+worker, `started` included) leaves its outcome, and its progress, in the worker's list in
+Redis. The worker applies the list through its own pool in batches (BatchingWorker): at
+most every BATCH_EVERY seconds while jobs keep coming, as soon as it finds its queues
+empty, at startup (what a killed run under the same name left) and as it stops; a batch's
+`started`, progress and `finished` marks are a few statements for all its jobs
+(webapp/jobs/batched.py), anything else one outcome at a time, all in one transaction. A
+forking worker (DrainingWorker) applies it while a horse runs (the two use both cores),
+before RQ handles a killed or stopped horse (so a success that was handed over is never
+recorded as killed), and once a second while a horse runs, so progress shows as it did
+when the horse wrote it. Only what was applied is removed from the list; what is applied
+twice (the worker died between the commit and the trim) changes nothing.
 
 To see progress while the horse runs, the wait for it ends every PROGRESS_TICK seconds as
 if RQ's monitoring interval had passed (a pidfd wakes the worker the moment the horse
@@ -38,16 +41,19 @@ from rq.job import Job
 from rq.queue import Queue
 from rq.timeouts import HorseMonitorTimeoutException
 
-from webapp.jobs import handoff, outcomes
+from webapp.jobs import batched, handoff, outcomes
 
 PROGRESS_TICK = 1.0  # seconds between reads of the horse's progress while it runs
+BATCH_EVERY = 0.25  # seconds: the longest a handed-over event waits while jobs keep coming
 
 
 class BatchingWorker(Worker):
-    """A worker that records handed-over outcomes with the next `started`, or when idle."""
+    """A worker that records handed-over outcomes in batches: at most every BATCH_EVERY
+    seconds while jobs keep coming, and as soon as its queues are empty."""
 
     _owed = False  # a job ran since the list was last applied
-    _previous_job_id: str | None = None  # the job that ran last (its outcome may be owed)
+    _owed_ids: frozenset[str] = frozenset()  # the jobs that ran since (outcomes maybe owed)
+    _drained_at = 0.0  # time.monotonic() of the last drain
 
     def bootstrap(self, *args: Any, **kwargs: Any) -> None:
         super().bootstrap(*args, **kwargs)
@@ -61,16 +67,23 @@ class BatchingWorker(Worker):
         try:
             super().execute_job(job, queue)
         finally:
-            self._owed, self._previous_job_id = True, job.id
+            self._owed, self._owed_ids = True, self._owed_ids | {job.id}
 
     def dequeue_job_and_maintain_ttl(self, timeout: int | None, max_idle_time: int | None = None):
-        """With outcomes owed, take the next job only if one waits; else apply them first."""
+        """With outcomes owed, take the next job only if one waits (applying them first if
+        they have waited BATCH_EVERY); else apply them, then wait for one."""
         if self._owed:
-            result = super().dequeue_job_and_maintain_ttl(None, max_idle_time)
-            if result is not None:
-                return result
-            self.drain_outcomes()
+            if self.batch_due():
+                self.drain_outcomes()
+            else:
+                result = super().dequeue_job_and_maintain_ttl(None, max_idle_time)
+                if result is not None:
+                    return result
+                self.drain_outcomes()
         return super().dequeue_job_and_maintain_ttl(timeout, max_idle_time)
+
+    def batch_due(self) -> bool:
+        return time.monotonic() - self._drained_at >= BATCH_EVERY
 
     def teardown(self) -> None:
         self.drain_outcomes()
@@ -80,15 +93,17 @@ class BatchingWorker(Worker):
         """Apply what waits in this worker's list, oldest first, and `then` (an outcome,
         job id, args) last, in one transaction; returns whether `then` changed its row.
         With Redis unreachable only `then`: the list waits (the horse wrote PostgreSQL)."""
-        self._owed = False
+        self._owed, self._owed_ids, self._drained_at = False, frozenset(), time.monotonic()
         key = handoff.key_for(self.name)
         try:
             count, events = handoff.read(self.connection, key)
         except RedisError:
             count, events = 0, []
-        items = [item for item in map(_item, handoff.latest(events)) if item is not None]
-        results = outcomes.record_all([*items, *([then] if then else [])]) if (
-            items or then) else []
+        quick, rest = batched.split(handoff.latest(events))
+        items = [item for item in map(outcomes.from_event, rest) if item is not None]
+        if then:
+            items.append(then)
+        results = outcomes.record_all(items, quick) if (items or quick) else []
         if count:
             with contextlib.suppress(RedisError):  # left: applied again, changing nothing
                 handoff.forget(self.connection, key, count)
@@ -104,17 +119,17 @@ class DrainingWorker(BatchingWorker):
     _killing = False  # the horse was signalled: wait for its end without ticks
 
     def record_started(self, job_id: str) -> bool:
-        """Record `started` alone: the previous job's outcomes are recorded while the horse
-        runs (fork_work_horse), on the worker's other core. Unless that was this job (an
-        attempt that failed and runs again here): then they go first, as one transaction.
-        (Only the previous job's can be owed: the list is applied at every job.)"""
-        if self._owed and job_id == self._previous_job_id:
+        """Record `started` alone: earlier jobs' outcomes are recorded while a horse runs
+        (fork_work_horse), on the worker's other core. Unless one of those was this job (an
+        attempt that failed and runs again here): then they go first, as one transaction,
+        or the failed attempt's `retrying` would land after this `started`."""
+        if job_id in self._owed_ids:
             return super().record_started(job_id)
         return outcomes.record(outcomes.started, job_id, self.name)
 
     def fork_work_horse(self, job: Job, queue: Queue) -> None:
         super().fork_work_horse(job, queue)
-        if self._owed:
+        if self._owed and self.batch_due():
             self.drain_outcomes()
 
     def monitor_work_horse(self, job: Job, queue: Queue, execution: Any) -> None:
@@ -167,13 +182,3 @@ class DrainingWorker(BatchingWorker):
             with contextlib.suppress(OSError):
                 os.close(self._pidfd)
             self._pidfd = None
-
-
-def _item(event: dict[str, Any]) -> tuple | None:
-    """(outcome, job id, args) of a handed-over event; None (logged) for an unknown one."""
-    name = event["outcome"]
-    outcome = outcomes.progress if name == handoff.PROGRESS else outcomes.OUTCOMES.get(name)
-    if outcome is None:
-        handoff.log.error("Dropping a handed-off outcome %r of job %s", name, event["job_id"])
-        return None
-    return outcome, str(event["job_id"]), list(event.get("args") or [])

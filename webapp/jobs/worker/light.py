@@ -1,14 +1,27 @@
 """The light worker: Cutroom's recording without a work-horse, for a queue of short jobs.
 
-It runs each job in its own process, as RQ's SimpleWorker does, so every write (started,
-progress, the callbacks' outcome) goes through the process's one connection pool and
-nothing forks: several times the forking worker's rate on short jobs. What it gives up,
-which is why it serves only queues of short jobs (`flask jobs worker --light -q QUEUE`):
+It runs each job in its own process, as RQ's SimpleWorker does, and nothing it records
+waits for PostgreSQL: `started`, progress and the callbacks' outcome go to the worker's
+list in Redis (webapp.jobs.handoff), and the worker records them in batches through its
+one pool (drain.py: at most every BATCH_EVERY seconds while jobs keep coming, as soon as
+its queues are empty, and as it stops), a few statements for a batch of jobs
+(webapp/jobs/batched.py). So a row shows `started` a moment after the job began, or
+straight as finished; a worker killed at any moment leaves its list to its next start
+under the same name or to the reconciler, as a forking worker's horse does.
+
+A job canceled between its pop and its start is not run: the `started` push reads the
+job's status in RQ in the same round trip (a cancel commits the row, then cancels in RQ).
+A cancel that comes once the job has begun, before its `started` is recorded, finds the
+row still queued and wins: the row says canceled, the job's outcome is dropped.
+
+What else it gives up, which is why it serves only queues of short jobs
+(`flask jobs worker --light -q QUEUE`):
 
 - a running job cannot be stopped (there is no horse to kill; a stop request is logged
   and the job runs to its end), and a job past its timeout is interrupted by an alarm in
   the worker itself, not killed;
-- no heartbeat goes out while a job runs; the worker's TTL covers the job's timeout;
+- no heartbeat goes out while a job runs, and its progress shows once it has ended; the
+  worker's TTL covers the job's timeout;
 - a job that crashes the interpreter (or runs out of memory) takes the worker with it; the
   reconciler then finds its row abandoned, as for any worker that died.
 """
@@ -16,18 +29,21 @@ which is why it serves only queues of short jobs (`flask jobs worker --light -q 
 # RQ internals relied on (checked against rq 3.0.0, hence rq>=3.0,<3.1 in pyproject.toml):
 # SimpleWorker is a BaseWorker, not a Worker, so its two methods (execute_job without a
 # fork, get_heartbeat_ttl) are borrowed here by a Worker subclass that sits last before
-# rq.Worker, under the Cutroom mixins; RQ's stop-job command calls kill_horse().
+# rq.Worker, under the Cutroom mixins; RQ's stop-job command calls kill_horse(); the job
+# hash's `status` field (Job.key_for), "canceled" once Job.cancel() ran.
 
 from __future__ import annotations
 
 import signal
+import time
 from typing import Any
 
+from redis.exceptions import RedisError
 from rq import SimpleWorker, Worker
-from rq.job import Job
+from rq.job import Job, JobStatus
 from rq.queue import Queue
 
-from webapp.jobs import handoff
+from webapp.jobs import handoff, outcomes
 from webapp.jobs.worker.cutroom import KeptWorker
 
 
@@ -45,9 +61,20 @@ class NonForkingWorker(Worker):
 class LightWorker(KeptWorker, NonForkingWorker):
     """Cutroom's recording (KeptWorker) with jobs run in the worker process itself."""
 
+    def record_started(self, job_id: str) -> bool:
+        """Hand `started` (with its time) to this worker's list; False if RQ says the job
+        was canceled since it was popped (the row then decides: see RecordingWorker).
+        Without Redis, record it now."""
+        at = time.time()
+        try:
+            status = handoff.push_started(self.connection, self.name, job_id,
+                                          Job.key_for(job_id), at)
+        except RedisError:
+            return outcomes.record(outcomes.started, job_id, self.name, at)
+        return status != JobStatus.CANCELED.value.encode()
+
     def perform_job(self, job: Job, queue: Queue, execution: Any) -> bool:
-        """Run the job here; its outcome goes to this worker's list, recorded in one
-        transaction with the next job's `started` (webapp.jobs.handoff)."""
+        """Run the job here; its outcome goes to this worker's list (webapp.jobs.handoff)."""
         handoff.begin(self.connection, self.name, always=True)
         try:
             return super().perform_job(job, queue, execution)
