@@ -2,22 +2,30 @@
 ("Ken Burns"), a clip trimmed or looped to the scene, each under its still overlay.
 
 A picture pans and zooms with zoompan on the picture at PICTURE_SCALE times the video's
-size: zoompan cuts its window at whole pixels of its input, so on an input of the video's
-size a slow move steps by whole pixels (visible jitter on a detailed picture); at twice
-the size it steps by half a pixel. Measured on 225 frames at 1280x720, tracking a soft
-dot, the largest jump from a smooth path between two frames, and the filter's cost:
-zoompan on 1x 1.4 px, 0.9 ms a frame; on 2x 0.7 px, 2.4 ms (3.5 ms with the overlay);
-perspective (bilinear, exact) 0.1 px but 9.7 ms. x264 spends about 9 ms more a frame on a
-moving picture than on a drifting text still, whichever filter moves it.
+size, each frame then averaged with the one before (tblend: a blur of the last frame's
+movement, under a pixel). zoompan cuts its window at whole pixels of its input, so on an
+input of the video's size a slow move steps by whole pixels, a visible jitter on a
+detailed picture; at twice the size by half pixels, and the average halves the steps
+again. Measured on 225 frames at 1280x720 by tracking a soft dot to a fraction of a pixel
+(the largest bend of its path between frames; the filter's time a frame): zoompan on 1x
+1.5 px, 0.9 ms; on 2x 0.75 px, 2.4 ms; on 2x averaged 0.38 px, 2.5 ms (chosen); on 2x
+averaged over 3 frames (tmix) 0.25 px, 4.8 ms; perspective (bilinear, exact) 0.1 px,
+9.7 ms. Whatever moves it, x264 spends about 9 ms more a frame on a moving picture than on
+a drifting text still.
 """
 
 from __future__ import annotations
 
+import io
 import math
+import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
+from PIL import Image
+
 from webapp.video.formats import FPS, VideoFormat
+from webapp.video.process import FfmpegError, ffmpeg_exe
 
 KINDS = ("picture", "clip")
 PICTURE_SCALE = 2
@@ -90,7 +98,7 @@ def picture_chain(source: int, overlay: int, label: int, frames: int, fmt: Video
                   move: int) -> str:
     """Input `source` (a picture, best drawn at picture_size) as `frames` frames of the
     video's size, panning and zooming by MOVES[move] (see window()), with input `overlay`
-    on top: [v{label}]."""
+    on top: [v{label}]. zoompan makes one frame more, which the average takes."""
     z0, z1, (x0, y0), (x1, y1) = MOVES[move % len(MOVES)]
     ease = f"(1-cos(PI*on/{max(1, frames - 1)}))/2"  # `on`: zoompan's output frame
     big_w, big_h = picture_size(fmt)
@@ -99,8 +107,9 @@ def picture_chain(source: int, overlay: int, label: int, frames: int, fmt: Video
         f":flags=lanczos:out_color_matrix=bt709:out_range=tv,crop={big_w}:{big_h},"
         f"format=yuv420p,setsar=1,"
         f"zoompan=z='{z0}+{z1 - z0}*{ease}':x='(iw-iw/zoom)*({x0}+{x1 - x0}*{ease})'"
-        f":y='(ih-ih/zoom)*({y0}+{y1 - y0}*{ease})':d={frames}:s={fmt.width}x{fmt.height}"
-        f":fps={FPS},setpts=N/{FPS}/TB[m{label}];"
+        f":y='(ih-ih/zoom)*({y0}+{y1 - y0}*{ease})':d={frames + 1}"
+        f":s={fmt.width}x{fmt.height}:fps={FPS},tblend=all_mode=average,"
+        f"setpts=N/{FPS}/TB[m{label}];"
         + _overlaid(f"[m{label}]", overlay, label)
     )
 
@@ -109,14 +118,33 @@ def clip_chain(source: int, overlay: int, label: int, frames: int, fmt: VideoFor
     """Input `source` (a clip, looped by its input options if short) as exactly `frames`
     frames at FPS, scaled to cover the frame and centre-cropped, its sound unused, with
     input `overlay` on top: [v{label}]."""
-    w, h = fmt.width, fmt.height
-    # Cropped to the frame's shape first, so that only what is shown is scaled.
     return (
-        f"[{source}:v:0]fps={FPS},crop='min(iw,ih*{w}/{h})':'min(ih,iw*{h}/{w})',"
-        f"scale={w}:{h}:flags=bicubic:out_color_matrix=bt709:out_range=tv,setsar=1,"
-        f"format=yuv420p,trim=end_frame={frames},setpts=N/{FPS}/TB[m{label}];"
+        f"[{source}:v:0]fps={FPS},{cover_filter(fmt)},format=yuv420p,"
+        f"trim=end_frame={frames},setpts=N/{FPS}/TB[m{label}];"
         + _overlaid(f"[m{label}]", overlay, label)
     )
+
+
+def cover_filter(fmt: VideoFormat) -> str:
+    """Filters that bring a clip's frames to the video's size, filling it: centre-cropped to
+    the frame's shape first (so only what is shown is scaled), then scaled (BT.709)."""
+    w, h = fmt.width, fmt.height
+    return (f"crop='min(iw,ih*{w}/{h})':'min(ih,iw*{h}/{w})',"
+            f"scale={w}:{h}:flags=bicubic:out_color_matrix=bt709:out_range=tv,setsar=1")
+
+
+def clip_first_frame(clip: Path, fmt: VideoFormat) -> Image.Image:
+    """The clip's first frame as its scene starts (cover_filter), RGB, from one ffmpeg call
+    (for the scene preview)."""
+    args = [ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", "error",
+            "-i", str(Path(clip).absolute()), "-map", "0:v:0", "-frames:v", "1",
+            "-vf", cover_filter(fmt), "-f", "image2pipe", "-c:v", "png", "-"]
+    result = subprocess.run(args, capture_output=True, timeout=60, check=False)
+    if result.returncode != 0 or not result.stdout:
+        raise FfmpegError(f"Could not read the first frame of {clip}",
+                          result.stderr.decode("utf-8", "replace"))
+    with Image.open(io.BytesIO(result.stdout)) as frame:
+        return frame.convert("RGB")
 
 
 def _overlaid(base: str, overlay: int, label: int) -> str:
