@@ -13,7 +13,7 @@ from tests.media import tone, wav_bytes
 from webapp.video.ffmpeg import AssemblyPlan, SceneMedia, probe
 from webapp.video.formats import VideoFormat
 from webapp.video.frames import render_scene, save_png
-from webapp.video.media_frames import render_clip_overlay, render_picture_scene
+from webapp.video.media_frames import render_clip_overlay, render_picture_scene, save_jpeg
 from webapp.video.process import ffmpeg_exe
 from webapp.video.script import Scene
 from webapp.video.themes import THEMES
@@ -90,8 +90,8 @@ def picture_media(folder: Path, source: Path, index: int, total: int,
     """A picture scene's media, drawn as the render-scenes stage would."""
     still = render_picture_scene(source, Scene(f"Picture scene {index}", ""), index=index,
                                  total=total, title="Motion", fmt=fmt, theme=THEME)
-    background, overlay = folder / f"picture-{index}.png", folder / f"overlay-{index}.png"
-    save_png(still.background, background)
+    background, overlay = folder / f"picture-{index}.jpg", folder / f"overlay-{index}.png"
+    save_jpeg(still.background, background)
     save_png(still.overlay, overlay)
     return SceneMedia("picture", background, overlay)
 

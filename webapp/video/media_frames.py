@@ -10,6 +10,7 @@ never shimmers, drifts out of the frame or zooms with the picture.
 from __future__ import annotations
 
 import math
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -47,6 +48,18 @@ class PictureStill:
         return Image.alpha_composite(picture.convert("RGBA"), self.overlay).convert("RGB")
 
 
+def save_jpeg(image: Image.Image, path: Path) -> None:
+    """Write a picture scene's background as a JPEG via a temporary name (a PNG of a photo
+    at twice the video's size takes over a second to compress; this, a tenth of that)."""
+    path = Path(path)
+    partial = path.with_name(f".{path.name}.partial")
+    try:
+        image.convert("RGB").save(partial, format="JPEG", quality=92)
+        os.replace(partial, path)
+    finally:
+        partial.unlink(missing_ok=True)
+
+
 def cover(picture: Image.Image, size: tuple[int, int]) -> Image.Image:
     """The picture scaled to fill `size` and centre-cropped: never letterboxed."""
     return ImageOps.fit(picture.convert("RGB"), size, method=Image.Resampling.LANCZOS)
@@ -58,8 +71,8 @@ def render_picture_scene(
 ) -> PictureStill:
     """Scene `index` of `total` (1-based) drawn from `picture` (a PNG or JPEG): `background`
     is the picture cover-cropped at motion.picture_size(fmt) (twice the video's size, for a
-    smooth pan and zoom), `overlay` the scrim and text at the video's size. Save both as
-    PNG (frames.save_png) for SceneMedia("picture", background, overlay)."""
+    smooth pan and zoom), `overlay` the scrim and text at the video's size. Save them with
+    save_jpeg and frames.save_png for SceneMedia("picture", background, overlay)."""
     _check_index(index, total)
     with Image.open(picture) as opened:
         background = cover(opened, picture_size(fmt))
