@@ -119,3 +119,12 @@ def test_picture_and_clip_previews(pictures: dict[str, Path], tmp_path: Path) ->
     with pytest.raises(FfmpegError):
         clip_preview(tmp_path / "broken.mp4", scene, fmt=FORMATS["landscape-720"],
                      captions=None, **options)
+
+
+def test_a_transparent_picture_lies_on_the_theme_background(tmp_path: Path) -> None:
+    picture = Image.new("RGBA", (400, 300), (0, 0, 0, 0))
+    picture.paste((255, 200, 0, 255), (100, 75, 300, 225))
+    picture.save(tmp_path / "clear.png")
+    still = picture_scene(tmp_path / "clear.png", "", FORMATS["landscape-720"])
+    assert still.background.getpixel((2, 2)) == (15, 23, 42)  # midnight's background
+    assert still.background.getpixel((1280, 720)) == (255, 200, 0)

@@ -75,7 +75,7 @@ def render_picture_scene(
     save_jpeg and frames.save_png for SceneMedia("picture", background, overlay)."""
     _check_index(index, total)
     with Image.open(picture) as opened:
-        background = cover(opened, picture_size(fmt))
+        background = cover(_opaque(opened, theme), picture_size(fmt))
     layout = _Layout.of(fmt)
     overlay = _scrim(layout, theme, _picture_alpha(layout))
     draw = ImageDraw.Draw(overlay)
@@ -108,6 +108,15 @@ def render_clip_overlay(
     _draw_heading(draw, layout, theme, scene.heading, (top, bottom), layout.size(0.065),
                   middle=False)
     return overlay
+
+
+def _opaque(picture: Image.Image, theme: Theme) -> Image.Image:
+    """A picture with transparency laid on the theme's background colour (a PNG's clear
+    pixels hold any colour, often black)."""
+    if picture.mode not in ("RGBA", "LA", "PA") and "transparency" not in picture.info:
+        return picture
+    base = Image.new("RGBA", picture.size, (*parse_colour(theme.background), 255))
+    return Image.alpha_composite(base, picture.convert("RGBA"))
 
 
 def _check_index(index: int, total: int) -> None:

@@ -8,10 +8,10 @@ input of the video's size a slow move steps by whole pixels, a visible jitter on
 detailed picture; at twice the size by half pixels, and the average halves the steps
 again. Measured on 225 frames at 1280x720 by tracking a soft dot to a fraction of a pixel
 (the largest bend of its path between frames; the filter's time a frame): zoompan on 1x
-1.5 px, 0.9 ms; on 2x 0.75 px, 2.4 ms; on 2x averaged 0.38 px, 2.5 ms (chosen); on 2x
-averaged over 3 frames (tmix) 0.25 px, 4.8 ms; perspective (bilinear, exact) 0.1 px,
-9.7 ms. Whatever moves it, x264 spends about 9 ms more a frame on a moving picture than on
-a drifting text still.
+1.5 px, 0.9 ms; on 2x 0.75 px, 2.4-3.2 ms; on 2x averaged 0.38 px, 3.4-4.2 ms (chosen;
+with the overlay about 4.7 ms); averaged over 3 frames (tmix) 0.25 px, 4.8 ms; perspective
+(bilinear, exact) 0.1 px, 9.7 ms. Whatever moves it, x264 then spends about 4-5 ms more a
+frame on a moving picture than on a drifting text still.
 """
 
 from __future__ import annotations
@@ -46,8 +46,10 @@ MOVES = (
 class SceneMedia:
     """What a scene shows instead of its text still.
 
-    kind "picture": `path` is the picture cover-cropped to the video's size and `overlay` its
-    heading layer, both as media_frames.render_picture_scene draws them (saved as PNG).
+    kind "picture": `path` is the picture cover-cropped at picture_size(fmt) and `overlay`
+    its heading layer at the video's size, as media_frames.render_picture_scene draws them
+    (saved with media_frames.save_jpeg and frames.save_png); any picture ffmpeg reads works
+    (it is scaled to cover picture_size), but one drawn at that size costs no scale.
     kind "clip": `path` is the uploaded clip (any container ffmpeg reads), `duration` its
     probed length in seconds, `overlay` the PNG media_frames.render_clip_overlay draws.
     """
@@ -126,10 +128,12 @@ def clip_chain(source: int, overlay: int, label: int, frames: int, fmt: VideoFor
 
 
 def cover_filter(fmt: VideoFormat) -> str:
-    """Filters that bring a clip's frames to the video's size, filling it: centre-cropped to
-    the frame's shape first (so only what is shown is scaled), then scaled (BT.709)."""
+    """Filters that bring a clip's frames to the video's size, filling it: square pixels (a
+    no-op unless the clip's are not), centre-cropped to the frame's shape (so only what is
+    shown is scaled), then scaled (BT.709)."""
     w, h = fmt.width, fmt.height
-    return (f"crop='min(iw,ih*{w}/{h})':'min(ih,iw*{h}/{w})',"
+    return (f"scale='if(eq(sar,1),iw,2*trunc(iw*sar/2))':ih,setsar=1,"
+            f"crop='min(iw,ih*{w}/{h})':'min(ih,iw*{h}/{w})',"
             f"scale={w}:{h}:flags=bicubic:out_color_matrix=bt709:out_range=tv,setsar=1")
 
 
