@@ -134,7 +134,21 @@ def test_a_long_clip_is_cut_to_its_scene(media: Media, tmp_path: Path) -> None:
     # The text scene (dark) follows the clip (bright bars) at 3 s, not at the clip's end.
     assert ImageStat.Stat(frame_at(plan.output, 2.0, tmp_path)).mean[0] > 80
     assert ImageStat.Stat(frame_at(plan.output, 4.2, tmp_path)).mean[0] < 60
-    assert "-stream_loop" not in assemble_command(plan)  # long enough not to loop
+
+
+def test_a_clip_whose_sound_outlasts_its_pictures_still_fills_its_scene(
+        tmp_path: Path) -> None:
+    short = tmp_path / "short.mp4"  # 1 s of pictures, 3 s of sound: "Duration: 3.0"
+    m.run_ffmpeg_quietly(["-f", "lavfi", "-i", "testsrc2=size=320x180:rate=30:duration=1",
+                          "-f", "lavfi", "-i", "sine=duration=3", "-c:v", "libx264",
+                          "-preset", "ultrafast", "-c:a", "aac", "-y", str(short)])
+    clip = m.clip_media(tmp_path, short, 1, 2, SMALL)
+    assert clip.duration == pytest.approx(3.0, abs=0.1)
+    plan = m.plan(tmp_path, SMALL, [clip, None], [2.5, 1.0])
+    run_assembly(plan)
+    assert frame_total(plan.output) == 105
+    assert ImageStat.Stat(frame_at(plan.output, 2.1, tmp_path)).mean[0] > 80  # still the clip
+    assert ImageStat.Stat(frame_at(plan.output, 3.3, tmp_path)).mean[0] < 60  # then the text
 
 
 def test_uploaded_music_loops_fades_and_ducks_under_the_voice(media: Media,
@@ -203,5 +217,5 @@ def test_bad_media_is_refused(tmp_path: Path) -> None:
         assemble_command(replace(base, scenes=[None, None]))
     with pytest.raises(ValueError, match="picture or a clip"):
         SceneMedia("audio", tmp_path / "x", tmp_path / "y")
-    with pytest.raises(ValueError, match="probed duration"):
-        SceneMedia("clip", tmp_path / "x", tmp_path / "y")
+    with pytest.raises(ValueError, match="duration must be positive"):
+        SceneMedia("clip", tmp_path / "x", tmp_path / "y", 0.0)

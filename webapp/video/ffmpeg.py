@@ -129,14 +129,13 @@ def _scene_inputs(plan: AssemblyPlan) -> tuple[list[list[str]], list[tuple[int, 
     """Each input's options, and each scene's (media input, overlay input or -1)."""
     inputs: list[list[str]] = []
     sources = []
-    clips = _clips(plan)[2]
-    for frame, media, frames in zip(plan.frames, _scene_media(plan), clips, strict=True):
+    for frame, media in zip(plan.frames, _scene_media(plan), strict=True):
         if media is None:  # each still is read once; the graph repeats it
             sources.append((len(inputs), -1))
             inputs.append(["-framerate", str(FPS), "-i", str(Path(frame).absolute())])
         else:
             sources.append((len(inputs), len(inputs) + 1))
-            inputs += [media.input_args(frames), ["-i", str(Path(media.overlay).absolute())]]
+            inputs += [media.input_args(), ["-i", str(Path(media.overlay).absolute())]]
     return inputs, sources
 
 

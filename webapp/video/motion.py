@@ -50,8 +50,9 @@ class SceneMedia:
     its heading layer at the video's size, as media_frames.render_picture_scene draws them
     (saved with media_frames.save_jpeg and frames.save_png); any picture ffmpeg reads works
     (it is scaled to cover picture_size), but one drawn at that size costs no scale.
-    kind "clip": `path` is the uploaded clip (any container ffmpeg reads), `duration` its
-    probed length in seconds, `overlay` the PNG media_frames.render_clip_overlay draws.
+    kind "clip": `path` is the uploaded clip (any container ffmpeg reads), `overlay` the PNG
+    media_frames.render_clip_overlay draws, `duration` its probed length in seconds (for
+    the caller's records: the clip is looped or cut to its scene whatever it says).
     """
 
     kind: str
@@ -62,19 +63,18 @@ class SceneMedia:
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
             raise ValueError(f"A scene's media is a picture or a clip, not {self.kind!r}")
-        if self.kind == "clip" and not (self.duration and self.duration > 0):
-            raise ValueError(f"A clip needs its probed duration, got {self.duration!r}")
+        if self.duration is not None and self.duration <= 0:
+            raise ValueError(f"A clip's probed duration must be positive, got {self.duration}")
 
-    def input_args(self, frames: int) -> list[str]:
-        """ffmpeg's input options for `path` (the overlay is one more -i): a clip shorter
-        than its scene's `frames` is read again from the start, by the demuxer (no frame is
-        held in memory for it, unlike the loop filter)."""
+    def input_args(self) -> list[str]:
+        """ffmpeg's input options for `path` (the overlay is one more -i). A clip is read
+        again from its start whenever it ends, by the demuxer (no frame is held in memory
+        for it, unlike the loop filter), and cut to its scene in the graph: always, since a
+        container's duration (its longest stream) can promise more pictures than it has."""
         path = str(Path(self.path).absolute())
         if self.kind == "picture":
             return ["-framerate", str(FPS), "-i", path]
-        assert self.duration is not None
-        loop = ["-stream_loop", "-1"] if self.duration * FPS < frames + 1 else []
-        return [*loop, "-i", path]
+        return ["-stream_loop", "-1", "-i", path]
 
 
 def window(move: int, fraction: float) -> tuple[float, float, float]:
