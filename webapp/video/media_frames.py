@@ -25,7 +25,7 @@ from webapp.video.themes import FONTS, Theme, parse_colour
 
 # How dark (0-255) a picture scene's scrim is on its left, where the heading starts, and on
 # its right; it fades out below the heading (see _picture_alpha).
-PICTURE_SCRIM = (200, 110)
+PICTURE_SCRIM = (170, 80)
 # A clip scene's band: the top CLIP_BAND of the frame darkens from CLIP_SCRIM to clear.
 CLIP_BAND, CLIP_SCRIM = 0.42, 200
 
