@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import resource
 import subprocess
 import sys
 import tempfile
@@ -54,6 +55,8 @@ class Compared:
     text_peak: int
     media_peak: int
     drawing_seconds: float
+    text_cpu: float = 0.0  # the ffmpeg process's user + system seconds
+    media_cpu: float = 0.0
 
 
 class ChildPeak(threading.Thread):
@@ -122,17 +125,18 @@ def compare(narration: Path, burn: Path | None, fmt: VideoFormat, media: dict[st
     started = time.perf_counter()
     scenes = _mix(media, fmt, folder)
     drawing = time.perf_counter() - started
-    text_seconds, text_peak = _timed(plan)
+    text_seconds, text_peak, text_cpu = _timed(plan)
     mixed = replace(plan, output=folder / "mix.mp4", scenes=scenes, music_track=media["music"])
-    media_seconds, media_peak = _timed(mixed)
-    return Compared(text_seconds, media_seconds, text_peak, media_peak, drawing)
+    media_seconds, media_peak, media_cpu = _timed(mixed)
+    return Compared(text_seconds, media_seconds, text_peak, media_peak, drawing, text_cpu,
+                    media_cpu)
 
 
 def report(fmt: str, row: Compared) -> None:
     print(f"  {fmt}: text-only assembly {row.text_seconds:.2f} s ({row.text_peak / 1048576:.0f}"
           f" MiB), media mix {row.media_seconds:.2f} s ({row.media_peak / 1048576:.0f} MiB),"
-          f" ratio {row.media_seconds / row.text_seconds:.2f}; drawing the media scenes "
-          f"{row.drawing_seconds:.2f} s")
+          f" ratio {row.media_seconds / row.text_seconds:.2f}; ffmpeg CPU {row.text_cpu:.1f} s"
+          f" and {row.media_cpu:.1f} s; drawing the media scenes {row.drawing_seconds:.2f} s")
 
 
 def _mix(media: dict[str, Path], fmt: VideoFormat, folder: Path) -> list[SceneMedia | None]:
@@ -159,15 +163,19 @@ def _mix(media: dict[str, Path], fmt: VideoFormat, folder: Path) -> list[SceneMe
     return scenes
 
 
-def _timed(plan: AssemblyPlan) -> tuple[float, int]:
+def _timed(plan: AssemblyPlan) -> tuple[float, int, float]:
+    """Wall seconds, peak RSS and CPU seconds of the plan's assembly."""
     peak = ChildPeak()
     peak.start()
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     run_assembly(plan)
     took = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
     peak.running = False
     peak.join()
-    return took, peak.peak
+    cpu = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
+    return took, peak.peak, cpu
 
 
 def _ffmpeg(args: list[str]) -> None:
