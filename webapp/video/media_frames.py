@@ -75,6 +75,7 @@ def render_picture_scene(
     save_jpeg and frames.save_png for SceneMedia("picture", background, overlay)."""
     _check_index(index, total)
     with Image.open(picture) as opened:
+        opened.draft("RGB", picture_size(fmt))  # a large JPEG decoded at 1/2-1/8 scale
         background = cover(_opaque(opened, theme), picture_size(fmt))
     layout = _Layout.of(fmt)
     overlay = _scrim(layout, theme, _picture_alpha(layout))
