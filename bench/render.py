@@ -7,8 +7,14 @@ assembly run alone on the same inputs, their ratio, and the peak memory of the w
 process tree (worker, work-horse and ffmpeg, as PSS) sampled every 0.5 s; then one table.
 Target: the 720p video in under 15 s on 2 cores.
 
+With --media, each format's narration and captions are then assembled again, alone, as
+eight text scenes and as a mix of four pictures, two clips and two text scenes over an
+uploaded track (bench/render_media.py), and the whole pipeline with that mix is estimated:
+the pipeline's time less its assembly, plus the mix's assembly and the drawing of its
+scenes.
+
 Usage: python bench/render.py [--voice piper:joe]
-       [--formats landscape-720,landscape-1080,portrait-1080] [--captions highlight]
+       [--formats landscape-720,landscape-1080,portrait-1080] [--captions highlight] [--media]
 """
 
 from __future__ import annotations
@@ -26,6 +32,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import psutil  # noqa: E402
 from common import services  # noqa: E402  (bench/ is on sys.path as the script's folder)
+from render_media import compare, make_media  # noqa: E402
+from render_media import report as report_media  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 # Seven scenes of eight to ten seconds of speech each: about a minute of narration.
@@ -120,6 +128,8 @@ def main() -> None:
     parser.add_argument("--formats", default="landscape-720,landscape-1080,portrait-1080")
     parser.add_argument("--captions", default="highlight",
                         help="caption style: plain, outline, box or highlight")
+    parser.add_argument("--media", action="store_true",
+                        help="also time pictures, clips and an uploaded track (see above)")
     args = parser.parse_args()
     base = Path(tempfile.mkdtemp(prefix="cutroom-bench-render-"))
     database_url, redis_url, stop = services(base, "cutroom_bench_render")
@@ -144,7 +154,8 @@ def main() -> None:
             worker = subprocess.Popen([sys.executable, "-m", "flask", "--app", "wsgi", "jobs",
                                        "worker"], cwd=ROOT, env=env)
             time.sleep(4)  # let the worker start before timing
-            rows = []
+            rows, mixes = [], []
+            media = make_media(base / "media") if args.media else None
             for fmt in args.formats.split(","):
                 project = Project(user_id=user.id, title="Why the tide turns", script=SCRIPT,
                                   voice=args.voice, format=fmt, music_level=20,
@@ -154,13 +165,38 @@ def main() -> None:
                 db.session.commit()
                 print(f"\n{fmt}, captions {args.captions}:")
                 rows.append((fmt, *render_once(project, user, worker.pid, base / fmt)))
+                if media is not None:
+                    mixes.append((fmt, rows[-1][1], media_alone(project, fmt, media, base)))
             table(rows)
+            for fmt, pipeline, compared in mixes:
+                report_media(fmt, compared)
+                estimate = pipeline - compared.text_seconds + compared.media_seconds \
+                    + compared.drawing_seconds
+                print(f"  {fmt}: whole pipeline with the mix, estimated: {estimate:.1f} s")
     finally:
         if worker is not None:
             worker.terminate()
             worker.wait(timeout=30)
         for service in reversed(stop):
             service.stop()
+
+
+def media_alone(project, fmt_key: str, media: dict, base: Path):
+    """The latest render's narration and burned captions assembled as text and as the mix."""
+    from webapp.extensions import db
+    from webapp.models import BackgroundJob
+    from webapp.render import storage
+    from webapp.video.formats import FORMATS
+
+    jobs = db.session.scalars(db.select(BackgroundJob).where(
+        BackgroundJob.project_id == project.id)).all()
+    outputs = {j.task: j.result["output"] for j in jobs if j.result and "output" in j.result}
+    out = base / fmt_key / "media"
+    out.mkdir(parents=True)
+    with (storage.fetched(outputs["narrate"], ["narration.wav"], out) as narration_dir,
+          storage.fetched(outputs["assemble-video"], ["burn.ass"], out) as video_dir):
+        return compare(narration_dir / "narration.wav", video_dir / "burn.ass",
+                       FORMATS[fmt_key], media, out / "plans")
 
 
 def render_once(project, user, worker_pid: int, out: Path) -> tuple[float, float, int]:

@@ -18,6 +18,8 @@ from webapp.video.filtergraph import (
     subtitles_filter,
 )
 from webapp.video.formats import FPS, VideoFormat
+from webapp.video.motion import SceneMedia, clip_chain, picture_chain
+from webapp.video.music import track_chains, track_input_args
 from webapp.video.probe import MediaInfo, probe
 from webapp.video.process import FfmpegError, ffmpeg_exe, run_ffmpeg
 
@@ -26,6 +28,7 @@ __all__ = [
     "AssemblyPlan",
     "FfmpegError",
     "MediaInfo",
+    "SceneMedia",
     "assemble_command",
     "escape_filter_path",
     "ffmpeg_exe",
@@ -39,7 +42,12 @@ __all__ = [
 
 @dataclass
 class AssemblyPlan:
-    """Everything one render needs: stills with their durations, audio, subtitles, music."""
+    """Everything one render needs: stills with their durations, audio, subtitles, music.
+
+    `scenes`, when given, has one entry per frame: None keeps that scene's text still
+    (frames[i]); a SceneMedia shows a picture or a clip instead (frames[i] is then not
+    read). `music_track` replaces the synthesized pad with an uploaded track, at
+    music_level (0 still means no music)."""
 
     frames: list[Path]
     durations: list[float]
@@ -50,6 +58,8 @@ class AssemblyPlan:
     burn_subtitles: Path | None = None  # an .ass, drawn into the picture by libass
     fonts_dir: Path | None = None
     music_level: int = 0  # 0-100; 0 means no music
+    scenes: list[SceneMedia | None] | None = None
+    music_track: Path | None = None
 
     @property
     def total_seconds(self) -> float:
@@ -67,16 +77,19 @@ def assemble_command(plan: AssemblyPlan) -> list[str]:
     """The ffmpeg argument list (no shell) that renders the plan to its partial path."""
     _check(plan)
     args = [ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", "error"]
-    for frame in plan.frames:  # each still is read once; the graph repeats it
-        args += ["-framerate", str(FPS), "-i", str(Path(frame).absolute())]
-    narration = len(plan.frames)
-    args += ["-i", str(Path(plan.narration).absolute())]
+    inputs, sources = _scene_inputs(plan)
+    narration = len(inputs)
+    inputs.append(["-i", str(Path(plan.narration).absolute())])
+    if _uploaded_music(plan):
+        inputs.append(track_input_args(plan.music_track))
     if plan.soft_subtitles is not None:
-        args += ["-i", str(Path(plan.soft_subtitles).absolute())]
-    args += ["-filter_complex", ";".join(_graph(plan, narration))]
+        inputs.append(["-i", str(Path(plan.soft_subtitles).absolute())])
+    for options in inputs:
+        args += options
+    args += ["-filter_complex", ";".join(_graph(plan, sources, narration))]
     args += ["-map", "[vout]", "-map", "[aout]"]
     if plan.soft_subtitles is not None:
-        args += ["-map", f"{narration + 1}:s:0", "-c:s", "mov_text"]
+        args += ["-map", f"{len(inputs) - 1}:s:0", "-c:s", "mov_text"]
     return args + _encoding(plan)
 
 
@@ -97,11 +110,48 @@ def run_assembly(plan: AssemblyPlan, on_progress: Callable[[float], None] | None
         partial.unlink(missing_ok=True)
 
 
-def _graph(plan: AssemblyPlan, narration: int) -> list[str]:
+def _scene_media(plan: AssemblyPlan) -> list[SceneMedia | None]:
+    return list(plan.scenes) if plan.scenes is not None else [None] * len(plan.frames)
+
+
+def _uploaded_music(plan: AssemblyPlan) -> bool:
+    return plan.music_track is not None and plan.music_level > 0
+
+
+def _clips(plan: AssemblyPlan) -> tuple[list[int], int, list[int]]:
+    """Each scene's frame count, the cross-fade's frames, each scene's clip length."""
     counts = frame_counts(plan.durations)
     fade = crossfade_frames(counts)
-    chains = [moving_still_chain(i, frames, plan.fmt, i)
-              for i, frames in enumerate(clip_frames(counts, fade))]
+    return counts, fade, clip_frames(counts, fade)
+
+
+def _scene_inputs(plan: AssemblyPlan) -> tuple[list[list[str]], list[tuple[int, int]]]:
+    """Each input's options, and each scene's (media input, overlay input or -1)."""
+    inputs: list[list[str]] = []
+    sources = []
+    for frame, media in zip(plan.frames, _scene_media(plan), strict=True):
+        if media is None:  # each still is read once; the graph repeats it
+            sources.append((len(inputs), -1))
+            inputs.append(["-framerate", str(FPS), "-i", str(Path(frame).absolute())])
+        else:
+            sources.append((len(inputs), len(inputs) + 1))
+            inputs += [media.input_args(), ["-i", str(Path(media.overlay).absolute())]]
+    return inputs, sources
+
+
+def _scene_chain(i: int, media: SceneMedia | None, source: tuple[int, int], frames: int,
+                 fmt: VideoFormat) -> str:
+    if media is None:
+        return moving_still_chain(i, frames, fmt, i, source=source[0])
+    if media.kind == "picture":
+        return picture_chain(source[0], source[1], i, frames, fmt, i)
+    return clip_chain(source[0], source[1], i, frames, fmt)
+
+
+def _graph(plan: AssemblyPlan, sources: list[tuple[int, int]], narration: int) -> list[str]:
+    counts, fade, clips = _clips(plan)
+    chains = [_scene_chain(i, media, source, frames, plan.fmt) for i, (media, source, frames)
+              in enumerate(zip(_scene_media(plan), sources, clips, strict=True))]
     chains.append(joined(counts, fade))
     video = "[joined]null"
     if plan.burn_subtitles is not None:
@@ -112,6 +162,13 @@ def _graph(plan: AssemblyPlan, narration: int) -> list[str]:
     voice = f"[{narration}:a]aresample={AUDIO_RATE},apad=whole_dur={total:.6f}"
     if plan.music_level == 0:
         return [*chains, voice + "[aout]"]
+    if _uploaded_music(plan):
+        return [
+            *chains,
+            voice + ",asplit=2[voice][key]",
+            *track_chains(narration + 1, total, plan.music_level),
+            "[voice][music]amix=inputs=2:normalize=0:duration=first[aout]",
+        ]
     return [
         *chains,
         voice + "[voice]",
@@ -141,5 +198,8 @@ def _check(plan: AssemblyPlan) -> None:
         )
     if any(d <= 0 for d in plan.durations):
         raise ValueError(f"Scene durations must be positive: {plan.durations}")
+    if plan.scenes is not None and len(plan.scenes) != len(plan.frames):
+        raise ValueError(f"A plan's scenes need one entry per frame: got {len(plan.scenes)} "
+                         f"for {len(plan.frames)} frames")
     if not 0 <= plan.music_level <= 100:
         raise ValueError(f"music_level must be between 0 and 100, got {plan.music_level}")

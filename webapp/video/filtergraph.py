@@ -44,8 +44,10 @@ def _even(value: float) -> int:
     return 2 * round(value / 2)
 
 
-def moving_still_chain(index: int, frames: int, fmt: VideoFormat, drift: int) -> str:
-    """Input `index` (one still) as exactly `frames` frames of the video size, drifting.
+def moving_still_chain(index: int, frames: int, fmt: VideoFormat, drift: int,
+                       source: int | None = None) -> str:
+    """Input `source` (one still; by default input `index`) as exactly `frames` frames of
+    the video size, drifting: [v{index}].
 
     The still is brought once to the bleed size (a no-op for a still drawn with bleed, which
     keeps its text within the margins wherever the window is) and repeated by the loop
@@ -59,7 +61,8 @@ def moving_still_chain(index: int, frames: int, fmt: VideoFormat, drift: int) ->
     x = f"(iw-ow)*({x0}+{x1 - x0}*{ease})"
     y = f"(ih-oh)*({y0}+{y1 - y0}*{ease})"
     return (
-        f"[{index}:v]scale={big_w}:{big_h}:force_original_aspect_ratio=decrease:flags=lanczos"
+        f"[{index if source is None else source}:v]"
+        f"scale={big_w}:{big_h}:force_original_aspect_ratio=decrease:flags=lanczos"
         ":out_color_matrix=bt709:out_range=tv,format=yuv420p,"
         f"pad={big_w}:{big_h}:(ow-iw)/2:(oh-ih)/2,setsar=1,"
         f"loop=loop={frames - 1}:size=1:start=0,setpts=N/{FPS}/TB,"

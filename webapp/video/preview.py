@@ -1,6 +1,7 @@
 """A scene as its video will show it, drawn quickly at a small size for the scene editor:
-the still (frames.py, at the preview's size: its layout scales with the frame) with a
-sample of the captions in the project's style, position and size, drawn with Pillow.
+the still (frames.py, at the preview's size: its layout scales with the frame), or for a
+scene with an uploaded picture or clip the frame motion.py would show, with a sample of
+the captions in the project's style, position and size, drawn with Pillow.
 
 The captions are an approximation of libass's (the same font, sizes, margins and safe
 area; outline, shadow, box and the highlighted word), close enough to choose a style by.
@@ -8,11 +9,15 @@ area; outline, shadow, box and the highlighted word), close enough to choose a s
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from PIL import Image, ImageDraw
 
 from webapp.video.captions import Captions
 from webapp.video.formats import VideoFormat
 from webapp.video.frames import render_scene
+from webapp.video.media_frames import render_clip_overlay, render_picture_scene
+from webapp.video.motion import clip_first_frame
 from webapp.video.script import Scene, split_sentences
 from webapp.video.textfit import fit_text
 from webapp.video.themes import FONTS, Theme, parse_colour
@@ -34,10 +39,42 @@ def scene_preview(scene: Scene, *, index: int, total: int, title: str, fmt: Vide
     (the start of its narration) burned in as the render would."""
     small, scale = preview_format(fmt)
     image = render_scene(scene, index=index, total=total, title=title, fmt=small, theme=theme)
+    _add_captions(image, scene, captions, theme, fmt, scale)
+    return image
+
+
+def picture_preview(picture: Path, scene: Scene, *, index: int, total: int, title: str,
+                    fmt: VideoFormat, theme: Theme, captions: Captions | None) -> Image.Image:
+    """Scene `index` of `total` drawn from an uploaded `picture` as the video shows it
+    halfway through (panned and zoomed as far as motion.py's move for that place in the
+    video takes it by then, under its heading), with a caption sample as scene_preview."""
+    small, scale = preview_format(fmt)
+    still = render_picture_scene(picture, scene, index=index, total=total, title=title,
+                                 fmt=small, theme=theme)
+    image = still.flattened(0.5, index - 1)
+    _add_captions(image, scene, captions, theme, fmt, scale)
+    return image
+
+
+def clip_preview(clip: Path, scene: Scene, *, index: int, total: int, title: str,
+                 fmt: VideoFormat, theme: Theme, captions: Captions | None) -> Image.Image:
+    """Scene `index` of `total` playing an uploaded `clip` as it starts: the clip's first
+    frame filling the frame (one ffmpeg call) under its heading band, with a caption sample
+    as scene_preview. Raises FfmpegError if ffmpeg cannot read the clip."""
+    small, scale = preview_format(fmt)
+    frame = clip_first_frame(clip, small)
+    overlay = render_clip_overlay(scene, index=index, total=total, title=title, fmt=small,
+                                  theme=theme)
+    image = Image.alpha_composite(frame.convert("RGBA"), overlay).convert("RGB")
+    _add_captions(image, scene, captions, theme, fmt, scale)
+    return image
+
+
+def _add_captions(image: Image.Image, scene: Scene, captions: Captions | None, theme: Theme,
+                  fmt: VideoFormat, scale: float) -> None:
     sample = _sample(scene.narration)
     if captions is not None and sample:
         _draw_captions(image, sample, captions, theme, fmt, scale)
-    return image
 
 
 def _sample(narration: str) -> str:
