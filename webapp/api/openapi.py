@@ -42,8 +42,7 @@ from webapp.api.views import MAX_PER_PAGE
 from webapp.jobs.idempotency import HEADER as IDEMPOTENCY_HEADER
 from webapp.jobs.registry import launchable_tasks
 from webapp.projects.schemas import Limits
-from webapp.render.outputs import MIMETYPES
-from webapp.tasks.video import FILES
+from webapp.render.outputs import FILES, MIMETYPES
 
 
 def build_document(config: Mapping[str, Any], base: str = "/api/v1") -> dict[str, Any]:

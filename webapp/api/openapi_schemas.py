@@ -145,6 +145,8 @@ def _project_schemas() -> dict[str, Any]:
             "job_id": UUID, "files": LINKS,
             "duration": _nullable({"type": "number"}), "width": _nullable(INTEGER),
             "height": _nullable(INTEGER), "size": _nullable(INTEGER),
+            "credits": {"type": "array", "description": "Stock media it shows: `scene`, "
+                        "`provider`, `author`, `page_url`.", "items": {"type": "object"}},
         }),
         "Project": _object({
             "id": INTEGER, "title": TEXT, "topic": _nullable(TEXT), "outline": _nullable(TEXT),
@@ -158,6 +160,8 @@ def _project_schemas() -> dict[str, Any]:
             "music_level": INTEGER, "narration_speed": {"type": "number"},
             "captions": _object({"style": TEXT, "position": TEXT, "size": TEXT}),
             "burn_subtitles": {"type": "boolean"}, "user_id": INTEGER,
+            "stock_provider": {"type": "string", "enum": ["", "pexels", "pixabay"]},
+            "stock_kind": {"type": "string", "enum": ["picture", "clip"]},
             "created_at": TIME, "updated_at": TIME, "links": LINKS,
             "renders": {"type": "array", "items": ref("Render"),
                         "description": "Only on a single project."},

@@ -99,6 +99,8 @@ def project_to_dict(project, renders: list | None = None, video: BackgroundJob |
         "narration_speed": project.narration_speed,
         "captions": Captions.of(project.captions).as_dict(),
         "burn_subtitles": project.burn_subtitles,
+        "stock_provider": project.stock_provider,
+        "stock_kind": project.stock_kind,
         "user_id": project.user_id,
         "created_at": _iso(project.created_at),
         "updated_at": _iso(project.updated_at),
@@ -112,7 +114,8 @@ def project_to_dict(project, renders: list | None = None, video: BackgroundJob |
         body["renders"] = [render_to_dict(r) for r in renders]
     if video is not None or renders is not None:
         body["video"] = (
-            {"job_id": video.rq_id, "files": job_files(video), **{
+            {"job_id": video.rq_id, "files": job_files(video),
+             "credits": (video.result or {}).get("credits") or [], **{
                 k: (video.result or {}).get(k) for k in ("duration", "width", "height", "size")}}
             if video else None
         )

@@ -29,6 +29,7 @@ class Project(db.Model):
     __table_args__ = (
         CheckConstraint("music_level BETWEEN 0 AND 100", name="music_level"),
         CheckConstraint("narration_speed BETWEEN 0.75 AND 1.5", name="narration_speed"),
+        CheckConstraint("stock_kind IN ('picture', 'clip')", name="stock_kind"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -47,6 +48,10 @@ class Project(db.Model):
     burn_subtitles: Mapped[bool] = mapped_column(Boolean, server_default="true")
     # {"style", "position", "size"} (webapp/video/captions.py); {} or a missing key: default.
     captions: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default="{}")
+    # Where scenes without a picture or clip of their own find one: "" (nowhere: a text
+    # scene), "pexels" or "pixabay" (webapp/stock/), and which kind, "picture" or "clip".
+    stock_provider: Mapped[str] = mapped_column(String(16), server_default="")
+    stock_kind: Mapped[str] = mapped_column(String(8), server_default="picture")
     created_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now()
     )

@@ -14,8 +14,9 @@ from webapp.video.themes import COLOUR_SLOTS as COLOURS
 from webapp.video.themes import DEFAULT_THEME, THEMES
 from webapp.video.voices import VOICES
 
-SETTINGS = ("title", "topic", "outline", "format", "voice", "music_level", "narration_speed")
-SAVED = (*SETTINGS, "theme", "burn_subtitles", "captions")
+SETTINGS = ("title", "topic", "outline", "format", "voice", "music_level", "narration_speed",
+            "stock_kind")
+SAVED = (*SETTINGS, "theme", "burn_subtitles", "captions", "stock_provider")
 CAPTION_FIELDS = ("style", "position", "size")  # posted as captions_<name>
 _SCENE_FIELD = re.compile(r"^scene-(\d{1,4})-(heading|narration|media|remove)$")
 
@@ -25,6 +26,8 @@ def project_from_form(form: MultiDict, include_script_text: bool = False) -> dic
     data: dict[str, Any] = {name: form[name] for name in SETTINGS if form.get(name, "") != ""}
     if "topic" in form and form["topic"] == "":
         data["topic"] = ""
+    if "stock_provider" in form:  # "" is a choice: no stock media
+        data["stock_provider"] = form["stock_provider"]
     data["burn_subtitles"] = "burn_subtitles" in form
     if captions := {name: form[f"captions_{name}"] for name in CAPTION_FIELDS
                     if form.get(f"captions_{name}")}:
@@ -86,6 +89,7 @@ def values_from_form(form: MultiDict, voice: str) -> dict[str, Any]:
     theme.update({c: form.get(f"theme_{c}") for c in COLOURS})
     custom = "theme_custom" in form
     return {**{name: form.get(name, "") for name in SETTINGS}, "voice": form.get("voice") or voice,
+            "stock_provider": form.get("stock_provider", ""),
             "theme": shown_theme(theme, custom), "theme_custom": custom,
             "burn_subtitles": "burn_subtitles" in form,
             "captions": {name: form.get(f"captions_{name}", "") for name in CAPTION_FIELDS},

@@ -8,20 +8,22 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
 
 from webapp.converters import MAX_INT4
+from webapp.stock.settings import PROVIDERS
 from webapp.validation import ParamsError, describe_errors, unstorable_text
 from webapp.video.captions import POSITIONS, SIZES, STYLES, Captions
 from webapp.video.formats import FORMATS
 from webapp.video.themes import DEFAULT_THEME, FONTS, THEMES, parse_colour
 from webapp.video.voices import SPEEDS, VOICES
 
+STOCK_PROVIDERS = tuple(PROVIDERS)
 # Fields that may be left out of a PATCH but never set to null.
 NOT_NULL = ("title", "format", "voice", "theme", "music_level", "narration_speed",
-            "burn_subtitles", "captions")
+            "burn_subtitles", "captions", "stock_provider", "stock_kind")
 MAX_TITLE = 200
 MAX_TOPIC = 2000
 MAX_OUTLINE = 4000
@@ -153,6 +155,9 @@ class ProjectIn(BaseModel):
     narration_speed: float | None = Field(None, ge=SPEEDS[0], le=SPEEDS[1], allow_inf_nan=False)
     burn_subtitles: bool | None = None
     captions: CaptionsIn | None = None
+    # Where scenes without media of their own find a picture or clip ("" for nowhere).
+    stock_provider: Literal["", *STOCK_PROVIDERS] | None = None
+    stock_kind: Literal["picture", "clip"] | None = None
 
     @field_validator("script")
     @classmethod

@@ -22,6 +22,7 @@ from webapp.projects import renders
 from webapp.projects.schemas import Limits, ThemeIn, parse_project
 from webapp.quotas import QuotaExceeded, lock_user, quotas_for
 from webapp.render import providers, storage
+from webapp.stock.app import stock_problem
 from webapp.validation import ParamsError
 from webapp.video.captions import Captions
 
@@ -44,7 +45,8 @@ def defaults() -> dict[str, Any]:
     """Settings of a new project that does not say otherwise."""
     return {"format": "landscape-720", "voice": current_app.config["DEFAULT_VOICE"],
             "theme": ThemeIn().resolve(), "music_level": 0, "narration_speed": 1.0,
-            "burn_subtitles": True, "captions": Captions().as_dict()}
+            "burn_subtitles": True, "captions": Captions().as_dict(), "stock_provider": "",
+            "stock_kind": "picture"}
 
 
 def create_project(user: User, data: Mapping[str, Any]) -> Project:
@@ -59,6 +61,7 @@ def create_project(user: User, data: Mapping[str, Any]) -> Project:
         problems.append({"field": "topic", "message": "Give a topic, or a script."})
     problems += voice_problems(values["voice"], chosen="voice" in sent)
     problems += media.script_problems(None, values.get("script"))
+    problems += stock_problems(values["stock_provider"])
     if problems:
         raise ParamsError(problems)
     _check_room(user)
@@ -77,6 +80,12 @@ def voice_problems(voice: str, chosen: bool = True) -> list[dict[str, str]]:
     if not chosen:
         problem = f"No voice was given, and the default one cannot be used. {problem}"
     return [{"field": "voice", "message": problem}]
+
+
+def stock_problems(provider: str) -> list[dict[str, str]]:
+    """The validation error for a stock provider that cannot work here (no key), if it is."""
+    problem = stock_problem(provider) if provider else None
+    return [{"field": "stock_provider", "message": problem}] if problem else []
 
 
 def _check_room(user: User) -> None:
@@ -103,6 +112,8 @@ def update_project(project: Project, data: Mapping[str, Any], actor: User) -> Pr
         problems += voice_problems(values["voice"])
     if "script" in values:
         problems += media.script_problems(project, values["script"])
+    if values.get("stock_provider", project.stock_provider) != project.stock_provider:
+        problems += stock_problems(values["stock_provider"])
     if problems:
         raise ParamsError(problems)
     for name, value in values.items():

@@ -1,9 +1,9 @@
 """The render's output contract: its stages in order, the files the last stage makes and
 their media types.
 
-The tasks that make them (webapp/tasks/video.py), the render's bookkeeping
-(webapp/projects/renders.py), the API and pages that link them and the endpoints that serve
-them (webapp/render/files.py) all read it from here.
+The tasks that make them (webapp/tasks/video.py, webapp/tasks/pictures.py), the render's
+bookkeeping (webapp/projects/renders.py), the API and pages that link them and the endpoints
+that serve them (webapp/render/files.py) all read it from here.
 """
 
 from __future__ import annotations

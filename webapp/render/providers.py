@@ -7,6 +7,8 @@ from typing import Any
 
 from flask import current_app
 
+from webapp.stock.app import stock_settings
+from webapp.stock.status import stock_status
 from webapp.video.settings import ProviderSettings, ProviderStatus
 from webapp.video.voices import VOICES, voice_status
 from webapp.video.writers import writer_status
@@ -27,9 +29,10 @@ def provider_settings(config: Mapping[str, Any] | None = None) -> ProviderSettin
 
 
 def status() -> dict[str, list[ProviderStatus]]:
-    """Script writers and voices, each with whether it works here and why not."""
+    """Script writers, voices and stock media, each with whether it works here and why not."""
     settings = provider_settings()
-    return {"script": writer_status(settings), "voice": voice_status(settings)}
+    return {"script": writer_status(settings), "voice": voice_status(settings),
+            "stock": stock_status(stock_settings())}
 
 
 def unavailable_voices(statuses: list[ProviderStatus] | None = None

@@ -1,3 +1,3 @@
 """Task modules; importing this package registers every task."""
 
-from webapp.tasks import bulk, demo, video  # noqa: F401
+from webapp.tasks import bulk, demo, pictures, video  # noqa: F401
