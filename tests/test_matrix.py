@@ -7,6 +7,7 @@ authorization alone decides. A route without a row here fails `test_every_route_
 
 from __future__ import annotations
 
+import io
 import uuid
 from dataclasses import dataclass
 from datetime import timedelta
@@ -274,14 +275,20 @@ def _objects(redis, ids: dict) -> dict:
 
 
 def _media(project: Project, kind: str) -> MediaFile:
-    """An uploaded file of the project (stored bytes need not be a real picture here)."""
+    """An uploaded file of the project: a real picture (its scene's preview draws it); the
+    music's bytes need not be sound here."""
+    from PIL import Image
+
     from webapp.storage import get_store
 
-    key = f"projects/{project.id}/media/{uuid.uuid4().hex[:16]}/{kind}.bin"
-    get_store().put(key, b"matrix")
+    picture = io.BytesIO()
+    Image.new("RGB", (64, 36), (20, 90, 160)).save(picture, "PNG")
+    data = picture.getvalue() if kind == "image" else b"matrix"
+    key = f"projects/{project.id}/media/{uuid.uuid4().hex[:16]}/{kind}.png"
+    get_store().put(key, data)
     media = MediaFile(project_id=project.id, user_id=project.user_id, kind=kind, key=key,
-                      name=f"{kind}.bin", content_type="application/octet-stream", size=6,
-                      sha256="0" * 64)
+                      name=f"{kind}.png", content_type="image/png", size=len(data),
+                      sha256=uuid.uuid4().hex * 2)
     db.session.add(media)
     db.session.flush()
     return media

@@ -46,7 +46,7 @@ NARRATION_WAV = "narration.wav"
 @task(WRITE_SCRIPT, title="Write script", params=StageParams, queue="video", timeout=300,
       launchable=False, idempotent=True,
       describe=lambda r: r.get("skipped") or f"{r['scenes']} scenes by the {r['provider']} writer")
-def writescenes_of(project_id: int) -> dict:
+def write_script(project_id: int) -> dict:
     """Write the project's script from its topic and outline (only when it has none)."""
     project = load_project(project_id)
     if project.script:
@@ -55,7 +55,7 @@ def writescenes_of(project_id: int) -> dict:
     provider = config["SCRIPT_PROVIDER"]
     progress(10, f"Writing with the {provider} provider", force=True)
     try:
-        scenes = writers.writescenes_of(
+        scenes = writers.write_script(
             provider, title=project.title, topic=project.topic or project.title,
             outline=project.outline, max_scenes=config["MAX_SCENES"],
             settings=provider_settings())
