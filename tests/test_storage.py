@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import copy
 import errno
+import io
 import os
 import time
 import uuid
@@ -14,6 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.media import sample_files
 from tests.s3 import STARTED, store_of
 from tests.support import WorkerProcess, child_env, login, make_job, make_user, wait_for
 from webapp.config import ConfigError, from_env, media_settings
@@ -378,6 +380,14 @@ def test_a_render_on_s3_is_served_with_ranges_and_presigned_urls(
     try:
         project = client.post("/api/v1/projects", json={
             "title": "Tides", "script": SCRIPT, "voice": "silent", "music_level": 25}).get_json()
+        # Uploads go to S3 from the web side; the worker fetches them into its own cache.
+        uploads = sample_files(tmp_path)
+        for url, name in (("scenes/1/media", "photo.jpg"), ("scenes/2/media", "clip.mp4"),
+                          ("music", "music.m4a")):
+            sent = client.put(f"/api/v1/projects/{project['id']}/{url}",
+                              content_type="multipart/form-data", data={"file": (
+                                  io.BytesIO(uploads[name].read_bytes()), name)})
+            assert sent.status_code == 201, sent.get_data(as_text=True)
         started = time.monotonic()
         body, render = _render(client, project)
         seconds = time.monotonic() - started
@@ -389,7 +399,10 @@ def test_a_render_on_s3_is_served_with_ranges_and_presigned_urls(
         assert not list(Path(app.config["MEDIA_ROOT"]).glob("projects/*/*/*/*")), "web disk"
         assert [p.name for p in worker_root.glob("projects/*/*/*")] == []  # no scratch left
         cached = sorted(p.name for p in (worker_root / "cache").rglob("*") if p.is_file())
-        assert "narration.wav" in cached and "scene-001.png" in cached
+        assert "narration.wav" in cached and "scene-002.png" in cached
+        # The picture scene's 2x background, the clip and the music came from S3 too.
+        assert {"scene-001.jpg", "clip.mp4", "music.m4a"} <= set(cached), cached
+        assert sum(k.startswith(f"{prefix}media/") for k in keys) == 3
 
         url = body["video"]["files"]["video"]
         status, headers, whole = _get(client, url)
