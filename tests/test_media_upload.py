@@ -247,3 +247,12 @@ def test_a_page_upload_needs_its_csrf_token(secure_app, user, project, files):
     sent = client.post(f"{page}/scenes/1/media", content_type="multipart/form-data",
                        data=upload)
     assert sent.status_code == 303, sent.get_data(as_text=True)
+
+
+def test_uploads_are_rate_limited_per_user(app, client, auth, project, files, monkeypatch):
+    monkeypatch.setitem(app.config, "MEDIA_UPLOAD_RATE", "2 per minute")
+    for _ in range(2):
+        assert _put(client, auth, _scene_url(project, 1), files["photo.png"]).status_code == 201
+    refused = _put(client, auth, _scene_url(project, 2), files["photo.png"])
+    assert refused.status_code == 429 and int(refused.headers["Retry-After"]) >= 1
+    assert "uploading too fast" in refused.get_json()["error"]["message"]

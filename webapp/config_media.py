@@ -52,7 +52,20 @@ def upload_settings(env: Mapping[str, str]) -> dict:
         "MEDIA_CLIP_SECONDS": int_value(env, "MEDIA_CLIP_SECONDS", 60, minimum=1),
         "MEDIA_MUSIC_SECONDS": int_value(env, "MEDIA_MUSIC_SECONDS", 600, minimum=1),
         "MEDIA_USER_BYTES": size(env, "MEDIA_USER_BYTES", 2 << 30),
+        "MEDIA_UPLOAD_RATE": _rate(env, "MEDIA_UPLOAD_RATE", "30 per 10 minutes"),
     }
+
+
+def _rate(env: Mapping[str, str], name: str, default: str) -> str:
+    from webapp.ratelimit import parse_limit
+
+    value = (env.get(name) or default).strip()
+    try:
+        parse_limit(value)
+    except ValueError:
+        raise ConfigError(f"{name} must be a rate such as '30 per 10 minutes', got "
+                          f"{value!r}") from None
+    return value
 
 
 def _s3(env: Mapping[str, str]) -> dict:

@@ -28,6 +28,7 @@ from webapp.media.sniff import sniff
 from webapp.media.uploads import FIELD, Upload, limits
 from webapp.models import MediaFile, Project, User
 from webapp.quotas import QuotaExceeded, lock_user
+from webapp.ratelimit import get_limits
 from webapp.render.storage import media_root, project_prefix
 from webapp.storage import get_store
 from webapp.validation import ParamsError
@@ -155,6 +156,7 @@ def _delete(project: Project, rows: list[MediaFile]) -> None:
 def _keep(project: Project, kinds: tuple[str, ...], upload: Upload, workdir: Path
           ) -> MediaFile:
     """Inspect the upload as one of `kinds`, store its kept form, add its row."""
+    _check_rate(project.user_id)
     accepted = inspect(_kind_of(upload, kinds), upload.path, upload.name, limits(), workdir)
     size = accepted.path.stat().st_size
     _check_room(project.user_id, size)
@@ -178,6 +180,16 @@ def _kind_of(upload: Upload, kinds: tuple[str, ...]) -> str:
         return found.kind if found else kinds[0]
     wanted = " or ".join(KINDS[kind] for kind in kinds)
     raise MediaRejected(f"The file is {found.label}, not a {wanted}.")
+
+
+def _check_rate(user_id: int) -> None:
+    """Refuse an upload past MEDIA_UPLOAD_RATE for its owner: each one costs a probe and a
+    decode, so no one can keep the web processes busy with them."""
+    rate = current_app.config["MEDIA_UPLOAD_RATE"]
+    refusal = get_limits().hit(rate, "upload", str(user_id))
+    if refusal is not None:
+        raise QuotaExceeded("upload_rate", f"You are uploading too fast: at most {rate}. Try "
+                            f"again in {refusal.retry_after} s.", refusal.retry_after)
 
 
 def _check_room(user_id: int, size: int) -> None:
