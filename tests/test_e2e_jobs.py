@@ -75,7 +75,12 @@ def test_countdown_progress_climbs_while_it_runs(api, worker):
     progress = [p for p, _ in seen]
     assert len(set(progress)) >= 3, seen
     assert progress == sorted(progress)
-    assert any(stage == "Step 3 of 4" for _, stage in seen)
+    # The worker records a running job's newest progress once a second
+    # (webapp/jobs/worker/drain.py), so under load a step can be passed over; each stage
+    # seen names its step, in order.
+    steps = [int(stage.split()[1]) for _, stage in seen if stage.startswith("Step ")]
+    assert len(steps) >= 2 and steps == sorted(steps) and set(steps) <= {1, 2, 3, 4}, seen
+    assert all(stage.endswith(" of 4") for _, stage in seen if stage.startswith("Step ")), seen
     assert job_row(job_id).progress == 100
 
 

@@ -396,7 +396,8 @@ def test_a_render_on_s3_is_served_with_ranges_and_presigned_urls(
         for kind in ("narration", "frames", "video"):
             assert sum(k.startswith(f"{prefix}{kind}/") and k.endswith("/manifest.json")
                        for k in keys) == 1, keys
-        assert not list(Path(app.config["MEDIA_ROOT"]).glob("projects/*/*/*/*")), "web disk"
+        web_disk = Path(app.config["MEDIA_ROOT"]) / f"projects/{project['id']}"
+        assert not list(web_disk.glob("*/*/*")), "files of this render on the web's disk"
         assert [p.name for p in worker_root.glob("projects/*/*/*")] == []  # no scratch left
         cached = sorted(p.name for p in (worker_root / "cache").rglob("*") if p.is_file())
         assert "narration.wav" in cached and "scene-002.png" in cached
