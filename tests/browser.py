@@ -149,6 +149,9 @@ def sign_in(page, server: str, user) -> None:
     page.fill("input[name=password]", PASSWORD)
     page.click("button:has-text('Sign in')")
     expect(page.locator(".who")).to_contain_text(user.email)
+    # The page's scripts may still be loading: a goto now would abort them (which the
+    # Watch reports as failed requests).
+    page.wait_for_load_state("load")
 
 
 # axe-core, installed from tests/axe/package-lock.json by `make test` (npm ci).

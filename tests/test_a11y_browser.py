@@ -101,6 +101,9 @@ def test_every_page_has_no_serious_axe_violation(browser, server, scheme, viewpo
         page.fill("input[name=password]", "not the password")
         page.click("button:has-text('Sign in')")
         page.locator("#sign-in-error").wait_for()
+        # The error shows as soon as the answer's HTML is parsed; its scripts still load,
+        # and the next goto would abort them (a failed request to the watch).
+        page.wait_for_load_state("load")
         check("/login, wrong password")
         for account, is_admin in ((user, False), (admin, True)):
             context.clear_cookies()
