@@ -10,12 +10,12 @@ real service does. `fake.requests` records what it received.
 from __future__ import annotations
 
 import json
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 
+from tests.fake_server import Background
 from tests.media import tone, wav_bytes
 
 API_KEY = "sk-test-key"
@@ -69,18 +69,12 @@ class FakeOpenAI:
         self.reply("audio/speech", body=tone_for, content_type="audio/wav")
 
     def __enter__(self) -> FakeOpenAI:
-        self._server = _QuietServer(("127.0.0.1", 0), _handler(self))
-        self.base_url = f"http://127.0.0.1:{self._server.server_address[1]}/v1"
-        # A short poll interval makes shutdown() quick (the default waits up to 0.5 s).
-        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.02,),
-                                        daemon=True)
-        self._thread.start()
+        self._served = Background(_handler(self))
+        self.base_url = f"{self._served.origin}/v1"
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(timeout=5)
+        self._served.stop()
 
 
 _UNAUTHORIZED = Reply(401, b'{"error": {"message": "Incorrect API key provided"}}')
@@ -109,10 +103,3 @@ def _handler(fake: FakeOpenAI) -> type[BaseHTTPRequestHandler]:
             self.wfile.write(body)
 
     return Handler
-
-
-class _QuietServer(ThreadingHTTPServer):
-    daemon_threads = True
-
-    def handle_error(self, request: object, client_address: object) -> None:
-        pass  # a client that timed out and hung up is expected in the timeout tests

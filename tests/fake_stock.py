@@ -19,12 +19,12 @@ from __future__ import annotations
 import io
 import json
 import tempfile
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
+from tests.fake_server import Background
 from tests.media import ffmpeg
 from webapp.stock import StockSettings
 
@@ -74,17 +74,12 @@ class FakeStock:
         return sum(path.startswith(f"/{provider}/") for path, _ in self.searches)
 
     def __enter__(self) -> FakeStock:
-        self._server = _QuietServer(("127.0.0.1", 0), _handler(self))
-        self.origin = f"http://127.0.0.1:{self._server.server_address[1]}"
-        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.02,),
-                                        daemon=True)
-        self._thread.start()
+        self._served = Background(_handler(self))
+        self.origin = self._served.origin
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(timeout=5)
+        self._served.stop()
 
     def pexels(self, path: str, query: dict[str, str]) -> dict:
         """A Pexels search answer in the real API's shape."""
@@ -225,10 +220,3 @@ def _handler(fake: FakeStock) -> type[BaseHTTPRequestHandler]:
             self.wfile.write(body)
 
     return Handler
-
-
-class _QuietServer(ThreadingHTTPServer):
-    daemon_threads = True
-
-    def handle_error(self, request: object, client_address: object) -> None:
-        pass  # a client that timed out and hung up is expected in the timeout tests
