@@ -130,6 +130,17 @@ def extract_frame(video: Path, at_seconds: float, out_png: Path) -> None:
         raise FfmpegError(f"Could not extract a frame at {at_seconds} s from {video}", tail)
 
 
+def frame_image(video: Path, at_seconds: float, folder: Path, mode: str = "RGB"):
+    """The video frame shown at at_seconds as a Pillow image in `mode` (its PNG is kept in
+    `folder`)."""
+    from PIL import Image
+
+    path = Path(folder) / f"frame-{at_seconds:.3f}.png"
+    extract_frame(video, at_seconds, path)
+    with Image.open(path) as frame:
+        return frame.convert(mode)
+
+
 def _blocks(text: str) -> list[list[str]]:
     text = text.lstrip("\ufeff").replace("\r\n", "\n").replace("\r", "\n")
     return [b.split("\n") for b in re.split(r"\n\s*\n", text.strip()) if b.strip()]

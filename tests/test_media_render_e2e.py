@@ -5,18 +5,17 @@ move within a scene and show the caption."""
 from __future__ import annotations
 
 import io
-import subprocess
 from pathlib import Path
 
 import pytest
 from PIL import Image, ImageChops, ImageDraw, ImageStat
 
-from tests.browser import watch_problems
-from tests.media import extract_frame, ffmpeg
-from tests.support import PASSWORD, WorkerProcess, child_env, make_token, make_user, wait_for
+from tests.browser import sign_in, watch_problems
+from tests.media import ffmpeg, frame_image
+from tests.support import WorkerProcess, child_env, make_token, make_user, wait_for
+from tests.video.motion_media import rms_db
 from webapp.render import storage
 from webapp.video.ffmpeg import probe
-from webapp.video.process import ffmpeg_exe
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser]
 
@@ -69,10 +68,7 @@ def _render(client, auth, project: dict) -> dict:
 
 
 def _frame(video: Path, at: float, folder: Path) -> Image.Image:
-    out = folder / f"frame-{at:.2f}.png"
-    extract_frame(video, at, out)
-    with Image.open(out) as image:
-        return image.convert("RGB")
+    return frame_image(video, at, folder)
 
 
 def _difference(a: Image.Image, b: Image.Image) -> float:
@@ -87,15 +83,6 @@ def _accent_pixels(frame: Image.Image) -> int:
         red.point(lambda v: 255 if v > 180 else 0), blue.point(lambda v: 255 if v > 180 else 0)),
         green.point(lambda v: 255 if v < 110 else 0))
     return mask.histogram()[255]
-
-
-def _mean_volume(video: Path, start: float, length: float) -> float:
-    result = subprocess.run(
-        [ffmpeg_exe(), "-hide_banner", "-nostdin", "-ss", f"{start}", "-t", f"{length}", "-i",
-         str(video), "-af", "volumedetect", "-vn", "-f", "null", "-"],
-        capture_output=True, text=True, timeout=60, check=True)
-    line = next(x for x in result.stderr.splitlines() if "mean_volume" in x)
-    return float(line.split("mean_volume:")[1].split("dB")[0])
 
 
 def test_pictures_a_clip_music_and_highlighted_captions(client, live_db, redis, server,
@@ -139,16 +126,13 @@ def test_pictures_a_clip_music_and_highlighted_captions(client, live_db, redis, 
     assert _difference(_frame(video, clip_start + 0.4, tmp_path),
                        _frame(video, clip_start + 1.4, tmp_path)) > 1.0
     # The silent voice says nothing: what is heard is the uploaded music, to the end.
-    assert _mean_volume(video, 0.5, 2) > -60  # silence would be about -91 dB
-    assert _mean_volume(video, info.duration - 2.5, 1.5) > -60
+    assert rms_db(video, 0.5, 2) > -60  # silence is -inf
+    assert rms_db(video, info.duration - 2.5, 1.5) > -60
 
     # It plays in the browser, from the project page.
     page = browser.new_page()
     problems = watch_problems(page)
-    page.goto(f"{server}/login")
-    page.fill("input[name=email]", owner.email)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button:has-text('Sign in')")
+    sign_in(page, server, owner)
     page.goto(f"{server}/projects/{project['id']}")
     played = page.evaluate("""async () => {
         const video = document.querySelector("#output video");

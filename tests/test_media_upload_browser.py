@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import pytest
 
-from tests.browser import watch_problems
+from tests.browser import sign_in, watch_problems
 from tests.media import sample_files
-from tests.support import PASSWORD, make_user
+from tests.support import make_user
 from webapp.extensions import db
 from webapp.models import Project
 
@@ -26,10 +26,7 @@ def test_a_scene_picture_uploads_and_a_refused_file_says_why(server, browser, tm
     db.session.commit()
     page = browser.new_page()
     problems = watch_problems(page)
-    page.goto(f"{server}/login")
-    page.fill("input[name=email]", owner.email)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button:has-text('Sign in')")
+    sign_in(page, server, owner)
     page.goto(f"{server}/projects/{project.id}")
     scene = page.locator("#scene-1")
     scene.locator("input[type=file]").set_input_files(str(files["photo.png"]))

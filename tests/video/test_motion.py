@@ -10,7 +10,7 @@ import imageio_ffmpeg
 import pytest
 from PIL import Image, ImageChops, ImageStat
 
-from tests.media import extract_frame
+from tests.media import frame_image
 from tests.video import motion_media as m
 from webapp.video.ffmpeg import (
     AssemblyPlan,
@@ -48,10 +48,7 @@ def media(tmp_path_factory: pytest.TempPathFactory) -> Media:
 
 
 def frame_at(video: Path, at: float, folder: Path) -> Image.Image:
-    path = folder / f"frame-{at:.3f}.png"
-    extract_frame(video, at, path)
-    with Image.open(path) as frame:
-        return frame.convert("L")
+    return frame_image(video, at, folder, "L")
 
 
 def difference(a: Image.Image, b: Image.Image) -> float:
