@@ -99,7 +99,7 @@ def delete_music(project_id: int):
 def media_file(project_id: int, media_id: int):
     """An uploaded file; supports Range."""
     project = project_or_404(project_id)
-    found = media.by_id(project).get(media_id)
+    found = media.one_of(project, media_id)
     response = send_stored(found.key, found.content_type, found.name) if found else None
     if response is None:
         raise ApiError(404, "No such file in this project.")

@@ -61,6 +61,12 @@ def by_id(project: Project) -> dict[int, MediaFile]:
     return {media.id: media for media in media_of(project)}
 
 
+def one_of(project: Project, media_id: int) -> MediaFile | None:
+    """The project's upload with this id, or None."""
+    return db.session.scalar(select(MediaFile).where(MediaFile.project_id == project.id,
+                                                     MediaFile.id == media_id))
+
+
 def music_of(project: Project) -> MediaFile | None:
     return db.session.scalar(select(MediaFile).where(MediaFile.project_id == project.id,
                                                      MediaFile.kind == "music"))

@@ -98,7 +98,7 @@ def remove_music(project_id: int):
 def media_file(project_id: int, media_id: int):
     """An uploaded file of the project, with Range (the page's players seek in it)."""
     project = project_or_404(project_id)
-    found = media.by_id(project).get(media_id)
+    found = media.one_of(project, media_id)
     response = send_stored(found.key, found.content_type, found.name) if found else None
     if response is None:
         abort(404, description="No such file in this project.")

@@ -107,6 +107,7 @@ def create():
 def show_page(project: Project, errors: dict | None = None, status: int = 200, form=None):
     """The project page; `form` is a posted form to show again with its errors."""
     live_poll = poller.start(current_user)  # before the rows its output shows
+    files = media.by_id(project)  # the scenes' uploads and the music track, one query
     part = form.get("part") if form else None
     settings = (forms.values_from_form(form, project.voice) if part == "settings"
                 else forms.values_from_project(project))
@@ -114,7 +115,8 @@ def show_page(project: Project, errors: dict | None = None, status: int = 200, f
                "settings_values": settings,
                "posted_scenes": forms.rows_from_form(form) if part == "script" else None,
                "preview_tags": previews.preview_tags(project),
-               "media_files": media.by_id(project), "music": media.music_of(project),
+               "media_files": files,
+               "music": next((f for f in files.values() if f.kind == "music"), None),
                **_choices()}
     context["live_poll"] = live_poll.arm(context["rendering"])
     blocks = ["output"] if request.args.get("block") == "output" else []
