@@ -6,6 +6,7 @@ staged exactly: test_worker_pauses.py."""
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 
@@ -65,10 +66,12 @@ def _in_rq_queue(redis: Redis, job_id: str, queue: str = "default") -> bool:
 
 
 class CommandLog:
-    """Redis's MONITOR, keeping the blocking dequeues (time, command) workers send."""
+    """Redis's MONITOR, keeping the blocking dequeues (time, command) workers send on this
+    test's database (another test process may share the server, on another database)."""
 
     def __init__(self, url: str):
         self.client = Redis.from_url(url)
+        self.db = int(self.client.connection_pool.connection_kwargs.get("db", 0))
         self.commands: list[tuple[float, str]] = []
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
@@ -79,7 +82,8 @@ class CommandLog:
             for entry in monitor.listen():
                 if self._stop.is_set():
                     return
-                if entry["command"].upper().startswith(("BLPOP", "BLMOVE")):
+                if entry["db"] == self.db and entry["command"].upper().startswith(
+                        ("BLPOP", "BLMOVE")):
                     self.commands.append((entry["time"], entry["command"]))
 
     def stop(self) -> list[tuple[float, str]]:
@@ -184,7 +188,8 @@ def test_a_job_submitted_right_after_a_pause_waits_for_the_resume(worker, client
     assert _status(job_id) == "queued" and _in_rq_queue(redis, job_id)
     # Usually the worker was blocked on the queue and popped the job: it put it back (the
     # dequeue tests above stage that exactly); else it had looked at the set already.
-    put_back = "is back at the front of queue default: its queue is paused" in worker.log()
+    put_back = re.search(r"is back in queue default at position \d+: its queue is paused",
+                         worker.log()) is not None
     resumed = time.time()
     _act(client, as_admin, "resume")
     wait_for(lambda: _status(job_id) == "finished", timeout=20, message="the job to run")

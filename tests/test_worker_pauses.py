@@ -70,6 +70,33 @@ def test_a_job_popped_as_its_queue_is_paused_goes_back_to_the_front(make_worker,
     assert Job.fetch("first", connection=redis).get_status() == "queued" == first.get_status()
 
 
+def test_jobs_two_workers_popped_go_back_in_their_order(make_worker, redis):
+    """Two workers each popped a job as the pause came (RQ's BLPOP: in no list), and the
+    first puts its job back before the second: the queue keeps its order."""
+    queue = Queue("default", connection=redis)
+    jobs = [queue.enqueue_call(print, job_id=name) for name in ("first", "second", "third")]
+    redis.lpop(queue.key, 2)  # both pops
+    one, other = make_worker("default"), make_worker("default")
+    one._return_to_queue(jobs[0], queue)
+    other._return_to_queue(jobs[1], queue)
+    assert _ids(redis, queue.key) == ["first", "second", "third"]
+    other._return_to_queue(jobs[1], queue)  # a retry after a lost reply: still once
+    assert _ids(redis, queue.key) == ["first", "second", "third"]
+
+
+def test_a_popped_job_goes_back_behind_earlier_ones(make_worker, redis):
+    """Put back after a job enqueued before it (at the front, or put back already by a
+    worker that popped it later): behind it, ahead of the rest."""
+    queue = Queue("default", connection=redis)
+    jobs = [queue.enqueue_call(print, job_id=name) for name in ("first", "second", "third")]
+    redis.lrem(queue.key, 1, "second")
+    make_worker("default")._return_to_queue(jobs[1], queue)
+    assert _ids(redis, queue.key) == ["first", "second", "third"]
+    redis.lrem(queue.key, 1, "third")
+    make_worker("default")._return_to_queue(jobs[2], queue)
+    assert _ids(redis, queue.key) == ["first", "second", "third"]
+
+
 def test_with_several_queues_the_worker_takes_the_next_open_one(make_worker, redis,
                                                                 monkeypatch):
     """Several queues: RQ pops by BLPOP, and the job is in no list until it is put back."""

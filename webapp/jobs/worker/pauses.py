@@ -6,8 +6,10 @@ An operator pauses one queue (webapp/jobs/pauses.py keeps the paused names in a 
   in it, and blocks at most POLL seconds: an idle worker notices a pause or a resume within
   POLL seconds (with every queue paused it sleeps POLL seconds a try, heartbeats between);
 - after popping a job it reads the set again. A job popped from a queue paused in between
-  (the pop was already waiting when the pause came) goes back to the front of its queue, in
-  one MULTI, and the worker dequeues again; so a job submitted after a pause never starts;
+  (the pop was already waiting when the pause came) goes back to its place in its queue, in
+  one script, and the worker dequeues again; so a job submitted after a pause never starts.
+  Its place: before the first of the front jobs enqueued after it. Several workers may
+  each have popped one and put them back in any order; the queue keeps its order;
 - a stop (SIGTERM) that arrives while the worker holds such a job is noted instead of
   raised, so the job is back in its queue before the worker stops;
 - a job already running when the pause comes runs to its end;
@@ -40,6 +42,34 @@ from webapp.jobs.redis_outage import UNREACHABLE
 from webapp.jobs.worker.outages import OutageSafeQueue, OutageSafeWorker, RedisOutage
 
 POLL = 1  # seconds: longest blocking dequeue, so the paused set is read at least this often
+SCAN = 64  # front jobs compared when putting one back (at most one per worker was popped)
+
+# KEYS: the queue's list, its intermediate list. ARGV: the job's id, RQ's job key prefix,
+# SCAN. Removes the job from both lists, then inserts it before the first of the queue's
+# first SCAN jobs enqueued after it (RQ's enqueued_at sorts as text), else after them.
+_PUT_BACK = """
+redis.call('LREM', KEYS[2], 1, ARGV[1])
+redis.call('LREM', KEYS[1], 0, ARGV[1])
+local mine = redis.call('HGET', ARGV[2] .. ARGV[1], 'enqueued_at')
+if not mine then
+  redis.call('LPUSH', KEYS[1], ARGV[1])
+  return 0
+end
+local front = redis.call('LRANGE', KEYS[1], 0, tonumber(ARGV[3]) - 1)
+for i, other in ipairs(front) do
+  local theirs = redis.call('HGET', ARGV[2] .. other, 'enqueued_at')
+  if theirs and theirs > mine then
+    redis.call('LINSERT', KEYS[1], 'BEFORE', other, ARGV[1])
+    return i - 1
+  end
+end
+if #front == 0 then
+  redis.call('LPUSH', KEYS[1], ARGV[1])
+else
+  redis.call('LINSERT', KEYS[1], 'AFTER', front[#front], ARGV[1])
+end
+return #front
+"""
 
 
 class PauseAwareQueue(OutageSafeQueue):
@@ -98,12 +128,12 @@ class PauseAwareWorker(OutageSafeWorker):
                 return None
 
     def _keep(self, job: Job, queue: Queue) -> bool:
-        """Whether to run a popped job; if not, it is back at the front of its queue."""
+        """Whether to run a popped job; if not, it is back in its place in its queue."""
         self._holding = True
         try:
             if not self._stop_requested and not self._is_paused(queue, job):
                 return True
-            self._return_to_front(job, queue)
+            self._return_to_queue(job, queue)
             return False
         finally:
             self._holding = False
@@ -117,20 +147,20 @@ class PauseAwareWorker(OutageSafeWorker):
                              "%s (%s); running it", queue.name, job.id, exc)
             return False
 
-    def _return_to_front(self, job: Job, queue: Queue) -> None:
-        """Put a popped job back at the front of its queue, once (a retry after a lost
-        reply must not queue it twice), waiting out any Redis outage: it is in no list
-        until then."""
-        def put_back() -> None:
-            with self.connection.pipeline() as pipe:
-                pipe.lrem(queue.intermediate_queue_key, 1, job.id)
-                pipe.lrem(queue.key, 0, job.id)
-                pipe.lpush(queue.key, job.id)
-                pipe.execute()
+    def _return_to_queue(self, job: Job, queue: Queue) -> None:
+        """Put a popped job back in its place at the front of its queue, once (a retry
+        after a lost reply must not queue it twice), waiting out any Redis outage: it is in
+        no list until then."""
+        script = self.connection.register_script(_PUT_BACK)
 
-        self.outage.call(put_back)
+        def put_back() -> int:
+            return script(keys=[queue.key, queue.intermediate_queue_key],
+                          args=[job.id, Job.redis_job_namespace_prefix, SCAN])
+
+        position = self.outage.call(put_back)
         why = "the worker is stopping" if self._stop_requested else "its queue is paused"
-        self.log.info("Job %s is back at the front of queue %s: %s", job.id, queue.name, why)
+        self.log.info("Job %s is back in queue %s at position %s: %s", job.id, queue.name,
+                      position, why)
 
     def _shutdown(self) -> None:
         """While a popped job is being put back or handed on, note the stop (the job must
