@@ -279,7 +279,7 @@ def _job(dev: Dev, token: str, job_id: str) -> dict:
 
 def test_ctrl_c_puts_the_running_job_back_and_the_next_start_runs_it(dev):
     token = dev.token()
-    answer = httpx.post(f"{dev.url}/api/v1/tasks/countdown", json={"steps": 10},
+    answer = httpx.post(f"{dev.url}/api/v1/tasks/countdown", json={"steps": 6},
                         headers={"Authorization": f"Bearer {token}"}, timeout=10)
     assert answer.status_code == 202, answer.text
     job_id = answer.json()["id"]
@@ -322,6 +322,6 @@ def test_ctrl_c_puts_the_running_job_back_and_the_next_start_runs_it(dev):
     done = wait_for(lambda: (job := _job(dev, token, job_id))["status"] in FINAL and job,
                     timeout=60, message="the job to end after the restart")
     assert done["status"] == "finished", done
-    assert done["result"] == {"steps": 10} and done["attempt"] == 1
+    assert done["result"] == {"steps": 6} and done["attempt"] == 1
     assert done["worker_name"] != first["worker_name"]
     assert _seconds(done["started_at"]) >= restarted - 1  # it ran again, from the start
