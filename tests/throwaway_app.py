@@ -1,7 +1,7 @@
 """The whole app on throwaway data, as `make dev` runs it (migrations, then the Procfile's
 web, worker and reconciler): an embedded PostgreSQL and Redis in a temporary directory, or,
 when DATABASE_URL / REDIS_URL are set (in the environment or .env), a new database on that
-PostgreSQL server (dropped afterwards) and Redis database 11 of that server (flushed before
+PostgreSQL server (dropped afterwards) and Redis database 12 of that server (flushed before
 and after). Media stays in the temporary directory whatever MEDIA_STORAGE says. Everything it
 started stops at the end, after a failure or Ctrl+C too. tests/screenshots.py uses it.
 """
@@ -32,8 +32,8 @@ from webapp.dev import PROCESSES, STOP_TIMEOUT, WORKER_STOP_MARGIN
 from webapp.devservices import ensure_database, start_postgres, start_redis
 from webapp.devsupervisor import Supervisor, read_procfile
 
-# The Redis database used on a configured server (the tests use 9 and 10).
-REDIS_DB = 11
+# The Redis database used on a configured server (the test processes use 9 to 11).
+REDIS_DB = 12
 WORKER_GRACE = 3  # seconds, as `make dev` gives a running job when it stops
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 
