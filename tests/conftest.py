@@ -4,8 +4,9 @@ With DATABASE_URL / REDIS_URL unset, an embedded PostgreSQL and Redis start in a
 directory. With them set, the tests use that PostgreSQL server but their own database
 (`<name>_test`, dropped and recreated; `<name>_test0` to `<name>_test2` for the three
 processes of `make test`) and that Redis server with database 9 (9 to 11), which they
-flush: never point REDIS_URL at a server whose databases 9 to 11 you need. Media is on local disk, or
-with MEDIA_STORAGE=s3 in S3 (tests/s3.py: an embedded SeaweedFS, or the configured store).
+flush: never point REDIS_URL at a server whose databases 9 to 11 you need. Media is on local
+disk, or with MEDIA_STORAGE=s3 in S3 (tests/s3.py: an embedded SeaweedFS, or the configured
+store).
 """
 
 from __future__ import annotations
