@@ -67,10 +67,6 @@ def _render(client, auth, project: dict) -> dict:
     return wait_for(done, timeout=240, interval=0.5, message="the render to end")
 
 
-def _frame(video: Path, at: float, folder: Path) -> Image.Image:
-    return frame_image(video, at, folder)
-
-
 def _difference(a: Image.Image, b: Image.Image) -> float:
     return sum(ImageStat.Stat(ImageChops.difference(a, b)).mean) / 3
 
@@ -117,14 +113,14 @@ def test_pictures_a_clip_music_and_highlighted_captions(client, live_db, redis, 
     first = durations[0]
 
     # Three moments of the first scene (a picture): the picture moves, the caption shows.
-    moments = [_frame(video, first * f, tmp_path) for f in (0.2, 0.5, 0.8)]
+    moments = [frame_image(video, first * f, tmp_path) for f in (0.2, 0.5, 0.8)]
     for a, b in ((0, 1), (1, 2), (0, 2)):
         assert _difference(moments[a], moments[b]) > 1.0, (a, b)
     assert all(_accent_pixels(frame) > 50 for frame in moments)
     # The clip scene plays: two moments of it differ as well.
     clip_start = sum(durations[:2])
-    assert _difference(_frame(video, clip_start + 0.4, tmp_path),
-                       _frame(video, clip_start + 1.4, tmp_path)) > 1.0
+    assert _difference(frame_image(video, clip_start + 0.4, tmp_path),
+                       frame_image(video, clip_start + 1.4, tmp_path)) > 1.0
     # The silent voice says nothing: what is heard is the uploaded music, to the end.
     assert rms_db(video, 0.5, 2) > -60  # silence is -inf
     assert rms_db(video, info.duration - 2.5, 1.5) > -60

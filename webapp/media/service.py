@@ -69,7 +69,12 @@ def one_of(project: Project, media_id: int) -> MediaFile | None:
 
 def music_of(project: Project) -> MediaFile | None:
     return db.session.scalar(select(MediaFile).where(MediaFile.project_id == project.id,
-                                                     MediaFile.kind == "music"))
+                                                     MediaFile.kind.in_(MUSIC_KINDS)))
+
+
+def music_among(files: dict[int, MediaFile]) -> MediaFile | None:
+    """The music track among a project's uploads already loaded (by_id), or None."""
+    return next((f for f in files.values() if f.kind in MUSIC_KINDS), None)
 
 
 def scene_media_ids(script: list[dict] | None) -> list[int | None]:

@@ -116,7 +116,7 @@ def show_page(project: Project, errors: dict | None = None, status: int = 200, f
                "posted_scenes": forms.rows_from_form(form) if part == "script" else None,
                "preview_tags": previews.preview_tags(project),
                "media_files": files,
-               "music": next((f for f in files.values() if f.kind == "music"), None),
+               "music": media.music_among(files),
                **_choices()}
     context["live_poll"] = live_poll.arm(context["rendering"])
     blocks = ["output"] if request.args.get("block") == "output" else []
