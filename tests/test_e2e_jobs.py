@@ -190,10 +190,11 @@ def test_sigterm_past_the_grace_period_puts_the_job_back_for_another_worker(api,
         second.stop()
 
 
-def test_sigterm_as_a_worker_records_a_job_it_just_popped_puts_the_job_back(api, app, redis,
-                                                                            live_db):
-    """A stop that lands while the worker writes `started` (held here by a row lock) must
-    stop the worker, and the job goes back to the queue for the next worker; RQ's
+def test_sigterm_as_a_worker_records_a_job_it_just_began_stops_the_worker_losing_nothing(
+        api, app, redis, live_db):
+    """A stop that lands while the worker writes `started` (held here by a row lock; the
+    write goes in as the work-horse starts) must stop the worker: the job it began runs to
+    its end within the shutdown grace, and the row says so, attempt counted once. RQ's
     StopRequested used to be raised inside that write and swallowed, and the worker ran on."""
     import time
 
@@ -212,6 +213,7 @@ def test_sigterm_as_a_worker_records_a_job_it_just_popped_puts_the_job_back(api,
         wait_for(lambda: redis.lpos(queue_key, job_id) is None, timeout=15,
                  message="the worker to pop the job")
         time.sleep(0.5)  # now waiting on the lock, writing `started`
+        assert job_row(job_id).status == "queued"
         worker.process.send_signal(signal.SIGTERM)
         time.sleep(0.5)
     try:
@@ -219,10 +221,43 @@ def test_sigterm_as_a_worker_records_a_job_it_just_popped_puts_the_job_back(api,
     finally:
         worker.stop()
     row = job_row(job_id)
-    assert (row.status, row.attempt) == ("queued", 0)
-    assert redis.lpos(queue_key, job_id) is not None
-    second = WorkerProcess(child_env()).wait_ready(redis)
+    assert (row.status, row.attempt, row.worker_name) == ("finished", 1, worker.name)
+    assert row.started_at <= row.ended_at
+    assert redis.lpos(queue_key, job_id) is None
+
+
+def test_a_job_canceled_as_its_horse_starts_is_stopped_and_stays_canceled(api, app, redis,
+                                                                          live_db):
+    """`started` goes in as the work-horse starts: a row canceled just before that write
+    (here while it waits on a row lock) makes the worker stop the horse at once. The row
+    stays canceled, no attempt counted, RQ says canceled too, and the worker goes on."""
+    import time
+
+    from sqlalchemy import text
+
+    from webapp.extensions import db
+    from webapp.jobs.connection import get_queue
+
+    job_id = _submit(api, "countdown", steps=30)
+    _status(job_id, "queued")
+    queue_key = get_queue("default").key
+    with db.engine.connect() as connection, connection.begin():
+        connection.execute(text("SELECT 1 FROM background_jobs WHERE id = :id FOR UPDATE"),
+                           {"id": job_id})
+        worker = WorkerProcess(child_env()).wait_ready(redis)
+        wait_for(lambda: redis.lpos(queue_key, job_id) is None, timeout=15,
+                 message="the worker to pop the job")
+        time.sleep(0.5)  # its horse runs; the worker waits on the lock, writing `started`
+        connection.execute(text("UPDATE background_jobs SET status = 'canceled', "
+                                "ended_at = now() WHERE id = :id"), {"id": job_id})
     try:
-        assert _status(job_id, "finished", timeout=20).attempt == 1
+        wait_for(lambda: Job.fetch(job_id, connection=redis).get_status() == JobStatus.CANCELED,
+                 timeout=15, message="RQ to say canceled")
+        row = job_row(job_id)
+        assert (row.status, row.attempt, row.result, row.started_at) == \
+            ("canceled", 0, None, None)
+        assert f"Job {job_id} is canceled in PostgreSQL; stopping its work-horse" in worker.log()
+        after = _submit(api, "trigger-test", message="next")
+        assert _status(after, "finished").worker_name == worker.name  # the worker went on
     finally:
-        second.stop()
+        worker.stop()

@@ -79,7 +79,9 @@ def test_a_worker_killed_with_an_outcome_in_redis_leaves_it_to_the_reconciler(
     worker.process.wait(timeout=30)
     assert worker.process.returncode == -signal.SIGKILL
     assert redis.llen(handoff.key_for(worker.name)) >= 1  # its progress, its outcome
-    assert job_row(job_id).status == "started"
+    # `started` goes in as the horse starts; this horse killed its worker as soon as it
+    # had handed its outcome over, maybe before that write.
+    assert job_row(job_id).status in ("queued", "started")
 
     def reconciled():
         reconcile.run_pass()

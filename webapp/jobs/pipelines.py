@@ -74,6 +74,11 @@ def cancel_in_rq(job_ids: list[str], connection: Redis) -> None:
             Job.fetch(job_id, connection=connection).cancel()
         except (NoSuchJobError, InvalidJobOperation):
             continue
+        except ValueError:
+            # RQ lost a race with a worker that is starting the job (its execution went
+            # away under the cancel); that worker finds the row canceled as it records
+            # `started`, stops the job and tells RQ (webapp/jobs/worker/forked_start.py).
+            log.info("Job %s was starting in a worker as it was canceled", job_id)
         except RedisError:
             log.warning("Could not cancel job %s in Redis", job_id, exc_info=True)
 
