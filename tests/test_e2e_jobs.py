@@ -226,6 +226,36 @@ def test_sigterm_as_a_worker_records_a_job_it_just_began_stops_the_worker_losing
     assert redis.lpos(queue_key, job_id) is None
 
 
+def test_a_task_finds_its_row_started_though_that_write_comes_after_the_fork(api, app, redis,
+                                                                            live_db):
+    """The worker writes `started` as the horse starts (held back here by a row lock); the
+    horse waits for it before the task runs, so a task that reads its own row sees its
+    attempt counted. fail-test succeeds on the attempt its row shows: read too early it
+    would see attempt 0 and fail."""
+    import time
+
+    from sqlalchemy import text
+
+    from webapp.extensions import db
+    from webapp.jobs.connection import get_queue
+
+    job_id = _submit(api, "fail-test", message="early", succeed_on_attempt=1)
+    _status(job_id, "queued")
+    queue_key = get_queue("default").key
+    with db.engine.connect() as connection, connection.begin():
+        connection.execute(text("SELECT 1 FROM background_jobs WHERE id = :id FOR UPDATE"),
+                           {"id": job_id})
+        worker = WorkerProcess(child_env()).wait_ready(redis)
+        wait_for(lambda: redis.lpos(queue_key, job_id) is None, timeout=15,
+                 message="the worker to pop the job")
+        time.sleep(0.5)  # the horse is forked; the worker waits on the lock
+    try:
+        row = _status(job_id, "finished")
+        assert (row.attempt, row.result) == (1, {"succeeded_on_attempt": 1})
+    finally:
+        worker.stop()
+
+
 def test_a_job_canceled_as_its_horse_starts_is_stopped_and_stays_canceled(api, app, redis,
                                                                           live_db):
     """`started` goes in as the work-horse starts: a row canceled just before that write

@@ -73,6 +73,10 @@ class RecordingWorker(BatchingWorker):
         """Whether `started` is recorded once the work-horse is forked (forked_start.py)."""
         return False
 
+    def wait_for_start(self) -> None:
+        """In a work-horse, before the task: wait until its `started` is recorded (only
+        where that happens after the fork)."""
+
     def execute_job(self, job: Job, queue: Queue) -> None:
         """Record `started` before the job runs (or, starts_after_fork, as its horse starts);
         skip jobs whose row is already final. A stop requested meanwhile puts the job back
@@ -154,6 +158,7 @@ class RecordingWorker(BatchingWorker):
             os._exit(1)
         db.engine.dispose(close=False)
         handoff.begin(self.connection, self.name)
+        self.wait_for_start()
         try:
             return super().perform_job(job, queue, execution)
         finally:

@@ -3,16 +3,20 @@
 Recording `started` is one conditional UPDATE and a commit, and background_jobs carries
 the explorer's indexes (status, search...), so that write costs a few milliseconds: made
 before the fork it was the largest part of what tracking adds to a short job
-(bench/throughput.py). Made right after the fork it overlaps with the horse starting up,
-on the worker's other core, and nothing is lost or reordered:
+(bench/throughput.py). Made right after the fork it overlaps with the horse starting up
+(a fresh process takes about as long to reach the job), on the worker's other core. The
+horse waits at a gate (a pipe the worker closes once the write is done) before it runs
+the task, so a task still finds its row `started`, its attempt counted, and nothing is
+lost or reordered:
 
 - the horse hands its outcome and progress to the worker (webapp.jobs.handoff), which
   applies them only after this write (drain.py), so `started` still comes first;
 - a row that turned final in between (canceled as the job was popped, or a job RQ handed
-  out again after its end was recorded) stops the horse at once, as a stop request does;
-  RQ is then told the row's status (rqstate.settle), so the two agree as before;
+  out again after its end was recorded) stops the horse at its gate, as a stop request
+  does, so the job does not run; RQ is then told the row's status (rqstate.settle), so the
+  two agree as before;
 - a cancel that comes before the write finds the row waiting and wins, and the write then
-  stops the horse (above): the job is canceled, not half run;
+  stops the horse (above): the job is canceled, never run;
 - with PostgreSQL unreachable the write is queued in Redis (outcomes.record) and the job
   runs, as it did before.
 
@@ -28,6 +32,8 @@ still records `started` before the fork, after those outcomes (DrainingWorker).
 from __future__ import annotations
 
 import contextlib
+import os
+import select
 from typing import Any
 
 from redis.exceptions import RedisError
@@ -39,6 +45,10 @@ from webapp.extensions import db
 from webapp.jobs import outcomes, rqstate, transitions
 from webapp.jobs.worker.drain import DrainingWorker
 
+# Seconds a horse waits at its gate at most; the worker's write is bounded by PostgreSQL's
+# statement timeout and the client deadline (webapp/database.py), well within this.
+GATE_TIMEOUT = 120.0
+
 
 class ForkedStartWorker(DrainingWorker):
     """Records each job's `started` just after forking its work-horse; stops it through
@@ -46,23 +56,54 @@ class ForkedStartWorker(DrainingWorker):
     (before RecordingWorker, so that stops count from the moment a job is popped)."""
 
     _refused: tuple[str, str] | None = None  # (job id, final status) of a horse stopped so
+    _gate: tuple[int, int] | None = None  # (read, write) ends of the current horse's gate
 
     def starts_after_fork(self, job_id: str) -> bool:
         return job_id not in self._owed_ids
 
-    def horse_forked(self, job: Job) -> None:
-        """`started`, while the horse starts; a row that is final by now stops the horse."""
+    def fork_work_horse(self, job: Job, queue: Queue) -> None:
         due = getattr(self, "_start_after_fork", None)
-        if due is None or due[0] != job.id:
+        if due is not None and due[0] == job.id:
+            self._gate = os.pipe()
+        try:
+            super().fork_work_horse(job, queue)  # the horse does not come back from this
+        finally:
+            self._open_gate()
+
+    def horse_forked(self, job: Job) -> None:
+        """`started`, while the horse starts; then the horse may run the job, unless its
+        row is final by now: then the horse is stopped at its gate."""
+        if self._gate is None:
             return
-        if outcomes.record(outcomes.started, job.id, self.name, due[1]):
-            return
+        if not outcomes.record(outcomes.started, job.id, self.name,
+                               self._start_after_fork[1]):
+            self._refuse_if_final(job)
+        self._open_gate()
+
+    def _refuse_if_final(self, job: Job) -> None:
         status = row_status(job.id)
         if status is None or status in transitions.WAITING or not self._horse_pid:
             return  # no row, or PostgreSQL unreachable (queued in Redis): it runs
         self.log.warning("Job %s is %s in PostgreSQL; stopping its work-horse", job.id, status)
         self._refused = (job.id, status)
         self.horse.request_stop(job.id)
+
+    def _open_gate(self) -> None:
+        """In the worker: close both ends; the horse's read then ends (EOF)."""
+        gate, self._gate = self._gate, None
+        for end in gate or ():
+            with contextlib.suppress(OSError):
+                os.close(end)
+
+    def wait_for_start(self) -> None:
+        """In the horse: close its copy of the write end, then wait for the worker's (EOF:
+        `started` recorded, or the worker gone, which die_with_parent answers)."""
+        if self._gate is None:
+            return
+        read, write = self._gate
+        os.close(write)
+        select.select([read], [], [], GATE_TIMEOUT)
+        os.close(read)
 
     def _handle_stopped_job(self, job: Job, queue: Queue, execution: Any) -> None:
         super()._handle_stopped_job(job, queue, execution)
