@@ -14,6 +14,9 @@ cookie signed with the server's key), its home page's state read as the page ren
   cards  the anchor, today's polling: every live card asking its own fragment
          (/jobs/<id>/card) every interval; the rate is stepped up to find the most card
          requests per second served with p99 under 100 ms, i.e. how many such dashboards
+  floor  gunicorn alone, same settings and cores, answering each poll of all the dashboards
+         with an empty 204 (bench/empty_poll.py): the server CPU per poll that is not the
+         app's, beside Cutroom's at the same rate
 
 Both are measured in the same run, on the same server and data, each step once the server
 is idle again; the ratio of the two capacities is the figure to compare between runs (the
@@ -45,7 +48,7 @@ import httpx  # noqa: E402
 from common import migrated_app, services, write_summary  # noqa: E402  (bench/ is on sys.path)
 from poll_client import USER_AGENT, Dashboard, opening, run  # noqa: E402
 from poll_setup import dashboards_for, fill  # noqa: E402
-from served import cpu_seconds, pin, settle, start, web_command  # noqa: E402
+from served import ROOT, cpu_seconds, pin, settle, start, web_command  # noqa: E402
 
 DATABASE = "cutroom_bench_poll"
 TARGET_P99 = 100.0  # ms
@@ -88,9 +91,30 @@ def phase(label: str, base: str, boards: list[Dashboard], args, mode: str, secon
     stats = asyncio.run(run(base, boards, args.interval, seconds, mode, args.connections))
     server, client = cpu_seconds(args.web_pid) - server, time.process_time() - client
     requests = max(1, len(stats.latencies))
-    print(f"  {label:34} {stats.line()}  cpu/request: server {1000 * server / requests:.2f}"
+    stats.server_ms = 1000 * server / requests
+    print(f"  {label:34} {stats.line()}  cpu/request: server {stats.server_ms:.2f}"
           f" ms, client {1000 * client / requests:.2f} ms", flush=True)
     return stats
+
+
+def floor(boards: list[Dashboard], args, env) -> float:
+    """gunicorn as the Procfile runs it, on the same cores, answering every poll of the same
+    dashboards with an empty 204 (bench/empty_poll.py): its server CPU per poll, the part
+    of a poll's cost that is gunicorn's own."""
+    port = 5900 + secrets.randbelow(90)
+    command = "exec gunicorn empty_poll:app --config python:webapp.gunicorn_conf"
+    empty = start(command, env, args.server_cpus, port, args.base_dir / "empty.log",
+                  pythonpath=(ROOT, ROOT / "bench"))
+    web_pid, args.web_pid = args.web_pid, empty.pid
+    try:
+        settle(empty.pid)
+        stats = phase(f"empty 204, {len(boards)} dashboards", f"http://127.0.0.1:{port}",
+                      boards, args, "poll", args.seconds)
+    finally:
+        args.web_pid = web_pid
+        os.killpg(empty.pid, 15)
+        empty.wait(timeout=30)
+    return stats.server_ms
 
 
 def within(stats) -> bool:
@@ -155,6 +179,8 @@ def measure(base: str, boards: list[Dashboard], args, env) -> None:
         capacity = len(boards)
     stop.set()
     moving.join(timeout=10)
+    print("floor: gunicorn alone, an empty 204 for every poll, same cores and rate")
+    empty_ms = floor(boards, args, env)
     print("anchor: per-card polling (today), same server and data")
     best = card_anchor(base, boards, args) if args.card_rates else 0.0
     dashboards_today = best * args.interval / args.cards
@@ -172,7 +198,11 @@ def measure(base: str, boards: list[Dashboard], args, env) -> None:
          "cutroom": capacity, "anchor": dashboards_today,
          "anchor_name": "per-card polling", "target": f">= {args.dashboards}",
          "ratio": capacity / dashboards_today if dashboards_today else None,
-         "met": capacity >= args.dashboards and not polls.errors}])
+         "met": capacity >= args.dashboards and not polls.errors},
+        {"goal": "live", "measure": f"server CPU ms per poll, {len(boards)} dashboards",
+         "cutroom": polls.server_ms, "anchor": empty_ms, "anchor_name": "gunicorn, empty 204",
+         "ratio": polls.server_ms / empty_ms if empty_ms else None,
+         "target": "(the floor; no target)", "met": None}])
 
 
 def main() -> int:
@@ -219,7 +249,7 @@ def main() -> int:
               f"WEB_CONCURRENCY={env.get('WEB_CONCURRENCY', 'default')} "
               f"WEB_THREADS={env.get('WEB_THREADS', 'default')} "
               f"GUNICORN_CMD_ARGS={env.get('GUNICORN_CMD_ARGS', '')!r}")
-        args.web_pid = web.pid
+        args.web_pid, args.base_dir = web.pid, base_dir
         check_page(f"http://127.0.0.1:{port}", boards[0])
         measure(f"http://127.0.0.1:{port}", boards, args, env)
     finally:

@@ -56,6 +56,7 @@ class Stats:
     statuses: Counter = field(default_factory=Counter)
     errors: int = 0
     seconds: float = 0.0
+    server_ms: float = 0.0  # the server's CPU per request (bench/poll.py's phase)
 
     @property
     def rate(self) -> float:

@@ -7,10 +7,11 @@ Runs, one after another (so they do not share the machine with each other):
   submit.py      submits: POST /api/v1/tasks/<name>, beside a bare enqueue and an outbox
 
 Each script prints its own report and writes its figures (--summary FILE, JSON rows of
-{goal, measure, cutroom, anchor, anchor_name, ratio, target, met}); this prints them as one
-table: Cutroom's figure beside the anchor measured in the same run, their ratio, and whether
-the goal's target is met. Usage: python bench/suite.py [--only NAME ...] [--quick]. With
-DATABASE_URL / REDIS_URL unset each script starts the embedded services.
+{goal, measure, cutroom, anchor, anchor_name, ratio, target, met}; met None: a row that only
+informs); this prints them as one table: Cutroom's figure beside the anchor measured in the
+same run, their ratio, and whether the goal's target is met. Usage: python bench/suite.py
+[--only NAME ...] [--quick]. With DATABASE_URL / REDIS_URL unset each script starts the
+embedded services.
 """
 
 from __future__ import annotations
@@ -52,6 +53,11 @@ def _number(value, width: int, digits: int = 1) -> str:
     return f"{value:{width}.{digits}f}" if isinstance(value, (int, float)) else " " * width
 
 
+def _met(met: bool | None) -> str:
+    """yes / NO; "-" for a row that only informs (met None: no target of its own)."""
+    return "-" if met is None else "yes" if met else "NO"
+
+
 def table(rows: list[dict]) -> str:
     """The rows as a fixed-width table."""
     head = (f"{'goal':11} {'measure':44} {'Cutroom':>10} {'anchor':>10} {'ratio':>6}  "
@@ -60,7 +66,7 @@ def table(rows: list[dict]) -> str:
     for r in rows:
         lines.append(f"{r['goal']:11} {r['measure']:44} {_number(r.get('cutroom'), 10)} "
                      f"{_number(r.get('anchor'), 10)} {_number(r.get('ratio'), 6, 2)}  "
-                     f"{r.get('target', ''):24} {'yes' if r.get('met') else 'NO':3}  "
+                     f"{r.get('target', ''):24} {_met(r.get('met')):3}  "
                      f"{r.get('anchor_name', '')}")
     return "\n".join(lines)
 
@@ -79,7 +85,7 @@ def main() -> int:
             continue
         rows += run(name, args.quick, folder)
     print("\n" + table(rows))
-    return 0 if all(r.get("met") for r in rows) else 1
+    return 0 if all(r.get("met", False) is not False for r in rows) else 1
 
 
 if __name__ == "__main__":
