@@ -190,11 +190,10 @@ def test_sigterm_past_the_grace_period_puts_the_job_back_for_another_worker(api,
         second.stop()
 
 
-def test_sigterm_as_a_worker_records_a_job_it_just_began_stops_the_worker_losing_nothing(
-        api, app, redis, live_db):
-    """A stop that lands while the worker writes `started` (held here by a row lock; the
-    write goes in as the work-horse starts) must stop the worker: the job it began runs to
-    its end within the shutdown grace, and the row says so, attempt counted once. RQ's
+def test_sigterm_as_a_worker_records_a_job_it_just_popped_puts_the_job_back(api, app, redis,
+                                                                            live_db):
+    """A stop that lands while the worker writes `started` (held here by a row lock) must
+    stop the worker, and the job goes back to the queue for the next worker; RQ's
     StopRequested used to be raised inside that write and swallowed, and the worker ran on."""
     import time
 
@@ -213,7 +212,6 @@ def test_sigterm_as_a_worker_records_a_job_it_just_began_stops_the_worker_losing
         wait_for(lambda: redis.lpos(queue_key, job_id) is None, timeout=15,
                  message="the worker to pop the job")
         time.sleep(0.5)  # now waiting on the lock, writing `started`
-        assert job_row(job_id).status == "queued"
         worker.process.send_signal(signal.SIGTERM)
         time.sleep(0.5)
     try:
@@ -221,17 +219,18 @@ def test_sigterm_as_a_worker_records_a_job_it_just_began_stops_the_worker_losing
     finally:
         worker.stop()
     row = job_row(job_id)
-    assert (row.status, row.attempt, row.worker_name) == ("finished", 1, worker.name)
-    assert row.started_at <= row.ended_at
-    assert redis.lpos(queue_key, job_id) is None
+    assert (row.status, row.attempt) == ("queued", 0)
+    assert redis.lpos(queue_key, job_id) is not None
+    second = WorkerProcess(child_env()).wait_ready(redis)
+    try:
+        assert _status(job_id, "finished", timeout=20).attempt == 1
+    finally:
+        second.stop()
 
 
-def test_a_task_finds_its_row_started_though_that_write_comes_after_the_fork(api, app, redis,
-                                                                            live_db):
-    """The worker writes `started` as the horse starts (held back here by a row lock); the
-    horse waits for it before the task runs, so a task that reads its own row sees its
-    attempt counted. fail-test succeeds on the attempt its row shows: read too early it
-    would see attempt 0 and fail."""
+def _locked_while_popped(job_id: str, redis, then=None):
+    """Start a worker while the job's row is locked, so its `started` write waits; `then`
+    runs in the locking transaction before it commits. Returns the worker."""
     import time
 
     from sqlalchemy import text
@@ -239,8 +238,6 @@ def test_a_task_finds_its_row_started_though_that_write_comes_after_the_fork(api
     from webapp.extensions import db
     from webapp.jobs.connection import get_queue
 
-    job_id = _submit(api, "fail-test", message="early", succeed_on_attempt=1)
-    _status(job_id, "queued")
     queue_key = get_queue("default").key
     with db.engine.connect() as connection, connection.begin():
         connection.execute(text("SELECT 1 FROM background_jobs WHERE id = :id FOR UPDATE"),
@@ -248,7 +245,19 @@ def test_a_task_finds_its_row_started_though_that_write_comes_after_the_fork(api
         worker = WorkerProcess(child_env()).wait_ready(redis)
         wait_for(lambda: redis.lpos(queue_key, job_id) is None, timeout=15,
                  message="the worker to pop the job")
-        time.sleep(0.5)  # the horse is forked; the worker waits on the lock
+        time.sleep(0.5)  # the worker waits on the lock, writing `started`
+        if then:
+            then(connection)
+    return worker
+
+
+def test_a_task_finds_its_row_started_with_its_attempt_counted(api, redis, live_db):
+    """`started` is written before the task runs, however long that write waits (a row
+    lock here): fail-test succeeds on the attempt its own row shows, so read too early it
+    would see attempt 0 and fail."""
+    job_id = _submit(api, "fail-test", message="early", succeed_on_attempt=1)
+    _status(job_id, "queued")
+    worker = _locked_while_popped(job_id, redis)
     try:
         row = _status(job_id, "finished")
         assert (row.attempt, row.result) == (1, {"succeeded_on_attempt": 1})
@@ -256,37 +265,24 @@ def test_a_task_finds_its_row_started_though_that_write_comes_after_the_fork(api
         worker.stop()
 
 
-def test_a_job_canceled_as_its_horse_starts_is_stopped_and_stays_canceled(api, app, redis,
-                                                                          live_db):
-    """`started` goes in as the work-horse starts: a row canceled just before that write
-    (here while it waits on a row lock) makes the worker stop the horse at once. The row
-    stays canceled, no attempt counted, RQ says canceled too, and the worker goes on."""
-    import time
-
+def test_a_job_canceled_as_the_worker_records_its_start_never_runs(api, redis, live_db):
+    """A row canceled while the worker writes `started` (it waits on a lock, then finds the
+    row final): the job is not run, no attempt counted, RQ says canceled too, and the
+    worker goes on to the next job."""
     from sqlalchemy import text
-
-    from webapp.extensions import db
-    from webapp.jobs.connection import get_queue
 
     job_id = _submit(api, "countdown", steps=30)
     _status(job_id, "queued")
-    queue_key = get_queue("default").key
-    with db.engine.connect() as connection, connection.begin():
-        connection.execute(text("SELECT 1 FROM background_jobs WHERE id = :id FOR UPDATE"),
-                           {"id": job_id})
-        worker = WorkerProcess(child_env()).wait_ready(redis)
-        wait_for(lambda: redis.lpos(queue_key, job_id) is None, timeout=15,
-                 message="the worker to pop the job")
-        time.sleep(0.5)  # its horse runs; the worker waits on the lock, writing `started`
-        connection.execute(text("UPDATE background_jobs SET status = 'canceled', "
-                                "ended_at = now() WHERE id = :id"), {"id": job_id})
+    worker = _locked_while_popped(job_id, redis, lambda connection: connection.execute(
+        text("UPDATE background_jobs SET status = 'canceled', ended_at = now() "
+             "WHERE id = :id"), {"id": job_id}))
     try:
         wait_for(lambda: Job.fetch(job_id, connection=redis).get_status() == JobStatus.CANCELED,
                  timeout=15, message="RQ to say canceled")
         row = job_row(job_id)
         assert (row.status, row.attempt, row.result, row.started_at) == \
             ("canceled", 0, None, None)
-        assert f"Job {job_id} is canceled in PostgreSQL; stopping its work-horse" in worker.log()
+        assert f"Job {job_id} is canceled in PostgreSQL; not running it" in worker.log()
         after = _submit(api, "trigger-test", message="next")
         assert _status(after, "finished").worker_name == worker.name  # the worker went on
     finally:

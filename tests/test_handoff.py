@@ -79,11 +79,14 @@ def test_a_worker_killed_with_an_outcome_in_redis_leaves_it_to_the_reconciler(
     worker.process.wait(timeout=30)
     assert worker.process.returncode == -signal.SIGKILL
     assert redis.llen(handoff.key_for(worker.name)) >= 1  # its progress, its outcome
-    # `started` goes in as the horse starts; this horse killed its worker as soon as it
-    # had handed its outcome over, maybe before that write.
-    assert job_row(job_id).status in ("queued", "started")
+    assert job_row(job_id).status == "started"
 
-    row = _reconcile_until(job_id, lambda row: row.status not in ("queued", "started"))
+    def reconciled():
+        reconcile.run_pass()
+        return job_row(job_id).status != "started"
+
+    wait_for(reconciled, timeout=30, interval=0.5, message="the reconciler to apply it")
+    row = job_row(job_id)
     assert (row.status, row.result) == ("finished", {"message": "orphaned"})
     assert not redis.exists(handoff.key_for(worker.name))
 

@@ -75,9 +75,8 @@ def cancel_in_rq(job_ids: list[str], connection: Redis) -> None:
         except (NoSuchJobError, InvalidJobOperation):
             continue
         except ValueError:
-            # RQ lost a race with a worker that is starting the job (its execution went
-            # away under the cancel); that worker finds the row canceled as it records
-            # `started`, stops the job and tells RQ (webapp/jobs/worker/forked_start.py).
+            # RQ lost a race with a worker starting the job (an execution of it vanished
+            # under the cancel); that worker finds the row canceled and settles RQ.
             log.info("Job %s was starting in a worker as it was canceled", job_id)
         except RedisError:
             log.warning("Could not cancel job %s in Redis", job_id, exc_info=True)

@@ -143,7 +143,7 @@ def cancel(job: BackgroundJob, actor: User | None, **detail: Any) -> CancelResul
 def _send_stop(job: BackgroundJob) -> None:
     """Tell the worker running the job to stop it.
 
-    The row names that worker from the moment it recorded `started`, as the horse forks; RQ's
+    The row names that worker from the moment it recorded `started`, before the fork; RQ's
     job hash names it only once the work-horse has begun (and a retried job's hash may
     still name the worker of an earlier attempt).
     """

@@ -41,8 +41,7 @@ from webapp.extensions import db
 from webapp.jobs import handoff, outcomes, rqstate, transitions
 from webapp.jobs.callbacks import retry_status
 from webapp.jobs.timeouts import DeathPenalty
-from webapp.jobs.worker.drain import BatchingWorker
-from webapp.jobs.worker.forked_start import ForkedStartWorker, row_status
+from webapp.jobs.worker.drain import BatchingWorker, DrainingWorker
 from webapp.jobs.worker.pauses import PauseAwareWorker
 from webapp.jobs.worker.scheduler import CutroomScheduler
 from webapp.jobs.worker.stops import StopSafeWorker
@@ -66,35 +65,14 @@ class RecordingWorker(BatchingWorker):
         parent_death.libc()
 
     _starting = False  # between popping a job and forking its work-horse
-    # (job id, when it began) of the job whose `started` goes in as its horse starts
-    _start_after_fork: tuple[str, float] | None = None
-
-    def starts_after_fork(self, job_id: str) -> bool:
-        """Whether `started` is recorded once the work-horse is forked (forked_start.py)."""
-        return False
-
-    def wait_for_start(self) -> None:
-        """In a work-horse, before the task: wait until its `started` is recorded (only
-        where that happens after the fork)."""
 
     def execute_job(self, job: Job, queue: Queue) -> None:
-        """Record `started` before the job runs (or, starts_after_fork, as its horse starts);
-        skip jobs whose row is already final. A stop requested meanwhile puts the job back
-        in the queue instead of running it."""
-        if self.starts_after_fork(job.id):
-            self._start_after_fork = (job.id, time.time())
-            try:
-                if self._stop_requested:
-                    self._put_back(job, queue, False)
-                    return
-                super().execute_job(job, queue)
-            finally:
-                self._start_after_fork = None
-            return
+        """Record `started` before the work-horse forks; skip jobs whose row is already final.
+        A stop requested meanwhile puts the job back in the queue instead of running it."""
         self._starting = True
         try:
             recorded = self.record_started(job.id)
-            status = None if recorded else row_status(job.id)
+            status = None if recorded else _status_or_none(job.id)
         finally:
             self._starting = False
         if self._stop_requested:
@@ -158,7 +136,6 @@ class RecordingWorker(BatchingWorker):
             os._exit(1)
         db.engine.dispose(close=False)
         handoff.begin(self.connection, self.name)
-        self.wait_for_start()
         try:
             return super().perform_job(job, queue, execution)
         finally:
@@ -269,10 +246,21 @@ class KeptWorker(RecordingWorker, PauseAwareWorker):
             self._tolerate(self.scheduler.acquire_locks, True)
 
 
-class CutroomWorker(ForkedStartWorker, StopSafeWorker, KeptWorker):
+class CutroomWorker(DrainingWorker, StopSafeWorker, KeptWorker):
     """Cutroom's forking worker: a KeptWorker whose stops count from the moment a job is
-    popped (StopSafeWorker), whose work-horses hand their outcomes to it (DrainingWorker)
-    and which records `started` while the horse starts (ForkedStartWorker)."""
+    popped (StopSafeWorker) and whose work-horses hand their outcomes to it
+    (DrainingWorker)."""
+
+
+def _status_or_none(job_id: str) -> str | None:
+    """The row's status; the read's transaction ends here, before any fork (a work-horse
+    must not inherit it, nor a transaction pooler's server connection stay held)."""
+    try:
+        return transitions.current_status(job_id)
+    except Exception:
+        return None
+    finally:
+        db.session.rollback()
 
 
 def _death_message(job: Job, ret_val: int | None) -> tuple[str, str]:

@@ -129,13 +129,8 @@ class DrainingWorker(BatchingWorker):
 
     def fork_work_horse(self, job: Job, queue: Queue) -> None:
         super().fork_work_horse(job, queue)
-        self.horse_forked(job)
         if self._owed and self.batch_due():
             self.drain_outcomes()
-
-    def horse_forked(self, job: Job) -> None:
-        """Just after the fork (the horse may be running), before anything it handed over
-        is applied: ForkedStartWorker records `started` here."""
 
     def monitor_work_horse(self, job: Job, queue: Queue, execution: Any) -> None:
         self._beat_due = time.monotonic() + self.job_monitoring_interval
