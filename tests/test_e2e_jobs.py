@@ -6,7 +6,7 @@ import signal
 import pytest
 from rq.job import Job, JobStatus
 
-from tests.support import WorkerProcess, child_env, job_row, login, make_user, wait_for
+from tests.support import ROOT, WorkerProcess, child_env, job_row, login, make_user, wait_for
 
 pytestmark = pytest.mark.e2e
 
@@ -163,6 +163,27 @@ def test_sigterm_lets_a_short_job_finish(api, app, redis, live_db):
         assert worker.process.wait(timeout=15) == 0
         row = job_row(job_id)
         assert (row.status, row.result, row.attempt) == ("finished", {"steps": 2}, 1)
+    finally:
+        worker.stop()
+
+
+def test_sigterm_just_after_the_start_is_recorded_lets_the_job_run_then_stops(api, redis,
+                                                                            live_db):
+    """A stop between recording `started` and forking the horse (held open here for a
+    second, tests/launch_hook): RQ used to raise StopRequested there, and the worker
+    left the job started, never run. Now the job runs to its end, then the worker stops."""
+    hook = str(ROOT / "tests" / "launch_hook")
+    env = child_env(CUTROOM_TEST_SLOW_LAUNCH="1.5")
+    env["PYTHONPATH"] = os.pathsep.join([hook, str(ROOT), env.get("PYTHONPATH", "")])
+    worker = WorkerProcess(env).wait_ready(redis)
+    try:
+        job_id = _submit(api, "countdown", steps=1)
+        _status(job_id, "started")
+        worker.process.send_signal(signal.SIGTERM)  # within the 1.5 s before the fork
+        assert worker.process.wait(timeout=20) == 0
+        row = job_row(job_id)
+        assert (row.status, row.result, row.attempt) == ("finished", {"steps": 1}, 1), \
+            worker.log()
     finally:
         worker.stop()
 

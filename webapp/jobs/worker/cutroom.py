@@ -64,7 +64,8 @@ class RecordingWorker(BatchingWorker):
         handoff.watch_connections()  # here, once: each work-horse inherits them
         parent_death.libc()
 
-    _starting = False  # between popping a job and forking its work-horse
+    _starting = False  # between popping a job and knowing whether `started` was recorded
+    _launching = False  # from then until RQ says busy (its horse about to fork)
 
     def execute_job(self, job: Job, queue: Queue) -> None:
         """Record `started` before the work-horse forks; skip jobs whose row is already final.
@@ -78,22 +79,31 @@ class RecordingWorker(BatchingWorker):
         if self._stop_requested:
             self._put_back(job, queue, recorded)
             return
-        if recorded:
-            super().execute_job(job, queue)
-            return
-        if status is None or status in transitions.WAITING:
-            # No row (or PostgreSQL unreachable): run it; the callbacks record what they can.
-            super().execute_job(job, queue)
+        if recorded or status is None or status in transitions.WAITING:
+            # (No row, or PostgreSQL unreachable: run it; the callbacks record what they can.)
+            self._launch(job, queue)
             return
         self.log.warning("Job %s is %s in PostgreSQL; not running it", job.id, status)
         self._discard(job, queue, status)
+
+    def _launch(self, job: Job, queue: Queue) -> None:
+        """RQ's execute_job, for a job whose start is recorded: a stop from now on lets it
+        run (see _shutdown)."""
+        self._launching = True
+        try:
+            super().execute_job(job, queue)
+        finally:
+            self._launching = False
 
     def _shutdown(self) -> None:
         """With no work-horse yet, RQ raises StopRequested from the signal handler, wherever
         the worker is: between popping a job and forking, that is inside the PostgreSQL
         write recording `started`, whose error handling swallowed it, and the worker ran on
-        ignoring the stop. Note the stop instead; execute_job puts the job back."""
-        if self._starting:
+        ignoring the stop; or just after it, and the worker left a started job it never
+        ran. Note the stop instead: during the write execute_job puts the job back; once
+        `started` is recorded the job runs, as a job already running would, then the
+        worker stops."""
+        if self._starting or (self._launching and self.get_state() != WorkerStatus.BUSY):
             self._stop_requested = True
             self.set_shutdown_requested_date()
             return
@@ -153,7 +163,8 @@ class RecordingWorker(BatchingWorker):
     def request_stop(self, signum: int, frame: Any) -> None:
         """Warm shutdown (SIGTERM/SIGINT): the running job gets `shutdown_grace` seconds to
         finish; past that its work-horse is killed and the job goes back to the queue."""
-        if self.get_state() == WorkerStatus.BUSY and self._grace_timer is None:
+        busy = self.get_state() == WorkerStatus.BUSY or self._launching
+        if busy and self._grace_timer is None:
             self._grace_timer = threading.Timer(self.shutdown_grace, self._interrupt_current_job)
             self._grace_timer.daemon = True
             self._grace_timer.start()
