@@ -21,8 +21,8 @@ if _WHO in ("horse", "worker", "self"):
 
     _push, _push_started = handoff.push, handoff.push_started
 
-    def push(name, job_id, args):
-        handed = _push(name, job_id, args)
+    def push(name, job_id, args, **kwargs):
+        handed = _push(name, job_id, args, **kwargs)
         if handed and name == _AFTER:
             _kill()
         return handed

@@ -22,6 +22,7 @@ from __future__ import annotations
 import json
 import logging
 import time
+from collections.abc import Callable
 from typing import Any
 
 from redis import Redis
@@ -75,14 +76,20 @@ def active() -> bool:
     return _target is not None and (_always or not _connected)
 
 
-def push(name: str, job_id: str, args: list[Any]) -> bool:
-    """Hand an outcome (or PROGRESS) to the worker; False if Redis refused it."""
+def push(name: str, job_id: str, args: list[Any],
+         along: Callable[[Any], None] | None = None) -> bool:
+    """Hand an outcome (or PROGRESS) to the worker; False if Redis refused it. `along`
+    queues more writes in the same round trip (it is given the pipeline)."""
     if _target is None:
         return False
     redis, key = _target
     item = json.dumps({"outcome": name, "job_id": str(job_id), "args": args, "at": time.time()})
     try:
-        redis.rpush(key, item)
+        with redis.pipeline(transaction=False) as pipe:
+            if along is not None:
+                along(pipe)
+            pipe.rpush(key, item)
+            pipe.execute()
     except RedisError as exc:
         log.warning("Could not hand %s of job %s to the worker (%s); writing it here",
                     name, job_id, exc)

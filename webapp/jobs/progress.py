@@ -11,6 +11,9 @@ from rq import get_current_job
 from webapp.extensions import db
 from webapp.jobs import handoff, redis_outage, transitions
 
+# RQ internals relied on (checked against rq 3.0.0, hence rq>=3.0,<3.1 in pyproject.toml):
+# Job.save_meta() is HSET of the job's key, field `meta`, to the private _serialize_meta().
+
 log = logging.getLogger(__name__)
 
 # Per job id: (monotonic time of the last write, stage written then).
@@ -43,6 +46,15 @@ def _mirror(job, percent: int, stage: str | None) -> None:
         redis.recovered()
 
 
+def _queue_mirror(pipe, job, percent: int, stage: str | None) -> None:
+    """_mirror's write, queued in a pipeline (the hand-over's round trip); never raises."""
+    try:
+        job.meta.update(progress=percent, stage=stage)
+        pipe.hset(job.key, "meta", job._serialize_meta())
+    except Exception:
+        log.warning("Could not mirror progress of job %s into Redis", job.id, exc_info=True)
+
+
 def progress(percent: float, stage: str | None = None, *, force: bool = False) -> bool:
     """Record a running task's progress (0-100) and stage; returns True if it was written.
 
@@ -59,9 +71,11 @@ def progress(percent: float, stage: str | None = None, *, force: bool = False) -
     if not _due(job.id, stage, now, force):
         return False
     _last_write[job.id] = (now, stage)
+    if handoff.active() and handoff.push(handoff.PROGRESS, job.id, [percent, stage],
+                                         along=lambda pipe: _queue_mirror(pipe, job,
+                                                                          percent, stage)):
+        return True  # mirrored, and the worker process writes it (within about a second)
     _mirror(job, percent, stage)
-    if handoff.active() and handoff.push(handoff.PROGRESS, job.id, [percent, stage]):
-        return True  # the worker process writes it (within about a second)
     try:
         transitions.record_progress(job.id, percent, stage)
         db.session.commit()
