@@ -211,47 +211,10 @@ def test_sigterm_past_the_grace_period_puts_the_job_back_for_another_worker(api,
         second.stop()
 
 
-def test_sigterm_as_a_worker_records_a_job_it_just_popped_puts_the_job_back(api, app, redis,
-                                                                            live_db):
-    """A stop that lands while the worker writes `started` (held here by a row lock) must
-    stop the worker, and the job goes back to the queue for the next worker; RQ's
-    StopRequested used to be raised inside that write and swallowed, and the worker ran on."""
-    import time
-
-    from sqlalchemy import text
-
-    from webapp.extensions import db
-    from webapp.jobs.connection import get_queue
-
-    job_id = _submit(api, "countdown", steps=1)
-    _status(job_id, "queued")
-    queue_key = get_queue("default").key
-    with db.engine.connect() as connection, connection.begin():
-        connection.execute(text("SELECT 1 FROM background_jobs WHERE id = :id FOR UPDATE"),
-                           {"id": job_id})
-        worker = WorkerProcess(child_env()).wait_ready(redis)
-        wait_for(lambda: redis.lpos(queue_key, job_id) is None, timeout=15,
-                 message="the worker to pop the job")
-        time.sleep(0.5)  # now waiting on the lock, writing `started`
-        worker.process.send_signal(signal.SIGTERM)
-        time.sleep(0.5)
-    try:
-        assert worker.process.wait(timeout=15) == 0
-    finally:
-        worker.stop()
-    row = job_row(job_id)
-    assert (row.status, row.attempt) == ("queued", 0)
-    assert redis.lpos(queue_key, job_id) is not None
-    second = WorkerProcess(child_env()).wait_ready(redis)
-    try:
-        assert _status(job_id, "finished", timeout=20).attempt == 1
-    finally:
-        second.stop()
-
-
 def _locked_while_popped(job_id: str, redis, then=None):
-    """Start a worker while the job's row is locked, so its `started` write waits; `then`
-    runs in the locking transaction before it commits. Returns the worker."""
+    """Start a worker while the job's row is locked, so its `started` write waits;
+    `then(connection, worker)` runs in the locking transaction before it commits. Returns
+    the worker."""
     import time
 
     from sqlalchemy import text
@@ -268,8 +231,39 @@ def _locked_while_popped(job_id: str, redis, then=None):
                  message="the worker to pop the job")
         time.sleep(0.5)  # the worker waits on the lock, writing `started`
         if then:
-            then(connection)
+            then(connection, worker)
     return worker
+
+
+def test_sigterm_as_a_worker_records_a_job_it_just_popped_puts_the_job_back(api, app, redis,
+                                                                            live_db):
+    """A stop that lands while the worker writes `started` (held here by a row lock) must
+    stop the worker, and the job goes back to the queue for the next worker; RQ's
+    StopRequested used to be raised inside that write and swallowed, and the worker ran on."""
+    import time
+
+    from webapp.jobs.connection import get_queue
+
+    def stop(_connection, worker):
+        worker.process.send_signal(signal.SIGTERM)
+        time.sleep(0.5)
+
+    job_id = _submit(api, "countdown", steps=1)
+    _status(job_id, "queued")
+    queue_key = get_queue("default").key
+    worker = _locked_while_popped(job_id, redis, stop)
+    try:
+        assert worker.process.wait(timeout=15) == 0
+    finally:
+        worker.stop()
+    row = job_row(job_id)
+    assert (row.status, row.attempt) == ("queued", 0)
+    assert redis.lpos(queue_key, job_id) is not None
+    second = WorkerProcess(child_env()).wait_ready(redis)
+    try:
+        assert _status(job_id, "finished", timeout=20).attempt == 1
+    finally:
+        second.stop()
 
 
 def test_a_task_finds_its_row_started_with_its_attempt_counted(api, redis, live_db):
@@ -294,7 +288,7 @@ def test_a_job_canceled_as_the_worker_records_its_start_never_runs(api, redis, l
 
     job_id = _submit(api, "countdown", steps=30)
     _status(job_id, "queued")
-    worker = _locked_while_popped(job_id, redis, lambda connection: connection.execute(
+    worker = _locked_while_popped(job_id, redis, lambda connection, _worker: connection.execute(
         text("UPDATE background_jobs SET status = 'canceled', ended_at = now() "
              "WHERE id = :id"), {"id": job_id}))
     try:
