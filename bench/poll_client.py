@@ -20,6 +20,7 @@ from html import unescape
 from urllib.parse import urlencode
 
 import aiohttp
+from gc_pause import without_gc_pauses
 
 POLLER_URL = re.compile(r'<div id="live-poll" hidden[^>]*?hx-get="([^"]+)"')
 LIVE_INPUT = re.compile(r'class="live-state" name="c" value="([0-9a-f]{32})~([0-9a-f]+)"')
@@ -57,6 +58,8 @@ class Stats:
     errors: int = 0
     seconds: float = 0.0
     server_ms: float = 0.0  # the server's CPU per request (bench/poll.py's phase)
+    since: float = 0.0  # requests due before this (perf_counter) are sent, not counted
+    metered: float = 0.0  # what run()'s meter grew by while requests were counted
 
     @property
     def rate(self) -> float:
@@ -83,19 +86,22 @@ def _headers(dashboard: Dashboard, base: str) -> dict[str, str]:
 
 
 async def _ask(http, base, path, headers, stats, due, timeout) -> str | None:
+    counted = due >= stats.since
     try:
         async with http.get(base + path, headers=headers, timeout=timeout) as response:
             body = await response.text()
-            stats.statuses[response.status] += 1
+            if counted:
+                stats.statuses[response.status] += 1
             if response.status not in (200, 204):
-                stats.errors += 1
+                stats.errors += counted
                 return None
             return body
     except (TimeoutError, aiohttp.ClientError):
-        stats.errors += 1
+        stats.errors += counted
         return None
     finally:
-        stats.latencies.append((time.perf_counter() - due) * 1000)
+        if due >= stats.since:
+            stats.latencies.append((time.perf_counter() - due) * 1000)
 
 
 async def _schedule(interval: float, seconds: float, ask) -> None:
@@ -110,9 +116,27 @@ async def _schedule(interval: float, seconds: float, ask) -> None:
     await asyncio.gather(*tasks)
 
 
+async def _metered(meter, warmup: float, stats: Stats) -> float:
+    """meter()'s growth from the end of the warm-up until the phase's end."""
+    if meter is None:
+        return 0.0
+    await asyncio.sleep(warmup)
+    first = meter()
+    while not stats.seconds:
+        await asyncio.sleep(0.05)
+    return meter() - first
+
+
 async def run(base: str, dashboards: list[Dashboard], interval: float, seconds: float,
-              mode: str, connections: int) -> Stats:
-    """`mode` "poll": each dashboard's one poll; "cards": each card's own fragment."""
+              mode: str, connections: int, meter=None) -> Stats:
+    """`mode` "poll": each dashboard's one poll; "cards": each card's own fragment.
+
+    The first interval is a warm-up, sent but not counted: the dashboards stood still
+    before it (between phases) while jobs kept changing, so its polls catch up on many
+    intervals' changes at once, which open dashboards, polling all the time, never do.
+    `meter()` (the server's CPU seconds, say) is read as the warm-up ends and at the end;
+    the difference is `stats.metered`.
+    """
     stats = Stats()
     timeout = aiohttp.ClientTimeout(total=10)
     connector = aiohttp.TCPConnector(limit=connections, keepalive_timeout=1.5)
@@ -134,9 +158,13 @@ async def run(base: str, dashboards: list[Dashboard], interval: float, seconds: 
 
         asks = ([poller(d) for d in dashboards] if mode == "poll" else
                 [card(d, job) for d in dashboards for job in d.job_ids])
-        started = time.perf_counter()
-        await asyncio.gather(*(_schedule(interval, seconds, ask) for ask in asks))
-        stats.seconds = time.perf_counter() - started
+        with without_gc_pauses():
+            stats.since = time.perf_counter() + interval
+            metering = asyncio.create_task(_metered(meter, interval, stats))
+            await asyncio.gather(*(_schedule(interval, interval + seconds, ask)
+                                   for ask in asks))
+            stats.seconds = time.perf_counter() - stats.since
+            stats.metered = await metering
     return stats
 
 

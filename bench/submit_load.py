@@ -8,6 +8,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 import aiohttp
+from gc_pause import without_gc_pauses
 
 
 @dataclass
@@ -61,11 +62,12 @@ async def _load(url: str, headers: list[dict], connections: int, seconds: float)
     connector = aiohttp.TCPConnector(limit=connections)
     timeout = aiohttp.ClientTimeout(total=30)
     async with aiohttp.ClientSession(connector=connector, timeout=timeout) as http:
-        started = time.perf_counter()
-        deadline = started + seconds
-        await asyncio.gather(*(_client(http, url, headers[n % len(headers)], deadline, stats, n)
-                               for n in range(connections)))
-        stats.seconds = time.perf_counter() - started
+        with without_gc_pauses():
+            started = time.perf_counter()
+            deadline = started + seconds
+            await asyncio.gather(*(_client(http, url, headers[n % len(headers)], deadline,
+                                           stats, n) for n in range(connections)))
+            stats.seconds = time.perf_counter() - started
     return stats
 
 

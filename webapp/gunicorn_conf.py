@@ -1,6 +1,7 @@
 """gunicorn settings of the Procfile's `web` process (`gunicorn -c python:webapp.gunicorn_conf`),
 read from the same environment as the app (README: Configuration)."""
 
+import gc
 import os
 
 bind = os.environ.get("BIND") or f"0.0.0.0:{os.environ.get('PORT') or '5000'}"
@@ -18,3 +19,12 @@ control_socket_disable = True
 # it (werkzeug's ProxyFix, counting hops). gunicorn would otherwise trust them from 127.0.0.1
 # whatever TRUSTED_PROXIES says.
 forwarded_allow_ips = ""
+
+
+def post_worker_init(worker) -> None:
+    """Once the app is loaded, its objects (modules, templates, SQLAlchemy's mappers: most
+    of the heap) are frozen out of the garbage collector: a full collection then scans
+    only what requests left behind. Measured in bench/poll.py's web process: full
+    collections of 53-298 ms before (every request in flight waits that long), 1-3 ms
+    after."""
+    gc.freeze()
