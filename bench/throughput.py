@@ -47,12 +47,12 @@ def run_bare(redis: Redis, jobs: int, worker_class: type = Worker) -> float:
     return jobs / elapsed
 
 
-def run_tracked(app, redis: Redis, jobs: int, light: bool = False) -> tuple[float, int]:
+def run_tracked(app, jobs: int, light: bool = False) -> tuple[float, int]:
     from webapp.auth.services import create_user
     from webapp.extensions import db
     from webapp.jobs import service
+    from webapp.jobs.cli import make_worker
     from webapp.jobs.registry import get_task
-    from webapp.jobs.worker import CutroomWorker, LightWorker
     from webapp.models import BackgroundJob
 
     with app.app_context():
@@ -66,9 +66,8 @@ def run_tracked(app, redis: Redis, jobs: int, light: bool = False) -> tuple[floa
         sessions_before = _sessions(db)
         db.session.remove()
         db.engine.dispose()  # the worker's pool starts empty, as in a worker process
-        worker_class = LightWorker if light else CutroomWorker
-        worker = worker_class([task.queue], connection=redis,
-                              default_result_ttl=app.config["JOB_RESULT_TTL"])
+        # As `flask jobs worker` makes it (its Redis client, timeouts, result TTL).
+        worker = make_worker((task.queue,), light=light)
         started = time.perf_counter()
         worker.work(burst=True, logging_level="WARNING")
         elapsed = time.perf_counter() - started
@@ -119,9 +118,9 @@ def measure_once(app, redis: Redis, jobs: int) -> dict[str, float]:
     """Each run on an empty Redis database: jobs/s, and sessions for the tracked ones."""
     figures: dict[str, float] = {}
     for name, run in (("bare", lambda: run_bare(redis, jobs)),
-                      ("tracked", lambda: run_tracked(app, redis, jobs)),
+                      ("tracked", lambda: run_tracked(app, jobs)),
                       ("simple", lambda: run_bare(redis, jobs, SimpleWorker)),
-                      ("light", lambda: run_tracked(app, redis, jobs, light=True)),
+                      ("light", lambda: run_tracked(app, jobs, light=True)),
                       ("floor", lambda: run_floor(app, jobs))):
         redis.flushdb()
         result = run()
