@@ -3,7 +3,8 @@
 Runs, one after another (so they do not share the machine with each other):
 
   throughput.py  tracking: jobs/s of a forking worker and of the light path, beside bare RQ
-  poll.py        live updates: open dashboards polling, beside per-card polling
+  poll.py        live updates: open dashboards polling, beside per-card polling; twice:
+                 the web server on one core, then on all of them (poll-host)
   submit.py      submits: POST /api/v1/tasks/<name>, beside a bare enqueue and an outbox
 
 Each script prints its own report and writes its figures (--summary FILE, JSON rows of
@@ -25,18 +26,21 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-SCRIPTS = {  # name: (script, its arguments for --quick)
-    "throughput": ("throughput.py", ["--jobs", "500"]),
-    "poll": ("poll.py", ["--quick"]),
-    "submit": ("submit.py", ["--quick"]),
+SCRIPTS = {  # name: (script, its arguments, its arguments for --quick)
+    "throughput": ("throughput.py", [], ["--jobs", "500"]),
+    # The web server on one core, the load generator on the other; then the web server on
+    # all the host's cores (as the Procfile runs it there), the load generator still on one.
+    "poll": ("poll.py", [], ["--quick"]),
+    "poll-host": ("poll.py", ["--server-cpus", ""], ["--quick"]),
+    "submit": ("submit.py", [], ["--quick"]),
 }
 
 
 def run(name: str, quick: bool, folder: Path) -> list[dict]:
     """Run one benchmark; its summary rows (a row saying it failed if it did)."""
-    script, quick_args = SCRIPTS[name]
+    script, args, quick_args = SCRIPTS[name]
     summary = folder / f"{name}.json"
-    command = [sys.executable, str(HERE / script), "--summary", str(summary),
+    command = [sys.executable, str(HERE / script), "--summary", str(summary), *args,
                *(quick_args if quick else [])]
     print(f"\n=== {script} {' '.join(command[2:])}", flush=True)
     started = time.perf_counter()
