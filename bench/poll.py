@@ -247,9 +247,11 @@ def main() -> int:
     if args.quick:
         args.dashboards, args.seconds, args.step_seconds = 200, 8.0, 4.0
         args.card_rates = "200,400,600"
-    pin(args.client_cpus)
     base_dir = Path(tempfile.mkdtemp(prefix="cutroom-poll-"))
     database_url, redis_url, stop = services(base_dir, DATABASE)
+    # Only now: embedded PostgreSQL and Redis, started above, must not inherit this pin (on
+    # the load generator's core they slowed it into the measured latency).
+    pin(args.client_cpus)
     web = None
     try:
         os.environ.setdefault("SECRET_KEY", secrets.token_urlsafe(48))
