@@ -100,7 +100,7 @@ async def _ask(http, base, path, headers, stats, due, timeout) -> str | None:
         stats.errors += counted
         return None
     finally:
-        if due >= stats.since:
+        if counted:
             stats.latencies.append((time.perf_counter() - due) * 1000)
 
 

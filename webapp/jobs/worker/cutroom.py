@@ -91,9 +91,9 @@ class RecordingWorker(BatchingWorker):
         """RQ's execute_job, for a job whose start is recorded: a stop from now on lets it
         run (see _shutdown)."""
         self._launching = True
-        if self._horse_pool is None:  # made once: a new pool per horse cost ~0.4 ms a job
-            self._horse_pool = db.engine.pool.recreate()
         try:
+            if self._horse_pool is None:  # made once: a new pool per horse cost ~0.4 ms a job
+                self._horse_pool = db.engine.pool.recreate()
             super().execute_job(job, queue)
         finally:
             self._launching = False
