@@ -18,8 +18,10 @@ cookie signed with the server's key), its home page's state read as the page ren
          with an empty 204 (bench/empty_poll.py): the server CPU per poll that is not the
          app's, beside Cutroom's at the same rate
 
-Each phase starts with one unmeasured interval (its polls catch up on what changed while
-the dashboards stood still between phases), and the load generator's own garbage collector
+Jobs change only while a phase runs (dashboards that stood still between phases while
+their jobs changed would all catch up at once when the next phase starts, which open
+dashboards, polling all the time, never do: that backlog showed as p99s of 0.3-1.7 s);
+each phase starts with one unmeasured interval, and the load generator's own garbage collector
 is off while it measures (bench/gc_pause.py): one of its full collections stopped it for
 ~100 ms, which showed as a p99 of 100-300 ms for the server, empty 204s included.
 Both are measured in the same run, on the same server and data, each step once the server
@@ -59,8 +61,10 @@ TARGET_P99 = 100.0  # ms
 
 
 def changer(env: dict[str, str], cpus: str, job_ids: list[list[str]], per_second: float,
-            stop) -> None:
-    """Another process: one job of a random dashboard makes progress, per_second times."""
+            stop, changing) -> None:
+    """Another process: one job of a random dashboard makes progress, per_second times,
+    while `changing` is set (only while dashboards poll: open dashboards, polling all the
+    time, never stand still while their jobs change, as they would between phases)."""
     os.environ.update(env)
     pin(cpus)
     import random
@@ -73,6 +77,8 @@ def changer(env: dict[str, str], cpus: str, job_ids: list[list[str]], per_second
     with app.app_context():
         step = 0
         while not stop.is_set():
+            if not changing.wait(0.2):
+                continue
             step += 1
             job = random.choice(random.choice(job_ids))
             transitions.record_progress(job, step % 100, f"Step {step}")
@@ -92,8 +98,15 @@ def warm_up(base: str, boards: list[Dashboard], args) -> None:
 def phase(label: str, base: str, boards: list[Dashboard], args, mode: str, seconds: float):
     """One measured run; besides latency, the CPU the server and this process used."""
     client = time.process_time()
-    stats = asyncio.run(run(base, boards, args.interval, seconds, mode, args.connections,
-                            meter=lambda: cpu_seconds(args.web_pid)))
+    changing = getattr(args, "changing", None)
+    if changing is not None:
+        changing.set()
+    try:
+        stats = asyncio.run(run(base, boards, args.interval, seconds, mode, args.connections,
+                                meter=lambda: cpu_seconds(args.web_pid)))
+    finally:
+        if changing is not None:
+            changing.clear()
     client = time.process_time() - client
     requests = max(1, len(stats.latencies))
     stats.server_ms = 1000 * stats.metered / requests
@@ -168,10 +181,12 @@ def check_page(base: str, board: Dashboard) -> None:
 
 def measure(base: str, boards: list[Dashboard], args, env) -> None:
     stop = multiprocessing.get_context("spawn").Event()
+    args.changing = multiprocessing.get_context("spawn").Event()
     per_second = args.change * len(boards) / args.interval
     job_ids = [board.job_ids for board in boards]
     moving = multiprocessing.get_context("spawn").Process(
-        target=changer, args=(env, args.client_cpus, job_ids, per_second, stop), daemon=True)
+        target=changer, args=(env, args.client_cpus, job_ids, per_second, stop, args.changing),
+        daemon=True)
     moving.start()
     print(f"poll: up to {len(boards)} dashboards x {args.cards} live cards, every "
           f"{args.interval} s; {100 * args.change:.0f}% of dashboards see a job change per "

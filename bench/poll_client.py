@@ -131,9 +131,9 @@ async def run(base: str, dashboards: list[Dashboard], interval: float, seconds: 
               mode: str, connections: int, meter=None) -> Stats:
     """`mode` "poll": each dashboard's one poll; "cards": each card's own fragment.
 
-    The first interval is a warm-up, sent but not counted: the dashboards stood still
-    before it (between phases) while jobs kept changing, so its polls catch up on many
-    intervals' changes at once, which open dashboards, polling all the time, never do.
+    The first interval is a warm-up, sent but not counted: connections open, and each
+    dashboard's first poll catches up on what changed since its last one, in an earlier
+    phase (bench/poll.py changes jobs only while a phase runs).
     `meter()` (the server's CPU seconds, say) is read as the warm-up ends and at the end;
     the difference is `stats.metered`.
     """
