@@ -98,15 +98,12 @@ def warm_up(base: str, boards: list[Dashboard], args) -> None:
 def phase(label: str, base: str, boards: list[Dashboard], args, mode: str, seconds: float):
     """One measured run; besides latency, the CPU the server and this process used."""
     client = time.process_time()
-    changing = getattr(args, "changing", None)
-    if changing is not None:
-        changing.set()
+    args.changing.set()
     try:
         stats = asyncio.run(run(base, boards, args.interval, seconds, mode, args.connections,
                                 meter=lambda: cpu_seconds(args.web_pid)))
     finally:
-        if changing is not None:
-            changing.clear()
+        args.changing.clear()
     client = time.process_time() - client
     requests = max(1, len(stats.latencies))
     stats.server_ms = 1000 * stats.metered / requests

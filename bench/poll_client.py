@@ -116,15 +116,10 @@ async def _schedule(interval: float, seconds: float, ask) -> None:
     await asyncio.gather(*tasks)
 
 
-async def _metered(meter, warmup: float, stats: Stats) -> float:
-    """meter()'s growth from the end of the warm-up until the phase's end."""
-    if meter is None:
-        return 0.0
-    await asyncio.sleep(warmup)
-    first = meter()
-    while not stats.seconds:
-        await asyncio.sleep(0.05)
-    return meter() - first
+async def _after(delay: float, meter) -> float:
+    """meter() read `delay` seconds from now (0.0 without a meter)."""
+    await asyncio.sleep(delay)
+    return meter() if meter else 0.0
 
 
 async def run(base: str, dashboards: list[Dashboard], interval: float, seconds: float,
@@ -160,11 +155,11 @@ async def run(base: str, dashboards: list[Dashboard], interval: float, seconds: 
                 [card(d, job) for d in dashboards for job in d.job_ids])
         with without_gc_pauses():
             stats.since = time.perf_counter() + interval
-            metering = asyncio.create_task(_metered(meter, interval, stats))
+            first = asyncio.create_task(_after(interval, meter))
             await asyncio.gather(*(_schedule(interval, interval + seconds, ask)
                                    for ask in asks))
             stats.seconds = time.perf_counter() - stats.since
-            stats.metered = await metering
+            stats.metered = (meter() if meter else 0.0) - await first
     return stats
 
 

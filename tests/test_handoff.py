@@ -81,12 +81,7 @@ def test_a_worker_killed_with_an_outcome_in_redis_leaves_it_to_the_reconciler(
     assert redis.llen(handoff.key_for(worker.name)) >= 1  # its progress, its outcome
     assert job_row(job_id).status == "started"
 
-    def reconciled():
-        reconcile.run_pass()
-        return job_row(job_id).status != "started"
-
-    wait_for(reconciled, timeout=30, interval=0.5, message="the reconciler to apply it")
-    row = job_row(job_id)
+    row = _reconcile_until(job_id, lambda row: row.status != "started")
     assert (row.status, row.result) == ("finished", {"message": "orphaned"})
     assert not redis.exists(handoff.key_for(worker.name))
 
