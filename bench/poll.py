@@ -52,6 +52,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import httpx  # noqa: E402
 from common import migrated_app, services, write_summary  # noqa: E402  (bench/ is on sys.path)
+from http_load import event_loop_policy  # noqa: E402
 from poll_client import USER_AGENT, Dashboard, opening, run  # noqa: E402
 from poll_setup import dashboards_for, fill  # noqa: E402
 from served import ROOT, cpu_seconds, pin, settle, start, web_command  # noqa: E402
@@ -256,6 +257,7 @@ def main() -> int:
     parser.add_argument("--quick", action="store_true",
                         help="200 dashboards, 8 s, three anchor steps (a smoke test)")
     args = parser.parse_args()
+    event_loop_policy()
     if args.quick:
         args.dashboards, args.seconds, args.step_seconds = 200, 8.0, 4.0
         args.card_rates = "200,400,600"

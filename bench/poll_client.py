@@ -19,8 +19,8 @@ from dataclasses import dataclass, field
 from html import unescape
 from urllib.parse import urlencode
 
-import aiohttp
 from gc_pause import without_gc_pauses
+from http_load import Client, HTTPError
 
 POLLER_URL = re.compile(r'<div id="live-poll" hidden[^>]*?hx-get="([^"]+)"')
 LIVE_INPUT = re.compile(r'class="live-state" name="c" value="([0-9a-f]{32})~([0-9a-f]+)"')
@@ -36,14 +36,18 @@ class Dashboard:
     poll_url: str
     cards: dict[str, str]  # job id (hex) -> tag
     job_ids: list[str] = field(default_factory=list)  # the card ids, for per-card polling
+    _path: str = ""  # poll_path(), until an answer changes the page
 
     def poll_path(self) -> str:
-        path, _, query = self.poll_url.partition("?")
-        extra = urlencode([("c", f"{job}~{tag}") for job, tag in self.cards.items()])
-        return f"{path}?{query}&{extra}" if query else f"{path}?{extra}"
+        if not self._path:
+            path, _, query = self.poll_url.partition("?")
+            extra = urlencode([("c", f"{job}~{tag}") for job, tag in self.cards.items()])
+            self._path = f"{path}?{query}&{extra}" if query else f"{path}?{extra}"
+        return self._path
 
     def apply(self, html: str) -> None:
         """What htmx does with an answer: swap the cards in, take the new poller."""
+        self._path = ""
         for swapped in SWAPPED_CARD.findall(html):
             self.cards.pop(swapped.replace("-", ""), None)
         self.cards.update(LIVE_INPUT.findall(html))
@@ -85,18 +89,17 @@ def _headers(dashboard: Dashboard, base: str) -> dict[str, str]:
             "HX-Current-URL": f"{base}/", "User-Agent": USER_AGENT}
 
 
-async def _ask(http, base, path, headers, stats, due, timeout) -> str | None:
+async def _ask(http: Client, path, headers, stats, due, timeout) -> str | None:
     counted = due >= stats.since
     try:
-        async with http.get(base + path, headers=headers, timeout=timeout) as response:
-            body = await response.text()
-            if counted:
-                stats.statuses[response.status] += 1
-            if response.status not in (200, 204):
-                stats.errors += counted
-                return None
-            return body
-    except (TimeoutError, aiohttp.ClientError):
+        status, body = await http.request("GET", path, headers, timeout=timeout)
+        if counted:
+            stats.statuses[status] += 1
+        if status not in (200, 204):
+            stats.errors += counted
+            return None
+        return body.decode()
+    except HTTPError:
         stats.errors += counted
         return None
     finally:
@@ -133,26 +136,24 @@ async def run(base: str, dashboards: list[Dashboard], interval: float, seconds: 
     the difference is `stats.metered`.
     """
     stats = Stats()
-    timeout = aiohttp.ClientTimeout(total=10)
-    connector = aiohttp.TCPConnector(limit=connections, keepalive_timeout=1.5)
-    async with aiohttp.ClientSession(connector=connector, cookie_jar=aiohttp.DummyCookieJar(),
-                                     auto_decompress=False) as http:
-        def poller(dashboard):
-            async def ask(due):
-                body = await _ask(http, base, dashboard.poll_path(), _headers(dashboard, base),
-                                  stats, due, timeout)
-                if body:
-                    dashboard.apply(body)
-            return ask
+    http = Client(base, connections)
 
-        def card(dashboard, job_id):
-            async def ask(due):
-                await _ask(http, base, f"/jobs/{job_id}/card", _headers(dashboard, base),
-                           stats, due, timeout)
-            return ask
+    def poller(dashboard):
+        async def ask(due):
+            body = await _ask(http, dashboard.poll_path(), _headers(dashboard, base), stats,
+                              due, 10)
+            if body:
+                dashboard.apply(body)
+        return ask
 
-        asks = ([poller(d) for d in dashboards] if mode == "poll" else
-                [card(d, job) for d in dashboards for job in d.job_ids])
+    def card(dashboard, job_id):
+        async def ask(due):
+            await _ask(http, f"/jobs/{job_id}/card", _headers(dashboard, base), stats, due, 10)
+        return ask
+
+    asks = ([poller(d) for d in dashboards] if mode == "poll" else
+            [card(d, job) for d in dashboards for job in d.job_ids])
+    try:
         with without_gc_pauses():
             stats.since = time.perf_counter() + interval
             first = asyncio.create_task(_after(interval, meter))
@@ -160,6 +161,8 @@ async def run(base: str, dashboards: list[Dashboard], interval: float, seconds: 
                                    for ask in asks))
             stats.seconds = time.perf_counter() - stats.since
             stats.metered = (meter() if meter else 0.0) - await first
+    finally:
+        http.close()
     return stats
 
 
@@ -167,18 +170,19 @@ async def opening(base: str, dashboards: list[Dashboard], connections: int,
                   at_once: int = 4) -> Stats:
     """Each dashboard's first poll, a few at a time (untimed)."""
     stats = Stats()
-    connector = aiohttp.TCPConnector(limit=connections)
-    async with aiohttp.ClientSession(connector=connector,
-                                     cookie_jar=aiohttp.DummyCookieJar()) as http:
-        pending = list(dashboards)
+    http = Client(base, connections)
+    pending = list(dashboards)
 
-        async def worker():
-            while pending:
-                board = pending.pop()
-                body = await _ask(http, base, board.poll_path(), _headers(board, base), stats,
-                                  time.perf_counter(), aiohttp.ClientTimeout(total=30))
-                if body:
-                    board.apply(body)
+    async def worker():
+        while pending:
+            board = pending.pop()
+            body = await _ask(http, board.poll_path(), _headers(board, base), stats,
+                              time.perf_counter(), 30)
+            if body:
+                board.apply(body)
 
+    try:
         await asyncio.gather(*(worker() for _ in range(at_once)))
+    finally:
+        http.close()
     return stats

@@ -35,8 +35,11 @@ def start(command: str, env: dict[str, str], cpus: str, port: int, log: Path,
           pythonpath: tuple[Path, ...] = ()) -> subprocess.Popen:
     """Start `command` (a gunicorn line) in a session of its own, pinned with taskset to
     `cpus`, bound to 127.0.0.1:`port`, in production mode; return once /healthz answers
-    `ready_status` (None: any answer, for apps that have no /healthz)."""
-    taskset = ["taskset", "-c", cpus] if cpus else []
+    `ready_status` (None: any answer, for apps that have no /healthz).
+
+    "" means every core of the host, said explicitly: the caller may have pinned itself
+    (the load generator), and a child without taskset would inherit that pin."""
+    taskset = ["taskset", "-c", cpus or f"0-{(os.cpu_count() or 1) - 1}"]
     env = {**env, "CUTROOM_ENV": "production", "BIND": f"127.0.0.1:{port}",
            "PATH": os.pathsep.join([str(Path(sys.executable).parent), env["PATH"]])}
     if pythonpath:

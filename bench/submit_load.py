@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from collections import Counter
 from dataclasses import dataclass, field
 
-import aiohttp
 from gc_pause import without_gc_pauses
+from http_load import Client, HTTPError, event_loop_policy
 
 
 @dataclass
@@ -36,19 +37,19 @@ class Stats:
                 f" ms  statuses {dict(self.statuses)}  errors {self.errors}")
 
 
-async def _client(http: aiohttp.ClientSession, url: str, headers: dict, deadline: float,
+async def _client(http: Client, path: str, headers: dict, deadline: float,
                   stats: Stats, number: int) -> None:
     """Post, await the answer, post again, until the deadline."""
     sent = 0
+    headers = {**headers, "Content-Type": "application/json"}
     while time.perf_counter() < deadline:
         sent += 1
         started = time.perf_counter()
+        payload = json.dumps({"message": f"c{number} r{sent}"}).encode()
         try:
-            async with http.post(url, json={"message": f"c{number} r{sent}"},
-                                 headers=headers) as answer:
-                body = await answer.json(content_type=None)
-                status = answer.status
-        except (TimeoutError, aiohttp.ClientError, ValueError):
+            status, raw = await http.request("POST", path, headers, payload, timeout=30)
+            body = json.loads(raw) if status == 202 else None
+        except (HTTPError, ValueError):
             stats.errors += 1
             continue
         stats.latencies.append(1000 * (time.perf_counter() - started))
@@ -59,19 +60,22 @@ async def _client(http: aiohttp.ClientSession, url: str, headers: dict, deadline
 
 async def _load(url: str, headers: list[dict], connections: int, seconds: float) -> Stats:
     stats = Stats()
-    connector = aiohttp.TCPConnector(limit=connections)
-    timeout = aiohttp.ClientTimeout(total=30)
-    async with aiohttp.ClientSession(connector=connector, timeout=timeout) as http:
+    base, _, path = url.partition("://")[2].partition("/")
+    http = Client(f"http://{base}", connections)
+    try:
         with without_gc_pauses():
             started = time.perf_counter()
             deadline = started + seconds
-            await asyncio.gather(*(_client(http, url, headers[n % len(headers)], deadline,
-                                           stats, n) for n in range(connections)))
+            await asyncio.gather(*(_client(http, f"/{path}", headers[n % len(headers)],
+                                           deadline, stats, n) for n in range(connections)))
             stats.seconds = time.perf_counter() - started
+    finally:
+        http.close()
     return stats
 
 
 def load(url: str, headers: list[dict], connections: int, seconds: float) -> Stats:
     """Post to `url` from `connections` connections for `seconds`; connection n sends
     headers[n % len(headers)]."""
+    event_loop_policy()
     return asyncio.run(_load(url, headers, connections, seconds))
