@@ -52,6 +52,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import httpx  # noqa: E402
 from common import migrated_app, services, write_summary  # noqa: E402  (bench/ is on sys.path)
+from hoststat import cpu_ticks, steal_share  # noqa: E402
 from http_load import event_loop_policy  # noqa: E402
 from poll_client import USER_AGENT, Dashboard, opening, run  # noqa: E402
 from poll_setup import dashboards_for, fill  # noqa: E402
@@ -98,7 +99,7 @@ def warm_up(base: str, boards: list[Dashboard], args) -> None:
 
 def phase(label: str, base: str, boards: list[Dashboard], args, mode: str, seconds: float):
     """One measured run; besides latency, the CPU the server and this process used."""
-    client = time.process_time()
+    client, ticks = time.process_time(), cpu_ticks()
     args.changing.set()
     try:
         stats = asyncio.run(run(base, boards, args.interval, seconds, mode, args.connections,
@@ -109,7 +110,8 @@ def phase(label: str, base: str, boards: list[Dashboard], args, mode: str, secon
     requests = max(1, len(stats.latencies))
     stats.server_ms = 1000 * stats.metered / requests
     print(f"  {label:34} {stats.line()}  cpu/request: server {stats.server_ms:.2f}"
-          f" ms, client {1000 * client / requests:.2f} ms (warm-up included)", flush=True)
+          f" ms, client {1000 * client / requests:.2f} ms (warm-up included); steal "
+          f"{100 * steal_share(ticks, cpu_ticks()):.0f} %", flush=True)
     return stats
 
 

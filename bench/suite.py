@@ -26,6 +26,10 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+from hoststat import cpu_ticks, steal_share  # noqa: E402
+
+STEAL: dict[str, float] = {}  # script name: the share of the host's CPU stolen while it ran
 SCRIPTS = {  # name: (script, its arguments, its arguments for --quick)
     "throughput": ("throughput.py", [], ["--jobs", "500"]),
     # The web server on one core, the load generator on the other; then the web server on
@@ -43,10 +47,12 @@ def run(name: str, quick: bool, folder: Path) -> list[dict]:
     command = [sys.executable, str(HERE / script), "--summary", str(summary), *args,
                *(quick_args if quick else [])]
     print(f"\n=== {script} {' '.join(command[2:])}", flush=True)
-    started = time.perf_counter()
+    started, ticks = time.perf_counter(), cpu_ticks()
     done = subprocess.run(command, check=False)
-    print(f"=== {script}: {time.perf_counter() - started:.0f} s, exit {done.returncode}",
-          flush=True)
+    stolen = steal_share(ticks, cpu_ticks())
+    print(f"=== {script}: {time.perf_counter() - started:.0f} s, exit {done.returncode}, "
+          f"hypervisor steal {100 * stolen:.0f} % of the host's CPU", flush=True)
+    STEAL[name] = stolen
     if done.returncode != 0 or not summary.exists():
         return [{"goal": name, "measure": f"{script} failed (exit {done.returncode})",
                  "met": False}]
@@ -89,6 +95,8 @@ def main() -> int:
             continue
         rows += run(name, args.quick, folder)
     print("\n" + table(rows))
+    print("\nhypervisor steal while each ran (the host's CPU taken by its neighbours): "
+          + ", ".join(f"{name} {100 * share:.0f} %" for name, share in STEAL.items()))
     return 0 if all(r.get("met", False) is not False for r in rows) else 1
 
 
