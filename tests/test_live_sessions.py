@@ -5,6 +5,7 @@ from Redis, and every way a session ends takes that away, so an ended session's 
 from __future__ import annotations
 
 import time
+from datetime import timedelta
 
 import pytest
 
@@ -101,6 +102,21 @@ def test_a_cache_that_missed_the_revocation_still_gives_no_content(client, user,
     assert transitions.record_progress(page.job.id, 90, "Private stage, later")
     db.session.commit()
     _shut_out(page)
+
+
+def test_a_cookie_checked_once_is_still_refused_past_its_maximum_age(app, client, user):
+    """The shortcut checks a cookie's signature once per process, its age on every poll: a
+    cookie it has let through before is refused once it is older than Flask would take."""
+    login(client, user)
+    page, _ = _warm(client, user)  # its signature checked, and remembered
+    assert page.poll().status_code == 204
+    lifetime = app.permanent_session_lifetime
+    app.permanent_session_lifetime = timedelta(seconds=0)
+    try:
+        time.sleep(1.1)  # cookie timestamps count whole seconds
+        _shut_out(page)
+    finally:
+        app.permanent_session_lifetime = lifetime
 
 
 def test_a_tombstone_is_never_overwritten_by_a_late_check(user, redis):
