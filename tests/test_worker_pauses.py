@@ -137,3 +137,47 @@ def test_with_every_queue_paused_the_worker_waits_and_heartbeats(make_worker, re
     assert int(fields[vitals.RSS.encode()]) > 10 * 2**20  # a Python process with the app
     assert int(fields[vitals.HORSE_RSS.encode()]) == 0
     assert b"last_heartbeat" in fields
+
+
+def _counted_looks(monkeypatch) -> list[float]:
+    """The times the worker reads the paused set (each read is real)."""
+    real, looks = pauses.paused_in_redis, []
+
+    def look(redis: Redis) -> set[str]:
+        looks.append(time.monotonic())
+        return real(redis)
+
+    monkeypatch.setattr(pauses, "paused_in_redis", look)
+    return looks
+
+
+def test_back_to_back_jobs_read_the_paused_set_once_each(make_worker, redis, monkeypatch):
+    """The read after a pop serves the next dequeue's first try: one Redis round trip a
+    job instead of two."""
+    queue = Queue("default", connection=redis)
+    for n in range(5):
+        queue.enqueue_call(print, job_id=f"job{n}")
+    looks = _counted_looks(monkeypatch)
+    worker = make_worker("default")
+    popped = [worker.dequeue_job_and_maintain_ttl(10)[0].id for _ in range(5)]
+    assert popped == [f"job{n}" for n in range(5)]
+    assert len(looks) == 1 + 5  # the first dequeue's own read, then one after each pop
+
+
+def test_a_pause_after_the_reused_read_still_keeps_the_next_job(make_worker, redis,
+                                                                monkeypatch):
+    """The queue is paused after the worker's last read: its next pop, which trusted that
+    read, is checked again and goes back; an old read is not trusted at all."""
+    queue = Queue("default", connection=redis)
+    for name in ("first", "second"):
+        queue.enqueue_call(print, job_id=name)
+    worker = make_worker("default")
+    assert worker.dequeue_job_and_maintain_ttl(10)[0].id == "first"
+    redis.sadd(PAUSED, "default")
+    assert worker.dequeue_job_and_maintain_ttl(10, max_idle_time=2) is None
+    assert _ids(redis, queue.key) == ["second"]
+    redis.srem(PAUSED, "default")
+    looks = _counted_looks(monkeypatch)
+    worker._seen = ({"default"}, time.monotonic() - 2)  # a read older than POLL seconds
+    assert worker.dequeue_job_and_maintain_ttl(10)[0].id == "second"
+    assert len(looks) == 2  # the old read was not used: a fresh one, then the check

@@ -5,7 +5,10 @@ An operator pauses one queue (webapp/jobs/pauses.py keeps the paused names in a 
 - each try of RQ's blocking dequeue reads the set first and listens only on the queues not
   in it, and blocks at most POLL seconds: an idle worker notices a pause or a resume within
   POLL seconds (with every queue paused it sleeps POLL seconds a try, heartbeats between);
-- after popping a job it reads the set again. A job popped from a queue paused in between
+- after popping a job it reads the set again (and the next dequeue's first try takes that
+  reading when it is under POLL seconds old: one read of the set per job, where two would
+  be the same but for a pause or resume less than POLL seconds old, which the read after
+  the pop, or the next try, catches). A job popped from a queue paused in between
   (the pop was already waiting when the pause came) goes back to its place in its queue, in
   one script, and the worker dequeues again; so a job submitted after a pause never starts.
   Its place: before the first of the front jobs enqueued after it. Several workers may
@@ -28,6 +31,7 @@ An operator pauses one queue (webapp/jobs/pauses.py keeps the paused names in a 
 from __future__ import annotations
 
 import time
+from contextvars import ContextVar
 from typing import Any
 
 from redis.exceptions import RedisError
@@ -43,6 +47,9 @@ from webapp.jobs.worker.outages import OutageSafeQueue, OutageSafeWorker, RedisO
 
 POLL = 1  # seconds: longest blocking dequeue, so the paused set is read at least this often
 SCAN = 64  # front jobs compared when putting one back (at most one per worker was popped)
+# The paused set a worker read after its last pop, for its dequeue's first try (set only
+# around the worker's own dequeue call: RQ calls dequeue_any, a classmethod, from there).
+_RECENT: ContextVar[set[str] | None] = ContextVar("cutroom_recent_paused", default=None)
 
 # KEYS: the queue's list, its intermediate list. ARGV: the job's id, RQ's job key prefix,
 # SCAN. Removes the job from both lists, then inserts it before the first of the queue's
@@ -77,10 +84,13 @@ class PauseAwareQueue(OutageSafeQueue):
 
     @classmethod
     def dequeue_any(cls, queues: Any, timeout: int | None, connection: Any, **kwargs: Any):
-        try:
-            paused = pauses.paused_in_redis(connection)
-        except UNREACHABLE as exc:
-            raise RedisOutage(str(exc)) from exc
+        paused = _RECENT.get()
+        _RECENT.set(None)  # later tries of the same dequeue read the set again
+        if paused is None:
+            try:
+                paused = pauses.paused_in_redis(connection)
+            except UNREACHABLE as exc:
+                raise RedisOutage(str(exc)) from exc
         listening = [queue for queue in queues if queue.name not in paused]
         if timeout is not None:
             timeout = min(timeout, POLL)
@@ -97,6 +107,7 @@ class PauseAwareWorker(OutageSafeWorker):
 
     queue_class = PauseAwareQueue
     _holding = False  # deciding about a popped job: a stop now is noted, not raised
+    _seen: tuple[set[str], float] | None = None  # the paused set read after the last pop
 
     def bootstrap(self, *args: Any, **kwargs: Any) -> None:
         super().bootstrap(*args, **kwargs)
@@ -121,11 +132,22 @@ class PauseAwareWorker(OutageSafeWorker):
         """RQ's dequeue; a job popped from a queue paused meanwhile goes back, and the
         worker dequeues again."""
         while True:
-            result = super().dequeue_job_and_maintain_ttl(timeout, max_idle_time)
+            token = _RECENT.set(self._recent_paused())
+            try:
+                result = super().dequeue_job_and_maintain_ttl(timeout, max_idle_time)
+            finally:
+                _RECENT.reset(token)
             if result is None or self._keep(*result):
                 return result
             if self._stop_requested:
                 return None
+
+    def _recent_paused(self) -> set[str] | None:
+        """The paused set read after the last pop if under POLL seconds old (once)."""
+        seen, self._seen = self._seen, None
+        if seen is None or time.monotonic() - seen[1] >= POLL:
+            return None
+        return seen[0]
 
     def _keep(self, job: Job, queue: Queue) -> bool:
         """Whether to run a popped job; if not, it is back in its place in its queue."""
@@ -140,12 +162,14 @@ class PauseAwareWorker(OutageSafeWorker):
 
     def _is_paused(self, queue: Queue, job: Job) -> bool:
         try:
-            return bool(self.connection.sismember(pauses.PAUSED_KEY, queue.name))
+            paused = pauses.paused_in_redis(self.connection)
         except UNREACHABLE as exc:
             # The pop itself found the queue open a moment ago: run the job.
             self.log.warning("Could not check whether queue %s was paused after popping job "
                              "%s (%s); running it", queue.name, job.id, exc)
             return False
+        self._seen = (paused, time.monotonic())
+        return queue.name in paused
 
     def _return_to_queue(self, job: Job, queue: Queue) -> None:
         """Put a popped job back in its place at the front of its queue, once (a retry
