@@ -10,6 +10,13 @@ Three limits, all from configuration:
   a handful of such requests would hold every web thread. Past the deadline the connection
   is closed and the pool discards it; the request gets an OperationalError (a 503 to people).
 
+A pooled connection is checked (one `SELECT 1`) before use only when it sat idle in the
+pool for IDLE_CHECK seconds or more: that is when a restart or a network cut could have
+killed it unseen. One reused within a moment of its last request is not pinged (a round
+trip and a tenth of a submit's CPU, on every request, was what `pool_pre_ping` cost); if
+PostgreSQL went away in that moment, the request meets the dead connection, gets a 503,
+and SQLAlchemy discards every connection the pool had (its disconnect handling).
+
 Behind a pooler in transaction mode (DATABASE_POOL=external, PgBouncer), consecutive
 transactions of one client may run on different server connections, so nothing may rely on
 session state: there is no client-side pool (NullPool), psycopg prepares no statements on
@@ -20,13 +27,14 @@ the server, and the statement timeout is set at the start of every transaction
 from __future__ import annotations
 
 import contextlib
+import time
 from collections.abc import Iterator
 from typing import Any
 
 import psycopg
 from flask import Flask
 from psycopg import errors
-from sqlalchemy import event
+from sqlalchemy import event, exc
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.pool import NullPool
 
@@ -34,6 +42,8 @@ from sqlalchemy.pool import NullPool
 # round trip: the server's own cancellation should normally come first.
 CLIENT_MARGIN = 2.0
 POOLS = ("internal", "external")  # DATABASE_POOL: a pool in each process, or a pooler's
+IDLE_CHECK = 1.0  # seconds in the pool after which a connection is pinged before use
+_IDLE_SINCE = "cutroom_idle_since"  # in a pool record's info: when it was last checked in
 
 
 class DatabaseUnresponsive(psycopg.OperationalError):
@@ -81,7 +91,6 @@ def engine_options(connect_timeout: float, statement_timeout: float, pool_size: 
     if statement_timeout:
         connect_args["options"] = f"-c statement_timeout={int(statement_timeout * 1000)}"
     return {
-        "pool_pre_ping": True,
         "pool_size": pool_size,
         "max_overflow": max_overflow,
         "pool_timeout": pool_timeout,
@@ -111,6 +120,33 @@ def init_app(app: Flask, engine: Engine, deadline: float | None = None,
 
     if per_transaction:
         event.listen(engine, "begin", _set_transaction_timeout)
+    else:
+        check_idle_connections(engine)
+
+
+def check_idle_connections(engine: Engine) -> None:
+    """Ping a pooled connection at checkout if it sat in the pool IDLE_CHECK seconds or
+    more; a dead one is replaced by a new connection (DisconnectionError: SQLAlchemy
+    invalidates it and checks out again)."""
+
+    @event.listens_for(engine, "connect")
+    def _fresh(_dbapi_connection, record) -> None:
+        record.info[_IDLE_SINCE] = time.monotonic()  # just opened: alive
+
+    @event.listens_for(engine, "checkin")
+    def _idle(_dbapi_connection, record) -> None:
+        if record is not None:
+            record.info[_IDLE_SINCE] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _check(dbapi_connection, record, _proxy) -> None:
+        since = record.info.get(_IDLE_SINCE)
+        if since is not None and time.monotonic() - since < IDLE_CHECK:
+            return
+        try:
+            engine.dialect.do_ping(dbapi_connection)
+        except Exception as error:
+            raise exc.DisconnectionError(f"a pooled connection was dead: {error}") from error
 
 
 def _set_transaction_timeout(connection: Connection) -> None:
