@@ -105,23 +105,30 @@ def _sessions(db) -> int:
 
 def measure(app, redis: Redis, jobs: int, rounds: int = 1) -> dict[str, float]:
     """The best of `rounds` rounds of every run (other load on the machine only slows a
-    run down), each on an empty Redis database; sessions of the tracked runs' last round."""
+    run down), each on an empty Redis database; sessions of the tracked runs' last round.
+    Every other round runs each pair the other way round (Cutroom first, then its anchor):
+    a machine that slows down or speeds up during the rounds favours neither side."""
     best: dict[str, float] = {}
-    for _ in range(rounds):
-        for name, value in measure_once(app, redis, jobs).items():
+    for number in range(rounds):
+        figures = measure_once(app, redis, jobs, anchors_first=number % 2 == 0)
+        print(f"round {number + 1}: " + ", ".join(
+            f"{name} {value:.1f}" for name, value in figures.items()
+            if not name.endswith("_sessions")), flush=True)
+        for name, value in figures.items():
             best[name] = value if name.endswith("_sessions") else max(value,
                                                                       best.get(name, 0.0))
     return best
 
 
-def measure_once(app, redis: Redis, jobs: int) -> dict[str, float]:
+def measure_once(app, redis: Redis, jobs: int, anchors_first: bool = True) -> dict[str, float]:
     """Each run on an empty Redis database: jobs/s, and sessions for the tracked ones."""
     figures: dict[str, float] = {}
-    for name, run in (("bare", lambda: run_bare(redis, jobs)),
-                      ("tracked", lambda: run_tracked(app, jobs)),
-                      ("simple", lambda: run_bare(redis, jobs, SimpleWorker)),
-                      ("light", lambda: run_tracked(app, jobs, light=True)),
-                      ("floor", lambda: run_floor(app, jobs))):
+    pairs = [(("bare", lambda: run_bare(redis, jobs)),
+              ("tracked", lambda: run_tracked(app, jobs))),
+             (("simple", lambda: run_bare(redis, jobs, SimpleWorker)),
+              ("light", lambda: run_tracked(app, jobs, light=True)))]
+    runs = [run for pair in pairs for run in (pair if anchors_first else pair[::-1])]
+    for name, run in [*runs, ("floor", lambda: run_floor(app, jobs))]:
         redis.flushdb()
         result = run()
         if isinstance(result, tuple):
