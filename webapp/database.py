@@ -10,12 +10,13 @@ Three limits, all from configuration:
   a handful of such requests would hold every web thread. Past the deadline the connection
   is closed and the pool discards it; the request gets an OperationalError (a 503 to people).
 
-A pooled connection is checked (one `SELECT 1`) before use only when it sat idle in the
-pool for IDLE_CHECK seconds or more: that is when a restart or a network cut could have
-killed it unseen. One reused within a moment of its last request is not pinged (a round
-trip and a tenth of a submit's CPU, on every request, was what `pool_pre_ping` cost); if
-PostgreSQL went away in that moment, the request meets the dead connection, gets a 503,
-and SQLAlchemy discards every connection the pool had (its disconnect handling).
+A pooled connection is pinged (psycopg sends an empty statement) before use only when it
+sat idle in the pool for IDLE_CHECK seconds or more: that is when a restart or a network
+cut could have killed it unseen. One reused within a moment of its last request is not
+pinged (`pool_pre_ping` cost a round trip on every request: about 3 % of a submit's CPU,
+and a third of a changed live poll's time in bench/poll.py's setup). If PostgreSQL went
+away in that moment, the request meets the dead connection and gets a 503, and SQLAlchemy
+discards every connection the pool had (its disconnect handling).
 
 Behind a pooler in transaction mode (DATABASE_POOL=external, PgBouncer), consecutive
 transactions of one client may run on different server connections, so nothing may rely on

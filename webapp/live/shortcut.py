@@ -41,9 +41,10 @@ NOTHING_NEW = "204 No Content"
 # An empty answer: none of the page headers (webapp/security.py) applies to it, and each
 # costs gunicorn's Python time.
 _HEADERS = [("Cache-Control", "no-store")]
-# Session cookies whose signature this process has checked (two per open dashboard at
-# most); past this many it starts over.
-VERIFIED_MAX = 20_000
+# Session cookies whose signature this process has checked. A session's cookie is signed
+# again whenever a full-path request refreshes it, so old ones pile up: past this many
+# (a few MB) the memo starts over.
+VERIFIED_MAX = 10_000
 
 
 def poll_query(query: str) -> tuple[str, bool]:
