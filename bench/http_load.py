@@ -161,14 +161,7 @@ class Client:
                 return connection
             self._drop(connection)
         if self.count < self.limit:
-            self.count += 1
-            try:
-                _, connection = await asyncio.get_running_loop().create_connection(
-                    _Connection, self.host, self.port)
-            except OSError as exc:
-                self.count -= 1
-                raise HTTPError(f"cannot connect: {exc}") from exc
-            return connection
+            return await self._connect()
         waiter = asyncio.get_running_loop().create_future()
         self.waiters.append(waiter)
         try:
@@ -193,15 +186,23 @@ class Client:
         if connection is not None:
             self.idle.append(connection)
 
-    async def _open_for(self, waiter: asyncio.Future) -> None:
+    async def _connect(self) -> _Connection:
+        """A new connection, counted; HTTPError if the server refuses it."""
+        self.count += 1
         try:
-            self.count += 1
             _, connection = await asyncio.get_running_loop().create_connection(
                 _Connection, self.host, self.port)
         except OSError as exc:
             self.count -= 1
+            raise HTTPError(f"cannot connect: {exc}") from exc
+        return connection
+
+    async def _open_for(self, waiter: asyncio.Future) -> None:
+        try:
+            connection = await self._connect()
+        except HTTPError as error:
             if not waiter.done():
-                waiter.set_exception(HTTPError(f"cannot connect: {exc}"))
+                waiter.set_exception(error)
             return
         if waiter.done():
             self._release(connection)

@@ -7,6 +7,7 @@ import json
 import time
 from collections import Counter
 from dataclasses import dataclass, field
+from urllib.parse import urlsplit
 
 from gc_pause import without_gc_pauses
 from http_load import Client, HTTPError, event_loop_policy
@@ -60,13 +61,13 @@ async def _client(http: Client, path: str, headers: dict, deadline: float,
 
 async def _load(url: str, headers: list[dict], connections: int, seconds: float) -> Stats:
     stats = Stats()
-    base, _, path = url.partition("://")[2].partition("/")
-    http = Client(f"http://{base}", connections)
+    target = urlsplit(url)
+    http = Client(f"{target.scheme}://{target.netloc}", connections)
     try:
         with without_gc_pauses():
             started = time.perf_counter()
             deadline = started + seconds
-            await asyncio.gather(*(_client(http, f"/{path}", headers[n % len(headers)],
+            await asyncio.gather(*(_client(http, target.path, headers[n % len(headers)],
                                            deadline, stats, n) for n in range(connections)))
             stats.seconds = time.perf_counter() - started
     finally:

@@ -29,7 +29,6 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 from hoststat import cpu_ticks, steal_share  # noqa: E402
 
-STEAL: dict[str, float] = {}  # script name: the share of the host's CPU stolen while it ran
 SCRIPTS = {  # name: (script, its arguments, its arguments for --quick)
     # Two rounds, the second with each pair the other way round: on a shared VM whose speed
     # drifts, one round once gave the light worker 1.62x SimpleWorker.
@@ -42,8 +41,9 @@ SCRIPTS = {  # name: (script, its arguments, its arguments for --quick)
 }
 
 
-def run(name: str, quick: bool, folder: Path) -> list[dict]:
-    """Run one benchmark; its summary rows (a row saying it failed if it did)."""
+def run(name: str, quick: bool, folder: Path) -> tuple[list[dict], float]:
+    """Run one benchmark; its summary rows (a row saying it failed if it did), and the share
+    of the host's CPU the hypervisor took meanwhile."""
     script, args, quick_args = SCRIPTS[name]
     summary = folder / f"{name}.json"
     command = [sys.executable, str(HERE / script), "--summary", str(summary), *args,
@@ -54,11 +54,10 @@ def run(name: str, quick: bool, folder: Path) -> list[dict]:
     stolen = steal_share(ticks, cpu_ticks())
     print(f"=== {script}: {time.perf_counter() - started:.0f} s, exit {done.returncode}, "
           f"hypervisor steal {100 * stolen:.0f} % of the host's CPU", flush=True)
-    STEAL[name] = stolen
     if done.returncode != 0 or not summary.exists():
         return [{"goal": name, "measure": f"{script} failed (exit {done.returncode})",
-                 "met": False}]
-    return json.loads(summary.read_text())
+                 "met": False}], stolen
+    return json.loads(summary.read_text()), stolen
 
 
 def _number(value, width: int, digits: int = 1) -> str:
@@ -90,15 +89,17 @@ def main() -> int:
     args = parser.parse_args()
     folder = Path(tempfile.mkdtemp(prefix="cutroom-bench-suite-"))
     rows: list[dict] = []
+    steal: dict[str, float] = {}  # script name: the share of the host's CPU stolen meanwhile
     for name in args.only or SCRIPTS:
         if not (HERE / SCRIPTS[name][0]).exists():
             rows.append({"goal": name, "measure": f"{SCRIPTS[name][0]}: not written yet",
                          "met": False})
             continue
-        rows += run(name, args.quick, folder)
+        found, steal[name] = run(name, args.quick, folder)
+        rows += found
     print("\n" + table(rows))
     print("\nhypervisor steal while each ran (the host's CPU taken by its neighbours): "
-          + ", ".join(f"{name} {100 * share:.0f} %" for name, share in STEAL.items()))
+          + ", ".join(f"{name} {100 * share:.0f} %" for name, share in steal.items()))
     return 0 if all(r.get("met", False) is not False for r in rows) else 1
 
 
