@@ -181,3 +181,31 @@ def test_a_pause_after_the_reused_read_still_keeps_the_next_job(make_worker, red
     worker._seen = ({"default"}, time.monotonic() - 2)  # a read older than POLL seconds
     assert worker.dequeue_job_and_maintain_ttl(10)[0].id == "second"
     assert len(looks) == 2  # the old read was not used: a fresh one, then the check
+
+
+@pytest.mark.parametrize("queues", [("default",), ("default", "other")])
+def test_a_pop_without_waiting_checks_the_pause_in_the_same_script(make_worker, redis,
+                                                                   monkeypatch, queues):
+    """A worker with jobs owed pops without waiting (RQ's LMOVE, or LPOP of each queue):
+    a paused queue is skipped by the pop itself, even when the worker's last read of the
+    set, still trusted, said it was open; and an open queue's pop needs no read at all."""
+    other = Queue("other", connection=redis)
+    other.enqueue_call(print, job_id="elsewhere")
+    queue = Queue("default", connection=redis)
+    queue.enqueue_call(print, job_id="held")
+    looks = _counted_looks(monkeypatch)
+    worker = make_worker(*queues)
+    redis.sadd(PAUSED, "default")
+    worker._seen = (set(), time.monotonic())  # a fresh read from before the pause
+    result = worker.dequeue_job_and_maintain_ttl(None)
+    if len(queues) == 1:
+        assert result is None
+    else:
+        assert result[0].id == "elsewhere"
+    assert _ids(redis, queue.key) == ["held"]
+    assert _ids(redis, queue.intermediate_queue_key) == []
+    redis.srem(PAUSED, "default")
+    assert worker.dequeue_job_and_maintain_ttl(None)[0].id == "held"
+    assert looks == []  # neither pop read the set: each checked it in its script
+    if len(queues) == 1:  # RQ's LMOVE: the job waits in the intermediate list for its horse
+        assert _ids(redis, queue.intermediate_queue_key) == ["held"]

@@ -39,6 +39,10 @@ PROGRESS = "progress"  # not an outcome: applied by the worker, dropped once it 
 _target: tuple[Redis, str] | None = None
 _connected = False  # this work-horse has opened a PostgreSQL connection
 _always = False  # hand over even with a connection (the light worker: batched writes)
+# The light worker's latest progress of its job, not sent yet: (item, along). Its worker
+# applies nothing while the job runs, so progress goes with the job's outcome, in the same
+# round trip (or alone as the job ends, if no outcome was handed over).
+_held_progress: tuple[str, Callable[[Any], None] | None] | None = None
 
 
 def key_for(worker_name: str) -> str:
@@ -47,14 +51,23 @@ def key_for(worker_name: str) -> str:
 
 def begin(redis: Redis, worker_name: str, always: bool = False) -> None:
     """In a fresh work-horse (its inherited pool disposed): hand outcomes to the worker;
-    `always`: even once there is a connection (a job of the light worker)."""
-    global _target, _connected, _always
+    `always`: even once there is a connection (a job of the light worker, whose progress
+    then goes with its outcome)."""
+    global _target, _connected, _always, _held_progress
     _target, _connected, _always = (redis, key_for(worker_name)), False, always
+    _held_progress = None
 
 
 def end() -> bool:
-    """Stop handing over; returns whether this horse opened a PostgreSQL connection."""
-    global _target
+    """Stop handing over (sending progress still held); returns whether this horse opened
+    a PostgreSQL connection."""
+    global _target, _held_progress
+    if _held_progress is not None and _target is not None:
+        held, _held_progress = _held_progress, None
+        try:
+            _send(*_target, [held])
+        except RedisError as exc:  # only progress: the job's outcome is recorded anyway
+            log.warning("Could not hand over the last progress of a job (%s)", exc)
     _target = None
     return _connected
 
@@ -80,21 +93,36 @@ def push(name: str, job_id: str, args: list[Any],
          along: Callable[[Any], None] | None = None) -> bool:
     """Hand an outcome (or PROGRESS) to the worker; False if Redis refused it. `along`
     queues more writes in the same round trip (it is given the pipeline)."""
+    global _held_progress
     if _target is None:
         return False
-    redis, key = _target
     item = json.dumps({"outcome": name, "job_id": str(job_id), "args": args, "at": time.time()})
+    if name == PROGRESS and _always:
+        _held_progress = (item, along)  # the newest replaces the one before
+        return True
+    items = [(item, along)]
+    if _held_progress is not None:
+        items.insert(0, _held_progress)
     try:
-        with redis.pipeline(transaction=False) as pipe:
-            if along is not None:
-                along(pipe)
-            pipe.rpush(key, item)
-            pipe.execute()
+        _send(*_target, items)
     except RedisError as exc:
         log.warning("Could not hand %s of job %s to the worker (%s); writing it here",
                     name, job_id, exc)
         return False
+    _held_progress = None
     return True
+
+
+def _send(redis: Redis, key: str,
+          items: list[tuple[str, Callable[[Any], None] | None]]) -> None:
+    """Append the items to the worker's list, with what each `along` queues, in one round
+    trip."""
+    with redis.pipeline(transaction=False) as pipe:
+        for item, along in items:
+            if along is not None:
+                along(pipe)
+            pipe.rpush(key, item)
+        pipe.execute()
 
 
 def push_started(redis: Redis, worker_name: str, job_id: str, job_key: str,

@@ -5,7 +5,10 @@ An operator pauses one queue (webapp/jobs/pauses.py keeps the paused names in a 
 - each try of RQ's blocking dequeue reads the set first and listens only on the queues not
   in it, and blocks at most POLL seconds: an idle worker notices a pause or a resume within
   POLL seconds (with every queue paused it sleeps POLL seconds a try, heartbeats between);
-- after popping a job it reads the set again (and the next dequeue's first try takes that
+- a worker with jobs coming back to back pops without waiting: each such pop is a script
+  that checks the queue's pause and pops in one round trip, so nothing is read before or
+  after it;
+- after a blocking pop it reads the set again (and the next dequeue's first try takes that
   reading when it is under POLL seconds old: one read of the set per job, where two would
   be the same but for a pause or resume less than POLL seconds old, which the read after
   the pop, or the next try, catches). A job popped from a queue paused in between
@@ -26,6 +29,10 @@ An operator pauses one queue (webapp/jobs/pauses.py keeps the paused names in a 
 # - with one queue, dequeue_any pops by BLMOVE into queue.intermediate_queue_key (removed
 #   when the horse starts); with several, by BLPOP, the id then being in no list; neither
 #   changes the job's status; a job is at the front of its list (queue.key) on the left;
+# - with timeout None, dequeue_any pops through the classmethods lmove(connection,
+#   queue_key, None) (one queue, LMOVE LEFT RIGHT) or lpop(queue_keys, None, connection)
+#   (LPOP of each in turn), which return (queue_key, job_id) or None; a queue's key is
+#   Queue.redis_queue_namespace_prefix + its name;
 # - Worker._shutdown raises StopRequested when no job runs; Worker.bootstrap(...).
 
 from __future__ import annotations
@@ -36,6 +43,7 @@ from typing import Any
 
 from redis.exceptions import RedisError
 from rq.exceptions import DequeueTimeout
+from rq.intermediate_queue import IntermediateQueue
 from rq.job import Job
 from rq.queue import Queue
 from sqlalchemy.exc import SQLAlchemyError
@@ -79,11 +87,30 @@ return #front
 """
 
 
+# KEYS: the paused set, a queue's list, and (one queue: RQ's LMOVE) its intermediate list.
+# ARGV: the queue's name. RQ's non-blocking pop, unless the queue is paused: one round trip
+# that no pause can come between.
+_POP_OPEN = """
+if redis.call('SISMEMBER', KEYS[1], ARGV[1]) == 1 then
+  return false
+end
+if KEYS[3] then
+  return redis.call('LMOVE', KEYS[2], KEYS[3], 'LEFT', 'RIGHT')
+end
+return redis.call('LPOP', KEYS[2])
+"""
+# Set by a non-blocking pop, which checked the pause in the same script (read by the worker
+# around its own dequeue call, as _RECENT).
+_POPPED_OPEN: ContextVar[bool] = ContextVar("cutroom_popped_open", default=False)
+
+
 class PauseAwareQueue(OutageSafeQueue):
     """RQ's queue; its dequeue skips paused queues and blocks at most POLL seconds."""
 
     @classmethod
     def dequeue_any(cls, queues: Any, timeout: int | None, connection: Any, **kwargs: Any):
+        if timeout is None:  # one try, no wait: each pop checks its queue's pause itself
+            return super().dequeue_any(queues, None, connection=connection, **kwargs)
         paused = _RECENT.get()
         _RECENT.set(None)  # later tries of the same dequeue read the set again
         if paused is None:
@@ -100,6 +127,34 @@ class PauseAwareQueue(OutageSafeQueue):
             return None
         time.sleep(timeout)
         raise DequeueTimeout(timeout, [queue.key for queue in queues])
+
+    @classmethod
+    def lmove(cls, connection: Any, queue_key: str, timeout: int | None):
+        if timeout is not None:
+            return super().lmove(connection, queue_key, timeout)
+        job_id = _pop_open(connection, queue_key,
+                           IntermediateQueue.get_intermediate_queue_key(queue_key))
+        return None if job_id is None else (queue_key, job_id)
+
+    @classmethod
+    def lpop(cls, queue_keys: Any, timeout: int | None, connection: Any = None):
+        if timeout is not None:
+            return super().lpop(queue_keys, timeout, connection=connection)
+        for queue_key in queue_keys:
+            job_id = _pop_open(connection, queue_key)
+            if job_id is not None:
+                return queue_key, job_id
+        return None
+
+
+def _pop_open(connection: Any, queue_key: str, intermediate_key: str | None = None):
+    """Pop the front job id of a queue that is not paused (None: paused, or empty)."""
+    name = queue_key[len(Queue.redis_queue_namespace_prefix):]
+    keys = [pauses.PAUSED_KEY, queue_key] + ([intermediate_key] if intermediate_key else [])
+    job_id = connection.register_script(_POP_OPEN)(keys=keys, args=[name])
+    if job_id is not None:
+        _POPPED_OPEN.set(True)
+    return job_id
 
 
 class PauseAwareWorker(OutageSafeWorker):
@@ -132,12 +187,14 @@ class PauseAwareWorker(OutageSafeWorker):
         """RQ's dequeue; a job popped from a queue paused meanwhile goes back, and the
         worker dequeues again."""
         while True:
-            token = _RECENT.set(self._recent_paused())
+            token, popped_open = _RECENT.set(self._recent_paused()), _POPPED_OPEN.set(False)
             try:
                 result = super().dequeue_job_and_maintain_ttl(timeout, max_idle_time)
+                checked = _POPPED_OPEN.get()
             finally:
                 _RECENT.reset(token)
-            if result is None or self._keep(*result):
+                _POPPED_OPEN.reset(popped_open)
+            if result is None or self._keep(*result, checked):
                 return result
             if self._stop_requested:
                 return None
@@ -149,11 +206,12 @@ class PauseAwareWorker(OutageSafeWorker):
             return None
         return seen[0]
 
-    def _keep(self, job: Job, queue: Queue) -> bool:
-        """Whether to run a popped job; if not, it is back in its place in its queue."""
+    def _keep(self, job: Job, queue: Queue, checked: bool = False) -> bool:
+        """Whether to run a popped job (`checked`: its pop found the queue open); if not,
+        it is back in its place in its queue."""
         self._holding = True
         try:
-            if not self._stop_requested and not self._is_paused(queue, job):
+            if not self._stop_requested and (checked or not self._is_paused(queue, job)):
                 return True
             self._return_to_queue(job, queue)
             return False
