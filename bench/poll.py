@@ -18,9 +18,10 @@ cookie signed with the server's key), its home page's state read as the page ren
          with an empty 204 (bench/empty_poll.py): the server CPU per poll that is not the
          app's, beside Cutroom's at the same rate
 
-Jobs change only while a phase runs (dashboards that stood still between phases while
-their jobs changed would all catch up at once when the next phase starts, which open
-dashboards, polling all the time, never do: that backlog showed as p99s of 0.3-1.7 s);
+Jobs change only while a phase runs, and only those of the dashboards that poll in it
+(dashboards that stood still while their jobs changed, between phases or left out of a
+smaller step, would all catch up at once when the next phase starts, which open
+dashboards, polling all the time, never do: that backlog showed as p99s of 0.3-2.4 s);
 each phase starts with one unmeasured interval, and the load generator's own garbage collector
 is off while it measures (bench/gc_pause.py): one of its full collections stopped it for
 ~100 ms, which showed as a p99 of 100-300 ms for the server, empty 204s included.
@@ -62,11 +63,14 @@ DATABASE = "cutroom_bench_poll"
 TARGET_P99 = 100.0  # ms
 
 
-def changer(env: dict[str, str], cpus: str, job_ids: list[list[str]], per_second: float,
+def changer(env: dict[str, str], cpus: str, job_ids: list[list[str]], per_board: float,
             stop, changing) -> None:
-    """Another process: one job of a random dashboard makes progress, per_second times,
-    while `changing` is set (only while dashboards poll: open dashboards, polling all the
-    time, never stand still while their jobs change, as they would between phases)."""
+    """Another process: one job of a random polling dashboard makes progress, per_board
+    times a second for each dashboard that polls, while `changing` is set to how many poll
+    (the first ones of job_ids). Only those: open dashboards, polling all the time, never
+    stand still while their jobs change, as the dashboards a step leaves out would (the
+    next step's first interval would then be hundreds of catch-ups at once: p99s of 1-2 s
+    that no open dashboard sees)."""
     os.environ.update(env)
     pin(cpus)
     import random
@@ -79,13 +83,15 @@ def changer(env: dict[str, str], cpus: str, job_ids: list[list[str]], per_second
     with app.app_context():
         step = 0
         while not stop.is_set():
-            if not changing.wait(0.2):
+            polling = changing.value
+            if not polling:
+                time.sleep(0.2)
                 continue
             step += 1
-            job = random.choice(random.choice(job_ids))
+            job = random.choice(random.choice(job_ids[:polling]))
             transitions.record_progress(job, step % 100, f"Step {step}")
             db.session.commit()
-            time.sleep(1 / per_second if per_second else 1)
+            time.sleep(1 / (per_board * polling) if per_board else 1)
 
 
 def warm_up(base: str, boards: list[Dashboard], args) -> None:
@@ -100,12 +106,12 @@ def warm_up(base: str, boards: list[Dashboard], args) -> None:
 def phase(label: str, base: str, boards: list[Dashboard], args, mode: str, seconds: float):
     """One measured run; besides latency, the CPU the server and this process used."""
     client, ticks = time.process_time(), cpu_ticks()
-    args.changing.set()
+    args.changing.value = len(boards)  # phases poll the first len(boards) dashboards
     try:
         stats = asyncio.run(run(base, boards, args.interval, seconds, mode, args.connections,
                                 meter=lambda: cpu_seconds(args.web_pid)))
     finally:
-        args.changing.clear()
+        args.changing.value = 0
     client = time.process_time() - client
     requests = max(1, len(stats.latencies))
     stats.server_ms = 1000 * stats.metered / requests
@@ -181,11 +187,12 @@ def check_page(base: str, board: Dashboard) -> None:
 
 def measure(base: str, boards: list[Dashboard], args, env) -> None:
     stop = multiprocessing.get_context("spawn").Event()
-    args.changing = multiprocessing.get_context("spawn").Event()
+    args.changing = multiprocessing.get_context("spawn").Value("i", 0)
     per_second = args.change * len(boards) / args.interval
     job_ids = [board.job_ids for board in boards]
     moving = multiprocessing.get_context("spawn").Process(
-        target=changer, args=(env, args.client_cpus, job_ids, per_second, stop, args.changing),
+        target=changer, args=(env, args.client_cpus, job_ids, args.change / args.interval,
+                              stop, args.changing),
         daemon=True)
     moving.start()
     print(f"poll: up to {len(boards)} dashboards x {args.cards} live cards, every "
