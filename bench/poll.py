@@ -64,13 +64,13 @@ TARGET_P99 = 100.0  # ms
 
 
 def changer(env: dict[str, str], cpus: str, job_ids: list[list[str]], per_board: float,
-            stop, changing) -> None:
+            stop, polling) -> None:
     """Another process: one job of a random polling dashboard makes progress, per_board
-    times a second for each dashboard that polls, while `changing` is set to how many poll
-    (the first ones of job_ids). Only those: open dashboards, polling all the time, never
-    stand still while their jobs change, as the dashboards a step leaves out would (the
-    next step's first interval would then be hundreds of catch-ups at once: p99s of 1-2 s
-    that no open dashboard sees)."""
+    times a second for each dashboard that polls, while `polling` (a shared int) says how
+    many poll (the first ones of job_ids; 0 between phases). Only those: open dashboards,
+    polling all the time, never stand still while their jobs change, as the dashboards a
+    step leaves out would (the next step's first interval would then be hundreds of
+    catch-ups at once: p99s of 1-2 s that no open dashboard sees)."""
     os.environ.update(env)
     pin(cpus)
     import random
@@ -83,15 +83,15 @@ def changer(env: dict[str, str], cpus: str, job_ids: list[list[str]], per_board:
     with app.app_context():
         step = 0
         while not stop.is_set():
-            polling = changing.value
-            if not polling:
+            count = polling.value
+            if not count:
                 time.sleep(0.2)
                 continue
             step += 1
-            job = random.choice(random.choice(job_ids[:polling]))
+            job = random.choice(random.choice(job_ids[:count]))
             transitions.record_progress(job, step % 100, f"Step {step}")
             db.session.commit()
-            time.sleep(1 / (per_board * polling) if per_board else 1)
+            time.sleep(1 / (per_board * count) if per_board else 1)
 
 
 def warm_up(base: str, boards: list[Dashboard], args) -> None:
@@ -106,12 +106,12 @@ def warm_up(base: str, boards: list[Dashboard], args) -> None:
 def phase(label: str, base: str, boards: list[Dashboard], args, mode: str, seconds: float):
     """One measured run; besides latency, the CPU the server and this process used."""
     client, ticks = time.process_time(), cpu_ticks()
-    args.changing.value = len(boards)  # phases poll the first len(boards) dashboards
+    args.polling.value = len(boards)  # phases poll the first len(boards) dashboards
     try:
         stats = asyncio.run(run(base, boards, args.interval, seconds, mode, args.connections,
                                 meter=lambda: cpu_seconds(args.web_pid)))
     finally:
-        args.changing.value = 0
+        args.polling.value = 0
     client = time.process_time() - client
     requests = max(1, len(stats.latencies))
     stats.server_ms = 1000 * stats.metered / requests
@@ -187,12 +187,12 @@ def check_page(base: str, board: Dashboard) -> None:
 
 def measure(base: str, boards: list[Dashboard], args, env) -> None:
     stop = multiprocessing.get_context("spawn").Event()
-    args.changing = multiprocessing.get_context("spawn").Value("i", 0)
+    args.polling = multiprocessing.get_context("spawn").Value("i", 0)
     per_second = args.change * len(boards) / args.interval
     job_ids = [board.job_ids for board in boards]
     moving = multiprocessing.get_context("spawn").Process(
         target=changer, args=(env, args.client_cpus, job_ids, args.change / args.interval,
-                              stop, args.changing),
+                              stop, args.polling),
         daemon=True)
     moving.start()
     print(f"poll: up to {len(boards)} dashboards x {args.cards} live cards, every "

@@ -30,17 +30,17 @@ def test_the_changer_moves_only_the_jobs_of_the_dashboards_that_poll(live_db):
     left_out = [make_job(user, status="started") for _ in range(2)]
     job_ids = [[str(job.id) for job in polling], [str(job.id) for job in left_out]]
     spawn = multiprocessing.get_context("spawn")
-    stop, dashboards = spawn.Event(), spawn.Value("i", 0)
+    stop, polling_count = spawn.Event(), spawn.Value("i", 0)
     process = spawn.Process(target=changer, daemon=True,
-                            args=(child_env(), "", job_ids, 20.0, stop, dashboards))
+                            args=(child_env(), "", job_ids, 20.0, stop, polling_count))
     process.start()
     try:
         time.sleep(1.0)  # no phase: nothing changes
         assert _stages(polling + left_out) == [None] * 4
-        dashboards.value = 1  # a phase in which only the first dashboard polls
+        polling_count.value = 1  # a phase in which only the first dashboard polls
         wait_for(lambda: all(_stages(polling)), timeout=60, message="both jobs changed")
         time.sleep(0.5)
-        dashboards.value = 0
+        polling_count.value = 0
         assert _stages(left_out) == [None, None]
     finally:
         stop.set()
