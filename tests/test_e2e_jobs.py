@@ -167,18 +167,35 @@ def test_sigterm_lets_a_short_job_finish(api, app, redis, live_db):
         worker.stop()
 
 
-def test_sigterm_just_after_the_start_is_recorded_lets_the_job_run_then_stops(api, redis,
-                                                                            live_db):
-    """A stop between recording `started` and forking the horse (held open here for a
+def _hooked_worker(redis, **slow: str) -> WorkerProcess:
+    """A worker that holds a moment of a job's start open (tests/launch_hook)."""
+    env = child_env(**slow)
+    env["PYTHONPATH"] = os.pathsep.join([str(ROOT / "tests" / "launch_hook"), str(ROOT),
+                                         env.get("PYTHONPATH", "")])
+    return WorkerProcess(env).wait_ready(redis)
+
+
+def _wait_handed_over(job_id: str, worker: WorkerProcess, redis) -> None:
+    """Until the worker has handed the job's `started` to its list (or recorded it)."""
+    from webapp.jobs import handoff
+
+    def handed() -> bool:
+        listed = redis.lrange(handoff.key_for(worker.name), 0, -1)
+        return any(job_id.encode() in item for item in listed) or \
+            job_row(job_id).status != "queued"
+
+    wait_for(handed, timeout=15, message="the worker to hand `started` over")
+
+
+def test_sigterm_just_after_the_start_is_handed_over_lets_the_job_run_then_stops(api, redis,
+                                                                               live_db):
+    """A stop between handing `started` over and forking the horse (held open here for a
     second, tests/launch_hook): RQ used to raise StopRequested there, and the worker
     left the job started, never run. Now the job runs to its end, then the worker stops."""
-    hook = str(ROOT / "tests" / "launch_hook")
-    env = child_env(CUTROOM_TEST_SLOW_LAUNCH="1.5")
-    env["PYTHONPATH"] = os.pathsep.join([hook, str(ROOT), env.get("PYTHONPATH", "")])
-    worker = WorkerProcess(env).wait_ready(redis)
+    worker = _hooked_worker(redis, CUTROOM_TEST_SLOW_LAUNCH="1.5")
     try:
         job_id = _submit(api, "countdown", steps=1)
-        _status(job_id, "started")
+        _wait_handed_over(job_id, worker, redis)
         worker.process.send_signal(signal.SIGTERM)  # within the 1.5 s before the fork
         assert worker.process.wait(timeout=20) == 0
         row = job_row(job_id)
@@ -211,53 +228,29 @@ def test_sigterm_past_the_grace_period_puts_the_job_back_for_another_worker(api,
         second.stop()
 
 
-def _locked_while_popped(job_id: str, redis, then=None):
-    """Start a worker while the job's row is locked, so its `started` write waits;
-    `then(connection, worker)` runs in the locking transaction before it commits. Returns
-    the worker."""
+def test_sigterm_as_a_worker_starts_a_job_it_just_popped_puts_the_job_back(api, app, redis,
+                                                                         live_db):
+    """A stop that lands while the worker hands over a job's `started` (held open here,
+    tests/launch_hook) must stop the worker, and the job goes back to the queue for the
+    next worker, its attempt not counted; RQ's StopRequested used to be raised inside the
+    start's write and swallowed, and the worker ran on."""
     import time
 
-    from sqlalchemy import text
-
-    from webapp.extensions import db
     from webapp.jobs.connection import get_queue
 
     queue_key = get_queue("default").key
-    with db.engine.connect() as connection, connection.begin():
-        connection.execute(text("SELECT 1 FROM background_jobs WHERE id = :id FOR UPDATE"),
-                           {"id": job_id})
-        worker = WorkerProcess(child_env()).wait_ready(redis)
+    worker = _hooked_worker(redis, CUTROOM_TEST_SLOW_START="1.5")
+    job_id = _submit(api, "countdown", steps=1)
+    try:
         wait_for(lambda: redis.lpos(queue_key, job_id) is None, timeout=15,
                  message="the worker to pop the job")
-        time.sleep(0.5)  # the worker waits on the lock, writing `started`
-        if then:
-            then(connection, worker)
-    return worker
-
-
-def test_sigterm_as_a_worker_records_a_job_it_just_popped_puts_the_job_back(api, app, redis,
-                                                                            live_db):
-    """A stop that lands while the worker writes `started` (held here by a row lock) must
-    stop the worker, and the job goes back to the queue for the next worker; RQ's
-    StopRequested used to be raised inside that write and swallowed, and the worker ran on."""
-    import time
-
-    from webapp.jobs.connection import get_queue
-
-    def stop(_connection, worker):
+        time.sleep(0.3)  # within the 1.5 s before `started` is handed over
         worker.process.send_signal(signal.SIGTERM)
-        time.sleep(0.5)
-
-    job_id = _submit(api, "countdown", steps=1)
-    _status(job_id, "queued")
-    queue_key = get_queue("default").key
-    worker = _locked_while_popped(job_id, redis, stop)
-    try:
         assert worker.process.wait(timeout=15) == 0
     finally:
         worker.stop()
     row = job_row(job_id)
-    assert (row.status, row.attempt) == ("queued", 0)
+    assert (row.status, row.attempt) == ("queued", 0), worker.log()
     assert redis.lpos(queue_key, job_id) is not None
     second = WorkerProcess(child_env()).wait_ready(redis)
     try:
@@ -267,12 +260,24 @@ def test_sigterm_as_a_worker_records_a_job_it_just_popped_puts_the_job_back(api,
 
 
 def test_a_task_finds_its_row_started_with_its_attempt_counted(api, redis, live_db):
-    """`started` is written before the task runs, however long that write waits (a row
-    lock here): fail-test succeeds on the attempt its own row shows, so read too early it
-    would see attempt 0 and fail."""
+    """The worker records `started` a moment after the fork, in a batch: a task that reads
+    its own row records it first, so fail-test, which succeeds on the attempt its row
+    shows, sees attempt 1 (read too early it would see attempt 0 and fail). The worker's
+    own record of it waits on a row lock here, and changes nothing after the task's."""
+    import time
+
+    from sqlalchemy import text
+
+    from webapp.extensions import db
+
     job_id = _submit(api, "fail-test", message="early", succeed_on_attempt=1)
     _status(job_id, "queued")
-    worker = _locked_while_popped(job_id, redis)
+    with db.engine.connect() as connection, connection.begin():
+        connection.execute(text("SELECT 1 FROM background_jobs WHERE id = :id FOR UPDATE"),
+                           {"id": job_id})
+        worker = WorkerProcess(child_env()).wait_ready(redis)
+        _wait_handed_over(job_id, worker, redis)
+        time.sleep(0.5)  # the worker's batch and the task's read both wait on the lock
     try:
         row = _status(job_id, "finished")
         assert (row.attempt, row.result) == (1, {"succeeded_on_attempt": 1})
@@ -280,25 +285,22 @@ def test_a_task_finds_its_row_started_with_its_attempt_counted(api, redis, live_
         worker.stop()
 
 
-def test_a_job_canceled_as_the_worker_records_its_start_never_runs(api, redis, live_db):
-    """A row canceled while the worker writes `started` (it waits on a lock, then finds the
-    row final): the job is not run, no attempt counted, RQ says canceled too, and the
-    worker goes on to the next job."""
-    from sqlalchemy import text
-
-    job_id = _submit(api, "countdown", steps=30)
-    _status(job_id, "queued")
-    worker = _locked_while_popped(job_id, redis, lambda connection, _worker: connection.execute(
-        text("UPDATE background_jobs SET status = 'canceled', ended_at = now() "
-             "WHERE id = :id"), {"id": job_id}))
+def test_a_job_canceled_as_its_worker_starts_it_is_stopped_never_run(api, redis, live_db):
+    """Canceled after the worker popped it and handed its `started` over, before the fork
+    (held open here, tests/launch_hook): the row is still queued, so the cancel wins; the
+    RQ job names the worker, which is told to stop the job and never forks for it. No
+    attempt is counted, and the worker goes on to the next job."""
+    worker = _hooked_worker(redis, CUTROOM_TEST_SLOW_LAUNCH="2")
     try:
-        wait_for(lambda: Job.fetch(job_id, connection=redis).get_status() == JobStatus.CANCELED,
-                 timeout=15, message="RQ to say canceled")
+        job_id = _submit(api, "countdown", steps=30)
+        _wait_handed_over(job_id, worker, redis)
+        response = api.post(f"/api/v1/jobs/{job_id}/cancel")
+        assert (response.status_code, response.get_json()["status"]) == (200, "canceled")
+        after = _submit(api, "trigger-test", message="next")
+        assert _status(after, "finished").worker_name == worker.name  # the worker went on
         row = job_row(job_id)
         assert (row.status, row.attempt, row.result, row.started_at) == \
             ("canceled", 0, None, None)
-        assert f"Job {job_id} is canceled in PostgreSQL; not running it" in worker.log()
-        after = _submit(api, "trigger-test", message="next")
-        assert _status(after, "finished").worker_name == worker.name  # the worker went on
+        assert f"Job {job_id} was asked to stop before its work-horse started" in worker.log()
     finally:
         worker.stop()

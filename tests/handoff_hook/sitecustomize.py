@@ -3,7 +3,8 @@ processes whose PYTHONPATH starts with this folder: right after a job's
 CUTROOM_TEST_KILL_AFTER event (`finished` unless set; or `started`) has been handed to
 the worker's list (webapp.jobs.handoff), CUTROOM_TEST_KILL says who dies by SIGKILL:
 `horse` (the work-horse), `worker` (the work-horse's worker process, and with it the
-horse) or `self` (the process that pushed it: a light worker)."""
+horse) or `self` (the process that pushed it: a light worker). A `started` is pushed by the
+worker itself, which then dies (`worker` or `self`)."""
 
 import os
 import signal
@@ -29,8 +30,8 @@ if _WHO in ("horse", "worker", "self"):
 
     def push_started(*args, **kwargs):
         status = _push_started(*args, **kwargs)
-        if _AFTER == "started":
-            _kill()
+        if _AFTER == "started":  # pushed by the worker itself, never by a horse
+            os.kill(os.getpid(), signal.SIGKILL)
         return status
 
     handoff.push, handoff.push_started = push, push_started

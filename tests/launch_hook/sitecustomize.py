@@ -1,12 +1,28 @@
 """Fault injection for tests/test_e2e_jobs.py, loaded by Python at start-up in child
-processes whose PYTHONPATH starts with this folder: with CUTROOM_TEST_SLOW_LAUNCH set
-(seconds), a worker waits that long after recording a job's `started`, before RQ prepares
-its execution and forks the work-horse, so a signal can be sent in that moment."""
+processes whose PYTHONPATH starts with this folder, so that a signal or a cancel can be
+sent in a moment of a job's start that is otherwise a few milliseconds long:
+
+- CUTROOM_TEST_SLOW_START (seconds): a worker that has popped a job waits that long
+  before it hands the job's `started` over (webapp.jobs.handoff.push_started);
+- CUTROOM_TEST_SLOW_LAUNCH (seconds): it waits that long after handing `started` over,
+  before RQ prepares the job's execution and forks the work-horse."""
 
 import os
 import time
 
+_START = float(os.environ.get("CUTROOM_TEST_SLOW_START") or 0)
 _DELAY = float(os.environ.get("CUTROOM_TEST_SLOW_LAUNCH") or 0)
+
+if _START:
+    from webapp.jobs import handoff
+
+    _push_started = handoff.push_started
+
+    def push_started(*args, **kwargs):
+        time.sleep(_START)
+        return _push_started(*args, **kwargs)
+
+    handoff.push_started = push_started
 
 if _DELAY:
     from rq.worker.base import BaseWorker

@@ -16,7 +16,8 @@ independent, so the two groups may be applied in either order.
 Times come from the events (when the horse or the worker pushed them), not from the batch:
 a job's started_at and ended_at are when it started and ended. `started` carries its time
 as its identity too: the same mark applied twice (the list trimmed only after the commit)
-counts the attempt once.
+counts the attempt once, and a row started already takes only a newer one (a killed
+worker's list, moved on by the reconciler, never names it over the next worker).
 """
 
 from __future__ import annotations
@@ -43,6 +44,7 @@ SET status = :started, attempt = j.attempt + 1, started_at = to_timestamp(v.at),
 FROM unnest(:ids, :ats, :workers) AS v(id, at, worker)
 WHERE j.id = v.id AND j.status = ANY(:allowed)
   AND j.started_at IS DISTINCT FROM to_timestamp(v.at)
+  AND (j.status <> :started OR j.started_at IS NULL OR j.started_at < to_timestamp(v.at))
 RETURNING j.user_id
 """)
 

@@ -7,6 +7,7 @@ import uuid
 from rq import get_current_job
 
 from webapp.extensions import db
+from webapp.jobs import handoff
 from webapp.models import BackgroundJob
 
 
@@ -15,6 +16,7 @@ def current_job_row() -> BackgroundJob | None:
     job = get_current_job()
     if job is None:
         return None
+    handoff.settle_start()  # the worker may not have recorded `started` yet
     return db.session.get(BackgroundJob, uuid.UUID(job.id))
 
 

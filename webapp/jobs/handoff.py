@@ -5,9 +5,10 @@ otherwise open one just for its outcome: a new connection per job, most of a sho
 cost. Instead, once `begin()` has run in the horse, `outcomes.record` and `progress()`
 append the outcome to the worker's own list in Redis (`key_for(worker)`) and the worker
 process applies it through its pool, in batches, soon after the horse has exited (progress
-once a second while it runs; webapp/jobs/worker/drain.py). The light worker puts each
-job's `started` there too (`push_started`). A horse that did open a connection (a
-render reads its project) writes directly, as before: that connection costs nothing more.
+once a second while it runs; webapp/jobs/worker/drain.py). Every worker puts each job's
+`started` there first (`push_started`). A horse that did open a connection (a render
+reads its project) writes directly, its `started` first (`settle_start`): that connection
+costs nothing more.
 
 Nothing is lost at any moment: the outcome is in Redis before the horse exits; the worker
 removes it from its list only after applying it (an outcome applied twice changes nothing:
@@ -43,25 +44,41 @@ _always = False  # hand over even with a connection (the light worker: batched w
 # applies nothing while the job runs, so progress goes with the job's outcome, in the same
 # round trip (or alone as the job ends, if no outcome was handed over).
 _held_progress: tuple[str, Callable[[Any], None] | None] | None = None
+# A forking worker's horse whose `started` waits in the worker's list: how to record it
+# here, before the job's first own write or read of its row (settle_start).
+_start: Callable[[], None] | None = None
 
 
 def key_for(worker_name: str) -> str:
     return f"{PREFIX}{worker_name}"
 
 
-def begin(redis: Redis, worker_name: str, always: bool = False) -> None:
+def begin(redis: Redis, worker_name: str, always: bool = False,
+          start: Callable[[], None] | None = None) -> None:
     """In a fresh work-horse (its inherited pool disposed): hand outcomes to the worker;
     `always`: even once there is a connection (a job of the light worker, whose progress
-    then goes with its outcome)."""
-    global _target, _connected, _always, _held_progress
+    then goes with its outcome); `start`: records the job's `started`, which its worker
+    handed over and records later, if the job writes or reads its row first."""
+    global _target, _connected, _always, _held_progress, _start
     _target, _connected, _always = (redis, key_for(worker_name)), False, always
-    _held_progress = None
+    _held_progress, _start = None, start
+
+
+def settle_start() -> None:
+    """Before a work-horse writes its job's row itself, or reads it: record the `started`
+    its worker handed over (once; the worker's own record of it then changes nothing). It
+    stays in the worker's list, so a failure here loses nothing."""
+    global _start
+    if _start is not None:
+        start, _start = _start, None
+        start()
 
 
 def end() -> bool:
     """Stop handing over (sending progress still held); returns whether this horse opened
     a PostgreSQL connection."""
-    global _target, _held_progress
+    global _target, _held_progress, _start
+    _start = None
     if _held_progress is not None and _target is not None:
         held, _held_progress = _held_progress, None
         try:
@@ -125,18 +142,29 @@ def _send(redis: Redis, key: str,
         pipe.execute()
 
 
+# KEYS: the RQ job's hash, the worker's list. ARGV: the `started` item, the worker's name.
+# The job's status as it was, read in the same step as the hand-over (no cancel can come
+# between); the hash names the worker from now on (RQ's horse names it only once it has
+# begun), so that a cancel can stop the job wherever it is (webapp.jobs.service.cancel).
+_HAND_STARTED = """
+local status = redis.call('HGET', KEYS[1], 'status')
+if status then
+  redis.call('HSET', KEYS[1], 'worker_name', ARGV[2])
+end
+redis.call('RPUSH', KEYS[2], ARGV[1])
+return status
+"""
+
+
 def push_started(redis: Redis, worker_name: str, job_id: str, job_key: str,
                  at: float) -> bytes | None:
-    """In a worker that records `started` later (the light worker): put it in the worker's
+    """In a worker that records `started` later (batched, drain.py): put it in the worker's
     list, args (worker name, `at`), and return the status field of the RQ job's hash
-    (`job_key`) as it was just before, in the same round trip (None: no such job)."""
+    (`job_key`) as it was just before, in the same step (None: no such job)."""
     item = json.dumps({"outcome": "started", "job_id": str(job_id), "args": [worker_name, at],
                        "at": at})
-    with redis.pipeline(transaction=False) as pipe:
-        pipe.hget(job_key, "status")
-        pipe.rpush(key_for(worker_name), item)
-        status, _length = pipe.execute()
-    return status
+    return redis.register_script(_HAND_STARTED)(keys=[job_key, key_for(worker_name)],
+                                               args=[item, worker_name])
 
 
 def read(redis: Redis, key: str) -> tuple[int, list[dict[str, Any]]]:

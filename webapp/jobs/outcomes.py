@@ -129,6 +129,7 @@ def record(outcome: Callable[..., bool], job_id: str, *args: Any) -> bool:
     name = name_of(outcome)
     if handoff.active() and handoff.push(name, str(job_id), list(args)):
         return False  # the worker process records it
+    handoff.settle_start()  # a work-horse writing itself: its `started` first
     _rollback()
     try:
         return outcome(str(job_id), *args)

@@ -76,6 +76,7 @@ def progress(percent: float, stage: str | None = None, *, force: bool = False) -
                                                                           percent, stage)):
         return True  # mirrored, and the worker process writes it (within about a second)
     _mirror(job, percent, stage)
+    handoff.settle_start()
     try:
         transitions.record_progress(job.id, percent, stage)
         db.session.commit()

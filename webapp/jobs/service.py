@@ -123,9 +123,9 @@ def cancel(job: BackgroundJob, actor: User | None, **detail: Any) -> CancelResul
         later = pipelines.cancel_later_steps(job.id, "was canceled")
         _audit(actor, "job.cancel", job, detail)
         db.session.commit()
-        # A worker that already popped the job discards it anyway: its row is final.
         pipelines.cancel_in_rq([job.rq_id, *later], get_redis())
         if not was_held:
+            _stop_if_popped(job)
             dispatch.release_after(job.id)  # its slot is free for the owner's next job
         return CancelResult.CANCELED
     db.session.rollback()
@@ -138,6 +138,21 @@ def cancel(job: BackgroundJob, actor: User | None, **detail: Any) -> CancelResul
     db.session.commit()
     _send_stop(job)
     return CancelResult.STOPPING
+
+
+def _stop_if_popped(job: BackgroundJob) -> None:
+    """A worker may have popped the job just before it was canceled in RQ, and begun it:
+    its `started` is recorded a moment later, on a row that is final by then. The RQ job
+    names that worker from the pop on (handoff.push_started): ask it to stop the job, at
+    whatever moment of its life it is (a worker not holding the job ignores this, and one
+    that has not begun it does not). Never raises: the cancel is committed."""
+    redis = get_redis()
+    try:
+        worker_name = redis.hget(Job.key_for(job.rq_id), "worker_name")
+        if worker_name:
+            send_command(redis, worker_name.decode(), "stop-job", job_id=job.rq_id)
+    except RedisError as exc:
+        log.warning("Could not ask a worker to stop canceled job %s: %s", job.id, exc)
 
 
 def _send_stop(job: BackgroundJob) -> None:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from sqlalchemy import Float, bindparam, cast, func, or_, select, update
+from sqlalchemy import Float, and_, bindparam, cast, func, or_, select, update
 
 from webapp.extensions import db
 from webapp.jobs.changes import OWNERS_NOTED, note_owners
@@ -111,7 +111,8 @@ def mark_enqueue_failed(job_id: uuid.UUID | str, message: str,
 # Built once: the forking worker runs it before every job, and building an UPDATE costs
 # more Python than running it. `at` (a time.time(), or NULL for now) is when the worker
 # started the job, when it records that later (batched.py): the same mark applied twice
-# then counts the attempt once.
+# then counts the attempt once, and a started row takes only a newer start (one a killed
+# worker handed over, applied once the reconciler moved its list on, is older).
 _AT = cast(bindparam("at"), Float)
 _START_AT = func.coalesce(func.to_timestamp(_AT), func.now())
 _START = (
@@ -119,7 +120,9 @@ _START = (
     .where(_jobs.c.id == bindparam("job_id"),
            _jobs.c.status.in_(bindparam("allowed", expanding=True)),
            or_(_AT.is_(None),
-               _jobs.c.started_at.is_distinct_from(_START_AT)))
+               and_(_jobs.c.started_at.is_distinct_from(_START_AT),
+                    or_(_jobs.c.status != STARTED, _jobs.c.started_at.is_(None),
+                        _jobs.c.started_at < _START_AT))))
     .values(updated_at=func.now(), status=STARTED, attempt=_jobs.c.attempt + 1,
             started_at=_START_AT, heartbeat_at=func.now(), worker_name=bindparam("worker"),
             progress=0, stage=None)

@@ -1,11 +1,15 @@
 """The RQ worker that keeps PostgreSQL in step with every job it runs.
 
-The parent process records `started` (RQ has no start callback), heartbeats and a killed
-work-horse through its own connection pool. The forked work-horse runs the task and its
-success/failure callbacks; it opens no PostgreSQL connection unless the task itself uses
-the database: its outcome and progress go to the worker process through Redis
-(webapp.jobs.handoff), which records them through its pool, in batches (drain.py). The
-light worker (light.py) runs without a work-horse and hands even `started` over.
+The parent process hands each job's `started` (RQ has no start callback) to its list in
+Redis, in the round trip that also reads whether RQ canceled the job meanwhile and names
+the worker in the RQ job (drain.py, webapp.jobs.handoff), then forks; it records
+heartbeats and a killed work-horse through its own connection pool. The forked work-horse
+runs the task and its success/failure callbacks; it opens no PostgreSQL connection unless
+the task itself uses the database: its outcome and progress go to the same list, and the
+worker records the list through its pool, in batches. A task that reads or writes its own
+row records its `started` first (handoff.settle_start), so it finds its attempt counted. A
+job canceled as it is popped is stopped wherever it is (webapp.jobs.service.cancel). The
+light worker (light.py) runs without a work-horse.
 """
 
 # RQ internals relied on (checked against rq 3.0.0, hence rq>=3.0,<3.1 in pyproject.toml):
@@ -28,6 +32,7 @@ import os
 import signal
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 from redis.exceptions import RedisError
@@ -148,7 +153,7 @@ class RecordingWorker(BatchingWorker):
         if os.getppid() != self.pid:  # the worker died before the line above took effect
             os._exit(1)
         db.engine.pool = self._horse_pool or db.engine.pool.recreate()  # the parent's: untouched
-        handoff.begin(self.connection, self.name)
+        handoff.begin(self.connection, self.name, start=self._early_start(job.id))
         try:
             return super().perform_job(job, queue, execution)
         finally:
@@ -156,6 +161,19 @@ class RecordingWorker(BatchingWorker):
             db.session.remove()
             if connected:
                 db.engine.dispose()
+
+    def _early_start(self, job_id: str) -> Callable[[], None] | None:
+        """In the horse: how to record the `started` handed over for this job, should the
+        task read or write its row before the worker has recorded it (handoff.settle_start):
+        a task reading its row finds it started, its attempt counted."""
+        if self.handed_start is None or self.handed_start[0] != job_id:
+            return None
+        at, name = self.handed_start[1], self.name
+
+        def started(job_id: str) -> bool:
+            return outcomes.started(job_id, name, at)
+
+        return lambda: outcomes.try_quietly(started, job_id)
 
     def maintain_heartbeats(self, job: Job, execution: Any) -> None:
         """RQ's heartbeat (every job_monitoring_interval), mirrored into the row's
@@ -192,7 +210,7 @@ class RecordingWorker(BatchingWorker):
             self.cleanup_execution(job, pipeline=pipeline, execution=execution)
             pipeline.execute()
         queue.enqueue_job(job, at_front=True)
-        outcomes.record(outcomes.interrupted, job.id)
+        self.drain_outcomes((outcomes.interrupted, job.id, []))  # after its `started`
         self._interrupted_job_id = None
         # RQ has just logged this job as failed; it is not.
         self.log.info("Job %s is back in the queue, its attempt not counted", job.id)

@@ -1,13 +1,15 @@
-"""The worker process records what its jobs handed it (webapp.jobs.handoff).
+"""The worker process records what it and its jobs handed over (webapp.jobs.handoff).
 
-A work-horse without a PostgreSQL connection of its own (and every job of the light
-worker, `started` included) leaves its outcome, and its progress, in the worker's list in
-Redis. The worker applies the list through its own pool in batches (BatchingWorker): at
-most every BATCH_EVERY seconds while jobs keep coming, as soon as it finds its queues
-empty, at startup (what a killed run under the same name left) and as it stops; a batch's
-`started`, progress and `finished` marks are a few statements for all its jobs
-(webapp/jobs/batched.py), anything else one outcome at a time, all in one transaction. A
-forking worker (DrainingWorker) applies it while a horse runs (the two use both cores),
+The worker puts each job's `started` in its own list in Redis as it pops the job; a
+work-horse without a PostgreSQL connection of its own (and every job of the light worker)
+leaves its outcome, and its progress, in the same list. The worker applies the list
+through its own pool in batches (BatchingWorker): at most every BATCH_EVERY seconds while
+jobs keep coming, as soon as it finds its queues empty, at startup (what a killed run
+under the same name left) and as it stops; a batch's `started`, progress and `finished`
+marks are a few statements for all its jobs (webapp/jobs/batched.py), anything else one
+outcome at a time, all in one transaction. A forking worker (DrainingWorker) applies it
+just after forking (unless it did within BATCH_EVERY), so that the job's `started` and
+the earlier jobs' outcomes are written while the horse runs (the two use both cores),
 before RQ handles a killed or stopped horse (so a success that was handed over is never
 recorded as killed), and once a second while a horse runs, so progress shows as it did
 when the horse wrote it. Only what was applied is removed from the list; what is applied
@@ -37,7 +39,7 @@ from typing import Any
 
 from redis.exceptions import RedisError
 from rq import Worker
-from rq.job import Job
+from rq.job import Job, JobStatus
 from rq.queue import Queue
 from rq.timeouts import HorseMonitorTimeoutException
 
@@ -52,7 +54,7 @@ class BatchingWorker(Worker):
     seconds while jobs keep coming, and as soon as its queues are empty."""
 
     _owed = False  # a job ran since the list was last applied
-    _owed_ids: frozenset[str] = frozenset()  # the jobs that ran since (outcomes maybe owed)
+    handed_start: tuple[str, float] | None = None  # (job id, at) of the last `started` handed over
     _drained_at = 0.0  # time.monotonic() of the last drain
 
     def bootstrap(self, *args: Any, **kwargs: Any) -> None:
@@ -60,14 +62,25 @@ class BatchingWorker(Worker):
         self.drain_outcomes()
 
     def record_started(self, job_id: str) -> bool:
-        """Record `started`, in one transaction with what waits in the list."""
-        return bool(self.drain_outcomes((outcomes.started, job_id, [self.name])))
+        """Hand `started` (with its time) to this worker's list; False if RQ says the job
+        was canceled since it was popped (the row then decides: see RecordingWorker).
+        Without Redis, record it now. In order with what the list holds already: a retry's
+        `started` comes after its failed attempt's `retrying`."""
+        at = time.time()
+        self.handed_start = None
+        try:
+            status = handoff.push_started(self.connection, self.name, job_id,
+                                          Job.key_for(job_id), at)
+        except RedisError:
+            return outcomes.record(outcomes.started, job_id, self.name, at)
+        self.handed_start = (job_id, at)
+        return status != JobStatus.CANCELED.value.encode()
 
     def execute_job(self, job: Job, queue: Queue) -> None:
         try:
             super().execute_job(job, queue)
         finally:
-            self._owed, self._owed_ids = True, self._owed_ids | {job.id}
+            self._owed = True
 
     def dequeue_job_and_maintain_ttl(self, timeout: int | None, max_idle_time: int | None = None):
         """With outcomes owed, take the next job only if one waits (applying them first if
@@ -93,7 +106,7 @@ class BatchingWorker(Worker):
         """Apply what waits in this worker's list, oldest first, and `then` (an outcome,
         job id, args) last, in one transaction; returns whether `then` changed its row.
         With Redis unreachable only `then`: the list waits (the horse wrote PostgreSQL)."""
-        self._owed, self._owed_ids, self._drained_at = False, frozenset(), time.monotonic()
+        self._owed, self._drained_at = False, time.monotonic()
         key = handoff.key_for(self.name)
         try:
             count, events = handoff.read(self.connection, key)
@@ -118,18 +131,11 @@ class DrainingWorker(BatchingWorker):
     _beat_due = 0.0
     _killing = False  # the horse was signalled: wait for its end without ticks
 
-    def record_started(self, job_id: str) -> bool:
-        """Record `started` alone: earlier jobs' outcomes are recorded while a horse runs
-        (fork_work_horse), on the worker's other core. Unless one of those was this job (an
-        attempt that failed and runs again here): then they go first, as one transaction,
-        or the failed attempt's `retrying` would land after this `started`."""
-        if job_id in self._owed_ids:
-            return super().record_started(job_id)
-        return outcomes.record(outcomes.started, job_id, self.name)
-
     def fork_work_horse(self, job: Job, queue: Queue) -> None:
+        """Fork; then, unless the list was applied within BATCH_EVERY, apply it while the
+        horse runs: this job's `started` with the earlier jobs' outcomes."""
         super().fork_work_horse(job, queue)
-        if self._owed and self.batch_due():
+        if self.batch_due():
             self.drain_outcomes()
 
     def monitor_work_horse(self, job: Job, queue: Queue, execution: Any) -> None:

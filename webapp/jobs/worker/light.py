@@ -35,15 +35,13 @@ What else it gives up, which is why it serves only queues of short jobs
 from __future__ import annotations
 
 import signal
-import time
 from typing import Any
 
-from redis.exceptions import RedisError
 from rq import SimpleWorker, Worker
-from rq.job import Job, JobStatus
+from rq.job import Job
 from rq.queue import Queue
 
-from webapp.jobs import handoff, outcomes
+from webapp.jobs import handoff
 from webapp.jobs.worker.cutroom import KeptWorker
 
 
@@ -60,18 +58,6 @@ class NonForkingWorker(Worker):
 
 class LightWorker(KeptWorker, NonForkingWorker):
     """Cutroom's recording (KeptWorker) with jobs run in the worker process itself."""
-
-    def record_started(self, job_id: str) -> bool:
-        """Hand `started` (with its time) to this worker's list; False if RQ says the job
-        was canceled since it was popped (the row then decides: see RecordingWorker).
-        Without Redis, record it now."""
-        at = time.time()
-        try:
-            status = handoff.push_started(self.connection, self.name, job_id,
-                                          Job.key_for(job_id), at)
-        except RedisError:
-            return outcomes.record(outcomes.started, job_id, self.name, at)
-        return status != JobStatus.CANCELED.value.encode()
 
     def perform_job(self, job: Job, queue: Queue, execution: Any) -> bool:
         """Run the job here; its outcome goes to this worker's list (webapp.jobs.handoff)."""
