@@ -57,6 +57,31 @@ def test_the_same_started_applied_twice_counts_one_attempt(user):
     assert job_row(job.id).attempt == 1
 
 
+def test_a_started_row_takes_only_a_newer_start_batched_or_one_at_a_time(user):
+    """A killed worker's list reaches PostgreSQL late (the reconciler moves it on): its
+    `started` is older than the next worker's, which the row already shows, and must not
+    name the dead worker over it nor count another attempt. A row that waits again takes
+    any start (a retry on another host, whose clock may be behind)."""
+    began = time.time() - 60
+    for apply in (lambda mark: batched.apply([mark]),
+                  lambda mark: outcomes.started(mark["job_id"], *mark["args"])):
+        job = make_job(user, status="queued")
+        batched.apply([_started(job, "next", at=began + 30)])
+        db.session.commit()
+        apply(_started(job, "dead", at=began))
+        db.session.commit()
+        row = job_row(job.id)
+        assert (row.status, row.worker_name, row.attempt) == ("started", "next", 1)
+        apply(_started(job, "later", at=began + 40))
+        db.session.commit()
+        assert (job_row(job.id).worker_name, job_row(job.id).attempt) == ("later", 2)
+        outcomes.retrying(str(job.id), "queued", "boom", "exception")
+        apply(_started(job, "behind", at=began + 35))
+        db.session.commit()
+        row = job_row(job.id)
+        assert (row.status, row.worker_name, row.attempt) == ("started", "behind", 3)
+
+
 def test_a_job_with_any_other_event_goes_one_at_a_time_in_order(user):
     simple, retried = make_job(user, status="queued"), make_job(user, status="queued")
     events = [_started(retried), _event("retrying", retried, "queued", "boom", "exception"),
