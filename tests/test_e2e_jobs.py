@@ -304,3 +304,30 @@ def test_a_job_canceled_as_its_worker_starts_it_is_stopped_never_run(api, redis,
         assert f"Job {job_id} was asked to stop before its work-horse started" in worker.log()
     finally:
         worker.stop()
+
+
+def test_a_job_rq_hands_out_after_its_row_ended_is_stopped_as_it_starts(api, redis, live_db):
+    """RQ hands out a job whose row is final already (canceled while Redis was unreachable,
+    so RQ never heard of it): the worker's batch after the fork finds the row final and
+    stops the work-horse. The row is untouched, no attempt counted, and the worker goes
+    on to the next job."""
+    from sqlalchemy import text
+
+    from webapp.extensions import db
+
+    job_id = _submit(api, "countdown", steps=30)
+    with db.engine.begin() as connection:
+        connection.execute(text("UPDATE background_jobs SET status = 'canceled', "
+                                "ended_at = now() WHERE id = :id"), {"id": job_id})
+    worker = WorkerProcess(child_env()).wait_ready(redis)
+    try:
+        wait_for(lambda: Job.fetch(job_id, connection=redis).get_status() == JobStatus.STOPPED,
+                 timeout=15, message="the work-horse to be stopped")
+        assert f"Job {job_id} is canceled in PostgreSQL; stopping its work-horse" in worker.log()
+        row = job_row(job_id)
+        assert (row.status, row.attempt, row.result, row.started_at) == \
+            ("canceled", 0, None, None)
+        after = _submit(api, "trigger-test", message="next")
+        assert _status(after, "finished").worker_name == worker.name
+    finally:
+        worker.stop()

@@ -45,7 +45,7 @@ FROM unnest(:ids, :ats, :workers) AS v(id, at, worker)
 WHERE j.id = v.id AND j.status = ANY(:allowed)
   AND j.started_at IS DISTINCT FROM to_timestamp(v.at)
   AND (j.status <> :started OR j.started_at IS NULL OR j.started_at < to_timestamp(v.at))
-RETURNING j.user_id
+RETURNING j.id, j.user_id
 """)
 
 _PROGRESS = text("""
@@ -112,18 +112,23 @@ def _rank(event: dict[str, Any]) -> int:
     return rank
 
 
-def apply(events: list[dict[str, Any]]) -> list[str]:
+def apply(events: list[dict[str, Any]], refused: set[str] | None = None) -> list[str]:
     """Apply events that `split` kept, in the caller's transaction (not committed); returns
-    the ids of the jobs that finished now (their owners' held jobs may go next)."""
+    the ids of the jobs that finished now (their owners' held jobs may go next).
+    `refused` gets the ids of the jobs whose `started` changed nothing."""
     by_kind: dict[str, list[dict[str, Any]]] = {kind: [] for kind in RANKS}
     for event in events:
         by_kind[event["outcome"]].append(event)
     owners: set[int] = set()
     if started := by_kind["started"]:
-        owners.update(_run(_STARTED, ids=_ids(started), ats=[e["args"][1] for e in started],
-                           workers=[str(e["args"][0]) for e in started],
-                           allowed=sorted(transitions.WAITING | {transitions.STARTED}),
-                           started=transitions.STARTED))
+        rows = db.session.execute(_STARTED, {
+            "ids": _ids(started), "ats": [e["args"][1] for e in started],
+            "workers": [str(e["args"][0]) for e in started],
+            "allowed": sorted(transitions.WAITING | {transitions.STARTED}),
+            "started": transitions.STARTED}).all()
+        owners.update(row.user_id for row in rows)
+        if refused is not None:
+            refused.update(set(_ids(started)) - {str(row.id) for row in rows})
     if progressed := by_kind["progress"]:
         owners.update(_run(_PROGRESS, ids=_ids(progressed),
                            percents=[int(e["args"][0]) for e in progressed],

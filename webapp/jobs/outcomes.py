@@ -146,18 +146,20 @@ def record(outcome: Callable[..., bool], job_id: str, *args: Any) -> bool:
 
 
 def record_all(items: list[tuple[Callable[..., bool], str, list[Any]]],
-               quick: list[dict[str, Any]] | None = None) -> list[bool]:
+               quick: list[dict[str, Any]] | None = None,
+               refused: set[str] | None = None) -> list[bool]:
     """Record several (outcome, job_id, args) in one transaction, in order; whether each
     changed its row. `quick`: handed-over events (webapp.jobs.handoff) of other jobs that
-    batched.py records in a few statements, first. If that fails, each is recorded on its
-    own, as `record` does (what the failed transaction had applied is applied again:
-    nothing changes twice)."""
+    batched.py records in a few statements, first; `refused` gets those jobs whose
+    `started` changed nothing. If that fails, each is recorded on its own, as `record`
+    does (what the failed transaction had applied is applied again: nothing changes
+    twice)."""
     if len(items) == 1 and not quick:
         return [_record_one(*items[0])]
     _rollback()
     _batch.ended = ended = []
     try:
-        ended.extend(batched.apply(quick) if quick else ())
+        ended.extend(batched.apply(quick, refused) if quick else ())
         results = [outcome(str(job_id), *args) for outcome, job_id, args in items]
         owners = dispatch.owners_with_held(ended) if ended else []
         db.session.commit()

@@ -46,7 +46,7 @@ from webapp.extensions import db
 from webapp.jobs import handoff, outcomes, rqstate, transitions
 from webapp.jobs.callbacks import retry_status
 from webapp.jobs.timeouts import DeathPenalty
-from webapp.jobs.worker.drain import BatchingWorker, DrainingWorker
+from webapp.jobs.worker.drain import BatchingWorker, DrainingWorker, row_status
 from webapp.jobs.worker.pauses import PauseAwareWorker
 from webapp.jobs.worker.scheduler import CutroomScheduler
 from webapp.jobs.worker.stops import StopSafeWorker
@@ -79,7 +79,7 @@ class RecordingWorker(BatchingWorker):
         self._starting = True
         try:
             recorded = self.record_started(job.id)
-            status = None if recorded else _status_or_none(job.id)
+            status = None if recorded else row_status(job.id)
         finally:
             self._starting = False
         if self._stop_requested:
@@ -282,17 +282,6 @@ class CutroomWorker(DrainingWorker, StopSafeWorker, KeptWorker):
     """Cutroom's forking worker: a KeptWorker whose stops count from the moment a job is
     popped (StopSafeWorker) and whose work-horses hand their outcomes to it
     (DrainingWorker)."""
-
-
-def _status_or_none(job_id: str) -> str | None:
-    """The row's status; the read's transaction ends here, before any fork (a work-horse
-    must not inherit it, nor a transaction pooler's server connection stay held)."""
-    try:
-        return transitions.current_status(job_id)
-    except Exception:
-        return None
-    finally:
-        db.session.rollback()
 
 
 def _death_message(job: Job, ret_val: int | None) -> tuple[str, str]:

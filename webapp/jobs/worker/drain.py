@@ -43,7 +43,8 @@ from rq.job import Job, JobStatus
 from rq.queue import Queue
 from rq.timeouts import HorseMonitorTimeoutException
 
-from webapp.jobs import batched, handoff, outcomes
+from webapp.extensions import db
+from webapp.jobs import batched, handoff, outcomes, transitions
 
 PROGRESS_TICK = 1.0  # seconds between reads of the horse's progress while it runs
 BATCH_EVERY = 0.25  # seconds: the longest a handed-over event waits while jobs keep coming
@@ -105,7 +106,8 @@ class BatchingWorker(Worker):
     def drain_outcomes(self, then: tuple | None = None) -> bool | None:
         """Apply what waits in this worker's list, oldest first, and `then` (an outcome,
         job id, args) last, in one transaction; returns whether `then` changed its row.
-        With Redis unreachable only `then`: the list waits (the horse wrote PostgreSQL)."""
+        With Redis unreachable only `then`: the list waits (the horse wrote PostgreSQL).
+        A job whose `started` changed nothing goes to started_refused()."""
         self._owed, self._drained_at = False, time.monotonic()
         key = handoff.key_for(self.name)
         try:
@@ -116,11 +118,20 @@ class BatchingWorker(Worker):
         items = [item for item in map(outcomes.from_event, rest) if item is not None]
         if then:
             items.append(then)
-        results = outcomes.record_all(items, quick) if (items or quick) else []
+        refused: set[str] = set()
+        results = outcomes.record_all(items, quick, refused) if (items or quick) else []
+        for (outcome, job_id, _args), changed in zip(items, results, strict=True):
+            if outcome is outcomes.started and not changed:
+                refused.add(job_id)
         if count:
             with contextlib.suppress(RedisError):  # left: applied again, changing nothing
                 handoff.forget(self.connection, key, count)
+        if refused:
+            self.started_refused(refused)
         return results[-1] if then else None
+
+    def started_refused(self, job_ids: set[str]) -> None:
+        """These jobs' `started` changed nothing (their rows are final, say)."""
 
 
 class DrainingWorker(BatchingWorker):
@@ -160,6 +171,20 @@ class DrainingWorker(BatchingWorker):
             self._beat_due = time.monotonic() + self.job_monitoring_interval
             super().maintain_heartbeats(job, execution)
 
+    def started_refused(self, job_ids: set[str]) -> None:
+        """The job whose horse runs now may be among them: RQ handed out a job whose row
+        was final (canceled while Redis was unreachable, say, or ended before its horse was
+        killed). Its horse is stopped: a final row's job does not run on."""
+        horse = getattr(self, "horse", None)  # the Horse record of a StopSafeWorker
+        job_id = horse.job_id if horse else None
+        if job_id not in job_ids or not self._horse_pid:
+            return
+        status = row_status(job_id)
+        if status in transitions.FINAL_STATUSES:
+            self.log.warning("Job %s is %s in PostgreSQL; stopping its work-horse", job_id,
+                             status)
+            horse.request_stop(job_id)
+
     def kill_horse(self, *args: Any, **kwargs: Any) -> None:
         self._killing = True
         super().kill_horse(*args, **kwargs)
@@ -188,3 +213,14 @@ class DrainingWorker(BatchingWorker):
             with contextlib.suppress(OSError):
                 os.close(self._pidfd)
             self._pidfd = None
+
+
+def row_status(job_id: str) -> str | None:
+    """The row's status; the read's transaction ends here, before any fork (a work-horse
+    must not inherit it, nor a transaction pooler's server connection stay held)."""
+    try:
+        return transitions.current_status(job_id)
+    except Exception:
+        return None
+    finally:
+        db.session.rollback()

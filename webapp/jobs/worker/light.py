@@ -61,7 +61,8 @@ class LightWorker(KeptWorker, NonForkingWorker):
 
     def perform_job(self, job: Job, queue: Queue, execution: Any) -> bool:
         """Run the job here; its outcome goes to this worker's list (webapp.jobs.handoff)."""
-        handoff.begin(self.connection, self.name, always=True)
+        handoff.begin(self.connection, self.name, always=True,
+                      start=self._early_start(job.id))
         try:
             return super().perform_job(job, queue, execution)
         finally:
