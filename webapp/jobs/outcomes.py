@@ -150,28 +150,40 @@ def record_all(items: list[tuple[Callable[..., bool], str, list[Any]]],
                refused: set[str] | None = None) -> list[bool]:
     """Record several (outcome, job_id, args) in one transaction, in order; whether each
     changed its row. `quick`: handed-over events (webapp.jobs.handoff) of other jobs that
-    batched.py records in a few statements, first; `refused` gets those jobs whose
-    `started` changed nothing. If that fails, each is recorded on its own, as `record`
-    does (what the failed transaction had applied is applied again: nothing changes
-    twice)."""
+    batched.py records in a few statements, first; `refused` gets the jobs whose
+    `started`, among either, changed nothing. If that fails, each is recorded on its own,
+    as `record` does (what the failed transaction had applied is applied again: nothing
+    changes twice)."""
+    refused = set() if refused is None else refused
+    results = _record_together(items, quick or [], refused)
+    refused.update(job_id for (outcome, job_id, _args), changed
+                   in zip(items, results, strict=True) if outcome is started and not changed)
+    return results
+
+
+def _record_together(items: list[tuple[Callable[..., bool], str, list[Any]]],
+                     quick: list[dict[str, Any]], refused: set[str]) -> list[bool]:
     if len(items) == 1 and not quick:
         return [_record_one(*items[0])]
     _rollback()
     _batch.ended = ended = []
+    in_batch: set[str] = set()  # the batch's refusals count only once it is committed
     try:
-        ended.extend(batched.apply(quick, refused) if quick else ())
+        ended.extend(batched.apply(quick, in_batch) if quick else ())
         results = [outcome(str(job_id), *args) for outcome, job_id, args in items]
         owners = dispatch.owners_with_held(ended) if ended else []
         db.session.commit()
     except Exception as exc:
         _rollback()
         log.warning("Recording %d outcomes together failed (%s); one at a time",
-                    len(items) + len(quick or ()), type(exc).__name__)
-        for item in filter(None, map(from_event, quick or ())):
-            _record_one(*item)
+                    len(items) + len(quick), type(exc).__name__)
+        for item in filter(None, map(from_event, quick)):
+            if not _record_one(*item) and item[0] is started:
+                refused.add(item[1])
         return [_record_one(*item) for item in items]
     finally:
         _batch.ended = None
+    refused.update(in_batch)
     if owners:
         dispatch.release_owners(owners, f"{len(ended)} job(s) ended")
     return results

@@ -120,9 +120,6 @@ class BatchingWorker(Worker):
             items.append(then)
         refused: set[str] = set()
         results = outcomes.record_all(items, quick, refused) if (items or quick) else []
-        for (outcome, job_id, _args), changed in zip(items, results, strict=True):
-            if outcome is outcomes.started and not changed:
-                refused.add(job_id)
         if count:
             with contextlib.suppress(RedisError):  # left: applied again, changing nothing
                 handoff.forget(self.connection, key, count)
